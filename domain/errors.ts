@@ -1,0 +1,116 @@
+/**
+ * Every error the domain and the handlers throw on purpose. `name` is a string literal so
+ * minifiers cannot rename it and Step Functions `ErrorEquals` can match it; a test checks
+ * that every `ErrorEquals` in `statemachines/` is a `States.*`/`Lambda.*` error or a name
+ * listed in ERROR_NAMES.
+ */
+
+export interface Issue {
+  /** Dotted path to the offending value, e.g. `detail.service.eventFirstSeen` or `groups[1].machines[0].id`. */
+  path: string;
+  message: string;
+}
+
+export function formatIssues(issues: readonly Issue[]): string {
+  return issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+}
+
+abstract class CleanpointError extends Error {
+  abstract override readonly name: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Input from outside (event, file, HTTP body, CLI argument, task input) is not acceptable. */
+export class ValidationError extends CleanpointError {
+  override readonly name = 'ValidationError' as const;
+  readonly issues: Issue[];
+  constructor(what: string, issues: Issue[], options?: { cause?: unknown }) {
+    super(`${what}: ${formatIssues(issues)}`, options);
+    this.issues = issues;
+  }
+}
+
+/** An EventBridge event that is well-formed but is not something Cleanpoint handles. */
+export class UnsupportedEventError extends CleanpointError {
+  override readonly name = 'UnsupportedEventError' as const;
+}
+
+/** Something looked up by id does not exist (incident, approval request, machine, group). */
+export class NotFoundError extends CleanpointError {
+  override readonly name = 'NotFoundError' as const;
+}
+
+/** A conditional write lost a race or an entity is not in the state the operation needs. */
+export class ConflictError extends CleanpointError {
+  override readonly name = 'ConflictError' as const;
+}
+
+/** No machine of a group has an eligible recovery point, so no failover can be planned. */
+export class NoEligibleRecoveryPointError extends CleanpointError {
+  override readonly name = 'NoEligibleRecoveryPointError' as const;
+}
+
+/** A decider rejected the failover: the waiting workflow fails with this error name. */
+export class ApprovalRejectedError extends CleanpointError {
+  override readonly name = 'ApprovalRejected' as const;
+}
+
+/** The approval request expired without a decision. */
+export class ApprovalExpiredError extends CleanpointError {
+  override readonly name = 'ApprovalExpired' as const;
+}
+
+/** The person is not allowed to do this (not a decider of every affected group, etc.). */
+export class ForbiddenError extends CleanpointError {
+  override readonly name = 'ForbiddenError' as const;
+}
+
+/** A machine could not be launched after every retry and fallback instance type. */
+export class LaunchFailedError extends CleanpointError {
+  override readonly name = 'LaunchFailedError' as const;
+}
+
+/** A launched machine did not pass status or acceptance checks in time. */
+export class MachineCheckFailedError extends CleanpointError {
+  override readonly name = 'MachineCheckFailedError' as const;
+}
+
+/** The machine is still starting: Step Functions retries the check with backoff. */
+export class MachineNotReadyError extends CleanpointError {
+  override readonly name = 'MachineNotReadyError' as const;
+}
+
+/** Cleanup could not remove everything it created; the message lists what is left. */
+export class CleanupIncompleteError extends CleanpointError {
+  override readonly name = 'CleanupIncompleteError' as const;
+}
+
+/** A safety rule was about to be broken (e.g. a sample finding asking for recovery mode). */
+export class SafetyViolationError extends CleanpointError {
+  override readonly name = 'SafetyViolationError' as const;
+}
+
+/** A downstream service throttled or failed transiently; safe to retry. */
+export class TransientError extends CleanpointError {
+  override readonly name = 'TransientError' as const;
+}
+
+export const ERROR_NAMES = [
+  'ValidationError',
+  'UnsupportedEventError',
+  'NotFoundError',
+  'ConflictError',
+  'NoEligibleRecoveryPointError',
+  'ApprovalRejected',
+  'ApprovalExpired',
+  'ForbiddenError',
+  'LaunchFailedError',
+  'MachineCheckFailedError',
+  'MachineNotReadyError',
+  'CleanupIncompleteError',
+  'SafetyViolationError',
+  'TransientError',
+] as const;
+export type ErrorName = (typeof ERROR_NAMES)[number];

@@ -1,0 +1,268 @@
+import type { Clock } from '../domain/clock.ts';
+
+/**
+ * Virtual time for tests, the local runtime and benchmarks.
+ *
+ * Two modes:
+ * - discrete-event (no `speed`): time stands still while there is work to do. `sleep(ms)` registers a
+ *   timer; a driver waits until the process is otherwise quiescent (one `setImmediate` turn, i.e. after all
+ *   microtasks have drained), then jumps `now` to the earliest due time and resolves every timer due then.
+ *   Ten thousand virtual seconds of polling finish in milliseconds of wall time.
+ * - real-time scaled (`speed: k`): virtual time runs k times faster than wall time:
+ *   `now() = startMs + wallElapsed * k`, and `sleep(ms)` resolves after `ms / k` wall milliseconds.
+ *
+ * Timers always resolve in (due time, registration order), so runs are deterministic.
+ */
+export interface VirtualClockOptions {
+  /** Virtual epoch milliseconds at construction. */
+  startMs: number;
+  /** Undefined: discrete-event (jump instantly). k > 0: virtual time runs k times faster than wall time. */
+  speed?: number;
+  /**
+   * Discrete mode only. Default true: the driver advances time by itself whenever sleepers are waiting.
+   * False: time moves only through `advance` / `advanceAsync` (useful for step-by-step tests).
+   */
+  autoAdvance?: boolean;
+  /**
+   * Discrete mode only. How many consecutive `setImmediate` turns the driver waits before each jump
+   * (default 1). Raise it when code under test takes several macrotasks between two sleeps.
+   */
+  settleTurns?: number;
+}
+
+interface Timer {
+  due: number;
+  seq: number;
+  resolve: () => void;
+}
+
+/** Binary min-heap ordered by (due, seq): O(log n) per timer, so thousands of sleepers stay cheap. */
+class TimerHeap {
+  private readonly items: Timer[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peek(): Timer | undefined {
+    return this.items[0];
+  }
+
+  push(timer: Timer): void {
+    const items = this.items;
+    items.push(timer);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(items[i]!, items[parent]!)) break;
+      swap(items, i, parent);
+      i = parent;
+    }
+  }
+
+  pop(): Timer | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (top === undefined || last === undefined || items.length === 0) return top;
+    items[0] = last;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < items.length && before(items[left]!, items[smallest]!)) smallest = left;
+      if (right < items.length && before(items[right]!, items[smallest]!)) smallest = right;
+      if (smallest === i) break;
+      swap(items, i, smallest);
+      i = smallest;
+    }
+    return top;
+  }
+}
+
+function before(a: Timer, b: Timer): boolean {
+  return a.due < b.due || (a.due === b.due && a.seq < b.seq);
+}
+
+function swap(items: Timer[], i: number, j: number): void {
+  const t = items[i]!;
+  items[i] = items[j]!;
+  items[j] = t;
+}
+
+/** setTimeout cannot wait longer than 2^31-1 ms; longer waits are re-armed. */
+const MAX_REAL_DELAY_MS = 2_147_483_647;
+
+export class VirtualClock implements Clock {
+  readonly speed: number | undefined;
+  private readonly autoAdvance: boolean;
+  private readonly settleTurns: number;
+  private readonly timers = new TimerHeap();
+  private seq = 0;
+  private holds = 0;
+  /** Discrete mode: the current virtual time. Scaled mode: virtual time at `wallAnchor`. */
+  private base: number;
+  private readonly wallAnchor: number;
+  private immediate: NodeJS.Immediate | undefined;
+  private immediateTurns = 0;
+  private realTimeout: NodeJS.Timeout | undefined;
+
+  constructor(options: VirtualClockOptions) {
+    if (!Number.isFinite(options.startMs)) throw new RangeError('VirtualClock: startMs must be a finite number');
+    if (options.speed !== undefined && !(options.speed > 0 && Number.isFinite(options.speed))) {
+      throw new RangeError('VirtualClock: speed must be a positive finite number');
+    }
+    const settleTurns = options.settleTurns ?? 1;
+    if (!Number.isInteger(settleTurns) || settleTurns < 1) {
+      throw new RangeError('VirtualClock: settleTurns must be an integer >= 1');
+    }
+    this.speed = options.speed;
+    this.autoAdvance = options.autoAdvance ?? true;
+    this.settleTurns = settleTurns;
+    this.base = options.startMs;
+    this.wallAnchor = performance.now();
+  }
+
+  now(): number {
+    if (this.speed === undefined) return this.base;
+    return this.base + (performance.now() - this.wallAnchor) * this.speed;
+  }
+
+  sleep(ms: number): Promise<void> {
+    const delay = Number.isNaN(ms) ? 0 : Math.max(0, ms);
+    if (!Number.isFinite(delay)) return Promise.reject(new RangeError('VirtualClock.sleep: ms must be finite'));
+    return new Promise<void>((resolve) => {
+      this.timers.push({ due: this.now() + delay, seq: this.seq++, resolve });
+      this.schedule();
+    });
+  }
+
+  /** Number of sleepers not yet resolved. */
+  pendingTimers(): number {
+    return this.timers.size;
+  }
+
+  /** Due time of the earliest pending sleeper, if any. */
+  nextTimerAt(): number | undefined {
+    return this.timers.peek()?.due;
+  }
+
+  /**
+   * Move time forward by `ms` at once and resolve every timer now due, in (due, registration) order.
+   * Continuations run afterwards and all observe the new time; use `advanceAsync` to step timer by timer.
+   */
+  advance(ms: number): void {
+    if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError('VirtualClock.advance: ms must be a finite number >= 0');
+    this.base += ms;
+    this.fireDue(this.now());
+    this.schedule();
+  }
+
+  /**
+   * Move time forward by `ms`, stopping at each pending timer's due time to resolve it and let the
+   * continuations (and any timers they register within the window) run before going further.
+   */
+  async advanceAsync(ms: number): Promise<void> {
+    if (!(ms >= 0) || !Number.isFinite(ms)) {
+      throw new RangeError('VirtualClock.advanceAsync: ms must be a finite number >= 0');
+    }
+    const target = this.now() + ms;
+    for (;;) {
+      const next = this.timers.peek();
+      if (next === undefined || next.due > target) break;
+      this.base += Math.max(0, next.due - this.now());
+      this.fireDue(this.now());
+      await settle(this.settleTurns);
+    }
+    this.base += Math.max(0, target - this.now());
+    this.schedule();
+  }
+
+  /**
+   * Keep time from jumping while some work that spans macrotasks (e.g. the SDK reading its config files
+   * on a client's first call) is in flight. Returns an idempotent release function. Discrete mode only;
+   * harmless otherwise.
+   */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      this.schedule();
+    };
+  }
+
+  /** Cancel the driver's pending wake-ups (sleepers stay pending). Call `advance` or `sleep` to restart. */
+  dispose(): void {
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    if (this.realTimeout !== undefined) clearTimeout(this.realTimeout);
+    this.immediate = undefined;
+    this.realTimeout = undefined;
+  }
+
+  private fireDue(now: number): void {
+    for (;;) {
+      const next = this.timers.peek();
+      if (next === undefined || next.due > now) return;
+      this.timers.pop();
+      next.resolve();
+    }
+  }
+
+  private schedule(): void {
+    if (this.speed === undefined) this.scheduleDiscrete();
+    else this.scheduleScaled();
+  }
+
+  private scheduleDiscrete(): void {
+    if (!this.autoAdvance || this.immediate !== undefined || this.holds > 0 || this.timers.size === 0) return;
+    this.immediateTurns = 0;
+    this.immediate = setImmediate(() => this.drive());
+  }
+
+  private drive(): void {
+    this.immediate = undefined;
+    if (this.holds > 0) return; // the last release reschedules
+    if (++this.immediateTurns < this.settleTurns) {
+      this.immediate = setImmediate(() => this.drive());
+      return;
+    }
+    const next = this.timers.peek();
+    if (next === undefined) return;
+    if (next.due > this.base) this.base = next.due;
+    this.fireDue(this.base);
+    this.scheduleDiscrete();
+  }
+
+  private scheduleScaled(): void {
+    if (this.realTimeout !== undefined) clearTimeout(this.realTimeout);
+    this.realTimeout = undefined;
+    const next = this.timers.peek();
+    if (next === undefined) return;
+    const wait = Math.max(0, (next.due - this.now()) / this.speed!);
+    this.realTimeout = setTimeout(() => {
+      this.realTimeout = undefined;
+      this.fireDue(this.now());
+      this.scheduleScaled();
+    }, Math.min(Math.ceil(wait), MAX_REAL_DELAY_MS));
+  }
+}
+
+function settle(turns: number): Promise<void> {
+  return new Promise((resolve) => {
+    let left = turns;
+    const step = (): void => {
+      if (--left <= 0) resolve();
+      else setImmediate(step);
+    };
+    setImmediate(step);
+  });
+}
+
+/** True when `clock` can be held still (a VirtualClock or anything with the same `hold`). */
+export function isHoldableClock(clock: Clock): clock is Clock & { hold(): () => void } {
+  return typeof (clock as { hold?: unknown }).hold === 'function';
+}
