@@ -112,5 +112,17 @@ export const ERROR_NAMES = [
   'CleanupIncompleteError',
   'SafetyViolationError',
   'TransientError',
+  'ThrottledError',
+  'InsufficientCapacityError',
 ] as const;
 export type ErrorName = (typeof ERROR_NAMES)[number];
+
+/** EC2 (or another API) throttled the request: retry later with backoff. */
+export class ThrottledError extends CleanpointError {
+  override readonly name = 'ThrottledError' as const;
+}
+
+/** No capacity for the requested instance type in the target zone: try a fallback type. */
+export class InsufficientCapacityError extends CleanpointError {
+  override readonly name = 'InsufficientCapacityError' as const;
+}

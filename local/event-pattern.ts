@@ -287,7 +287,9 @@ function compileMatcher(
       throw new UnsupportedPatternError(
         key,
         path,
-        `supported matchers are ${[...MATCHER_KEYWORDS].join(', ')}`,
+        key === 'exact'
+          ? 'exact matching is written as the plain value, e.g. ["running"]'
+          : `supported matchers are ${[...MATCHER_KEYWORDS].join(', ')}`,
       );
     }
   }
@@ -773,7 +775,7 @@ function requireStringOrStrings(value: unknown, path: string): string[] {
 /** JSON path of a child: `$.detail.state[0]`, `$["detail-type"]`, `$.a[0]["anything-but"]`. */
 function childPath(base: string, key: string | number): string {
   if (typeof key === 'number') return `${base}[${key}]`;
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`;
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`;
 }
 
 function describe(value: unknown): string {

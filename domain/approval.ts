@@ -1,0 +1,49 @@
+import type { Selection } from './recovery-points.ts';
+import type { FailoverPlan } from './plan.ts';
+
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired';
+export type DecisionKind = 'approve' | 'reject';
+export type Channel = 'web' | 'slack' | 'email' | 'cli' | 'api';
+
+export interface Decision {
+  personId: string;
+  decision: DecisionKind;
+  at: string;
+  channel: Channel;
+  /** Source address (IP) or Slack team/user, for the audit trail. */
+  source: string;
+  reason?: string;
+}
+
+/**
+ * What deciders are asked. The Step Functions task token lives only here, server side: it is
+ * never put in a URL, a log line, a Slack message or an email.
+ */
+export interface ApprovalRequest {
+  /** Opaque random id, at least 128 bits, URL-safe. */
+  approvalId: string;
+  incidentId: string;
+  status: ApprovalStatus;
+  taskToken: string;
+  createdAt: string;
+  expiresAt: string;
+  groups: string[];
+  eligibleDeciders: string[];
+  quorum: number;
+  /** Person who started a manual failover: may not approve it when the group forbids self-approval. */
+  requestedBy?: string;
+  decisions: Decision[];
+  /** Summary shown to deciders (selection and plan at request time). */
+  proposal: { cutoff: string; mode: FailoverPlan['mode']; selection: Selection; plan: FailoverPlan };
+  /** Per-group cutoff a decider picked (older points), applied when approved. */
+  groupCutoffs?: Record<string, string>;
+  version: number;
+}
+
+/** The approval request as anyone outside the server may see it: no task token. */
+export type PublicApprovalRequest = Omit<ApprovalRequest, 'taskToken'>;
+
+export function withoutToken(r: ApprovalRequest): PublicApprovalRequest {
+  const { taskToken: _secret, ...rest } = r;
+  return rest;
+}

@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import type { Action, Assessment, Mode } from './assess.ts';
+import type { Finding } from './finding.ts';
+
+/**
+ * An incident gathers the findings about one compromise and carries it from proposal through
+ * decision, failover and failback to closure.
+ */
+export const INCIDENT_STATUSES = [
+  'notified',          // below the failover threshold: people were told, nothing else
+  'ignored',
+  'proposed',          // failover proposed, approval not yet requested
+  'awaiting-approval',
+  'approved',
+  'rejected',
+  'expired',           // nobody decided in time (after escalation)
+  'failing-over',
+  'recovered',         // every machine launched and checked
+  'failover-failed',
+  'failback-pending',
+  'failing-back',
+  'closed',
+] as const;
+export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
+
+/** States in which the incident still owns its groups (no second failover may start). */
+export const OPEN_STATUSES: readonly IncidentStatus[] = [
+  'proposed', 'awaiting-approval', 'approved', 'failing-over', 'recovered', 'failover-failed', 'failback-pending', 'failing-back',
+];
+
+export interface Incident {
+  incidentId: string;
+  status: IncidentStatus;
+  action: Action;
+  mode: Mode | null;
+  groups: string[];
+  machines: string[];
+  findingIds: string[];
+  /** Earliest suspected corruption over all findings (ISO). */
+  suspectedSince: string | null;
+  evidenceAt: string;
+  /** The assessment of the finding that opened the incident. */
+  assessment: Assessment;
+  createdAt: string;
+  updatedAt: string;
+  /** Step Functions execution name (derived from the incident id) once started. */
+  executionName?: string;
+  executionArn?: string;
+  outcome?: IncidentOutcome;
+  /** Optimistic concurrency: every update is conditional on the version it read. */
+  version: number;
+}
+
+export interface IncidentOutcome {
+  result: 'recovered' | 'partial' | 'failed' | 'rejected' | 'expired';
+  /** Minutes from the decision to every machine passing its checks. */
+  rtoMinutes: number | null;
+  /** Largest clean data window given up over the machines (minutes). */
+  rpoMinutes: number | null;
+  machines: { machineId: string; instanceId: string | null; pointId: string; state: 'running' | 'failed'; error?: string }[];
+  decidedAt?: string;
+  finishedAt: string;
+}
+
+/**
+ * Deterministic incident id for a finding: the same finding id (however often EventBridge
+ * delivers it, and across GuardDuty's periodic updates) always maps to the same incident.
+ */
+export function incidentIdFor(finding: Pick<Finding, 'accountId' | 'region' | 'id'>): string {
+  return `inc-${createHash('sha256').update(`${finding.accountId}/${finding.region}/${finding.id}`).digest('hex').slice(0, 20)}`;
+}
+
+/** Step Functions execution names: 1–80 chars of [A-Za-z0-9-_]; one per incident and machine kind. */
+export function executionNameFor(kind: 'incident' | 'failback' | 'drill', id: string): string {
+  return `${kind}-${id}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 80);
+}
+
+export function newIncident(assessment: Assessment, finding: Finding, nowIso: string): Incident {
+  const status: IncidentStatus =
+    assessment.action === 'failover-proposal' ? 'proposed' : assessment.action === 'notify' ? 'notified' : 'ignored';
+  return {
+    incidentId: incidentIdFor(finding),
+    status,
+    action: assessment.action,
+    mode: assessment.mode,
+    groups: assessment.groups,
+    machines: assessment.machines,
+    findingIds: [finding.id],
+    suspectedSince: assessment.suspectedSince,
+    evidenceAt: assessment.evidenceAt,
+    assessment,
+    createdAt: nowIso,
+    updatedAt: nowIso,
+    version: 1,
+  };
+}
+
+/** Allowed status transitions; anything else is a ConflictError. */
+const TRANSITIONS: Record<IncidentStatus, readonly IncidentStatus[]> = {
+  notified: ['proposed', 'closed'],
+  ignored: ['proposed', 'notified', 'closed'],
+  proposed: ['awaiting-approval', 'failover-failed', 'closed'],
+  'awaiting-approval': ['approved', 'rejected', 'expired', 'failover-failed'],
+  approved: ['failing-over', 'failover-failed'],
+  rejected: ['closed', 'proposed'],
+  expired: ['closed', 'proposed'],
+  'failing-over': ['recovered', 'failover-failed'],
+  recovered: ['failback-pending', 'failing-back', 'closed'],
+  'failover-failed': ['closed', 'proposed', 'failback-pending'],
+  'failback-pending': ['failing-back', 'closed'],
+  'failing-back': ['closed', 'failback-pending'],
+  closed: [],
+};
+
+export function canTransition(from: IncidentStatus, to: IncidentStatus): boolean {
+  return from === to || TRANSITIONS[from].includes(to);
+}

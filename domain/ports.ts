@@ -1,0 +1,155 @@
+/**
+ * Ports: what the domain needs from the world. Adapters in functions/shared/ implement them
+ * against AWS (DynamoDB, EC2, Step Functions, EventBridge, SES, Slack); in-memory fakes
+ * implement them for unit tests; the contract suite runs one set of tests against both.
+ */
+import type { ApprovalRequest } from './approval.ts';
+import type { Finding } from './finding.ts';
+import type { Incident } from './incident.ts';
+import type { RecoveryPoint, SnapshotRef } from './recovery-points.ts';
+
+export type { Clock } from './clock.ts';
+export type { RecoveryPointCatalog } from './recovery-points.ts';
+
+/** Write side of the catalogue (fed by EBS/DRS events and reconciliation). */
+export interface RecoveryPointWriter {
+  /**
+   * Insert or update one point (idempotent by machineId + pointId). Keeps `nextCapturedAt`
+   * of the neighbouring points current so a reader never needs a second query.
+   */
+  putPoint(point: RecoveryPoint): Promise<void>;
+  /** Change status/scan (e.g. quarantine after a malware scan). */
+  markPoint(machineId: string, pointId: string, change: Partial<Pick<RecoveryPoint, 'status' | 'scan'>>): Promise<void>;
+}
+
+export type FindingDelivery = 'new' | 'update' | 'duplicate';
+
+export interface IncidentStore {
+  /** Conditional create: only when no incident with this id exists. */
+  createIncident(incident: Incident): Promise<{ created: boolean; incident: Incident }>;
+  getIncident(incidentId: string): Promise<Incident | null>;
+  /**
+   * Apply `changes` only if the stored version is `expectedVersion`; returns the new incident
+   * (version + 1). Throws ConflictError when somebody else changed it first.
+   */
+  updateIncident(incidentId: string, expectedVersion: number, changes: Partial<Omit<Incident, 'incidentId' | 'version'>>): Promise<Incident>;
+  /** Newest first. */
+  listIncidents(options?: { limit?: number }): Promise<Incident[]>;
+  /**
+   * Record one delivery of a finding: `new` the first time this finding id is seen, `update`
+   * when GuardDuty's updatedAt moved on, `duplicate` for a redelivery. Idempotent.
+   */
+  recordFinding(incidentId: string, finding: Finding): Promise<FindingDelivery>;
+  /**
+   * Claim an application group for an open incident. Returns the owner after the attempt:
+   * `incidentId` when the claim succeeded (or it already owned it), else the current owner.
+   */
+  claimGroup(group: string, incidentId: string): Promise<string>;
+  releaseGroup(group: string, incidentId: string): Promise<void>;
+}
+
+export interface AuditEntryInput {
+  /** e.g. finding.received, incident.created, approval.requested, approval.refused, decision.approved, launch.started, machine.launched, machine.terminated, outcome.recorded */
+  type: string;
+  actor: string;
+  at: string;
+  data: Record<string, unknown>;
+}
+
+export interface AuditEntry extends AuditEntryInput {
+  incidentId: string;
+  seq: number;
+  /** sha-256 over the previous digest and this entry's canonical JSON: a chain tampering breaks. */
+  prevDigest: string;
+  digest: string;
+}
+
+/** Append-only: entries are written with conditional puts and never updated. */
+export interface AuditLog {
+  append(incidentId: string, entry: AuditEntryInput): Promise<AuditEntry>;
+  list(incidentId: string): Promise<AuditEntry[]>;
+}
+
+export interface ApprovalStore {
+  /** Conditional create. */
+  createApproval(request: ApprovalRequest): Promise<void>;
+  getApproval(approvalId: string): Promise<ApprovalRequest | null>;
+  /** Optimistic update on `version`; ConflictError when it moved. */
+  updateApproval(approvalId: string, expectedVersion: number, changes: Partial<Omit<ApprovalRequest, 'approvalId' | 'version'>>): Promise<ApprovalRequest>;
+  listApprovals(options?: { incidentId?: string; status?: ApprovalRequest['status']; limit?: number }): Promise<ApprovalRequest[]>;
+}
+
+export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
+
+export interface InstanceView {
+  instanceId: string;
+  state: InstanceState;
+  /** null while checks are initialising; true when system and instance status are ok. */
+  statusOk: boolean | null;
+  /** 'impaired' etc. when a check failed. */
+  statusDetail?: string;
+  instanceType: string;
+  imageId: string;
+  subnetId?: string;
+  privateIpAddress?: string;
+  launchTime?: string;
+  tags: Record<string, string>;
+}
+
+export interface LaunchRequest {
+  imageId: string;
+  instanceType: string;
+  subnetId: string;
+  securityGroupIds: string[];
+  /** EC2 idempotency token: the same token returns the same instance on a retry. */
+  clientToken: string;
+  kmsKeyId?: string;
+  tags: Record<string, string>;
+}
+
+/** Launch machines from recovery points (EC2 snapshots first; DRS as a second backend). */
+export interface ComputeProvider {
+  /** Register (or find, by name) an image from a point's snapshots. */
+  registerImage(input: { name: string; snapshots: SnapshotRef[]; tags: Record<string, string> }): Promise<{ imageId: string }>;
+  /** Throws ThrottledError / InsufficientCapacityError / TransientError for the launcher to handle. */
+  runInstance(request: LaunchRequest): Promise<{ instanceId: string }>;
+  describeInstances(instanceIds: string[]): Promise<InstanceView[]>;
+  terminateInstances(instanceIds: string[]): Promise<void>;
+  deregisterImage(imageId: string): Promise<void>;
+  /** Everything not yet deleted that carries all these tags (instances not terminated, images). */
+  findTagged(tags: Record<string, string>): Promise<{ instances: InstanceView[]; imageIds: string[] }>;
+}
+
+export interface Notification {
+  kind: 'approval-request' | 'decision' | 'escalation' | 'outcome' | 'finding' | 'drill' | 'alarm';
+  incidentId?: string;
+  subject: string;
+  text: string;
+  /** Links to pages (never containing a task token). */
+  links?: { label: string; url: string }[];
+  /** Person ids to reach; empty = the configured channel. */
+  recipients?: string[];
+}
+
+export interface Notifier {
+  send(notification: Notification): Promise<void>;
+}
+
+export type MachineKind = 'incident-response' | 'failover' | 'drill' | 'failback';
+
+export interface WorkflowEngine {
+  /** Idempotent by name: starting an existing execution with the same input returns it. */
+  startExecution(input: { machine: MachineKind; name: string; input: unknown }): Promise<{ executionArn: string; alreadyStarted: boolean }>;
+  sendTaskSuccess(taskToken: string, output: unknown): Promise<void>;
+  sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void>;
+}
+
+export interface DomainEvent {
+  detailType: string;
+  detail: Record<string, unknown>;
+}
+
+/** Publishes `cleanpoint` events (EventBridge PutEvents, checking FailedEntryCount). */
+export interface EventPublisher {
+  publish(events: DomainEvent[]): Promise<void>;
+}
