@@ -37,6 +37,10 @@ export interface ApprovalRequest {
   proposal: { cutoff: string; mode: FailoverPlan['mode']; selection: Selection; plan: FailoverPlan };
   /** Per-group cutoff a decider picked (older points), applied when approved. */
   groupCutoffs?: Record<string, string>;
+  /** This request re-asks after a timeout (escalation contacts may decide too). */
+  escalation?: boolean;
+  /** When the outcome was handed to the waiting workflow (SendTaskSuccess/Failure). */
+  deliveredAt?: string;
   version: number;
 }
 

@@ -19,7 +19,8 @@ const instanceDetailsSchema = z.looseObject({
 
 export const guardDutyFindingSchema = z.looseObject({
   schemaVersion: z.string().optional(),
-  accountId: z.string().min(1, 'must not be empty'),
+  /** Optional: a partial envelope may omit it; it is then taken from the ARN. */
+  accountId: z.string().min(1, 'must not be empty').optional(),
   region: z.string().min(1, 'must not be empty'),
   partition: z.string().optional(),
   id: z.string().min(1, 'must not be empty'),
@@ -148,7 +149,7 @@ export function normaliseFinding(f: GuardDutyFinding): Finding {
     updatedAt: new Date(f.updatedAt ?? f.createdAt).toISOString(),
     count: f.service.count,
     region: f.region,
-    accountId: f.accountId,
+    accountId: f.accountId ?? accountFromArn(f.arn) ?? 'unknown',
     instanceIds: instanceId ? [instanceId] : [],
     tags,
     ...(f.title !== undefined ? { title: f.title } : {}),
@@ -158,6 +159,11 @@ export function normaliseFinding(f: GuardDutyFinding): Finding {
 /** Earliest evidence of the threat: the earlier of first-seen and createdAt (epoch ms). */
 export function earliestEvidenceMs(f: Pick<Finding, 'firstSeen' | 'createdAt'>): number {
   return Math.min(Date.parse(f.firstSeen), Date.parse(f.createdAt));
+}
+
+function accountFromArn(arn: string | undefined): string | undefined {
+  const account = arn?.split(':')[4];
+  return account && /^\d{12}$/.test(account) ? account : undefined;
 }
 
 function describe(v: unknown): string {

@@ -86,6 +86,8 @@ export const groupSchema = z.strictObject({
       quorum: z.number().int().min(1).default(1),
       timeoutMinutes: z.number().int().min(1).max(7 * 24 * 60).default(60),
       forbidSelfApproval: z.boolean().default(true),
+      /** Who is asked when nobody decided in time (person ids); they may decide alongside the deciders. */
+      escalateTo: z.array(z.string().min(1)).default([]),
     })
     .optional(),
   drills: z
@@ -107,7 +109,9 @@ export type Inventory = z.infer<typeof inventorySchema>;
 /** Validate an inventory object; report every problem with its path, not just the first. */
 export function parseInventory(value: unknown, source = 'inventory'): Inventory {
   const result = inventorySchema.safeParse(value);
-  const issues: Issue[] = result.success ? crossCheck(result.data) : zodIssues(result.error);
+  // Cross-field rules run even when the schema fails (on what is readable), so one bad field
+  // does not hide the duplicate ids and unknown people elsewhere in the same file.
+  const issues: Issue[] = result.success ? crossCheck(result.data) : [...zodIssues(result.error), ...crossCheck(looseView(value))];
   if (issues.length > 0 || !result.success) throw new ValidationError(source, issues);
   return result.data;
 }
@@ -123,6 +127,37 @@ export function parseInventoryText(text: string, source = 'inventory'): Inventor
   return parseInventory(value, source);
 }
 
+/** The readable part of an invalid inventory, shaped for crossCheck; unreadable entries are dropped. */
+function looseView(value: unknown): Inventory {
+  const obj = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? v as Record<string, unknown> : {});
+  const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+  const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+  const strs = (v: unknown): string[] => arr(v).filter((x): x is string => typeof x === 'string');
+  const root = obj(value);
+  return {
+    version: 1,
+    people: arr(root['people']).map((p) => ({ id: str(obj(p)['id']) })),
+    groups: arr(root['groups']).map((gv) => {
+      const g = obj(gv);
+      const roles = obj(g['roles']);
+      const approval = obj(g['approval']);
+      return {
+        name: str(g['name']),
+        deciders: strs(g['deciders']),
+        roles: { analyst: strs(roles['analyst']), decider: strs(roles['decider']), executor: strs(roles['executor']) },
+        approval: {
+          quorum: typeof approval['quorum'] === 'number' ? approval['quorum'] : 1,
+          timeoutMinutes: 60, forbidSelfApproval: true, escalateTo: strs(approval['escalateTo']),
+        },
+        checks: arr(g['checks']).map((c) => ({ name: '', type: 'tcp' as const, port: 1, timeoutSeconds: 1, machines: strs(obj(c)['machines']) })),
+        machines: arr(g['machines']).map((m) => ({
+          id: str(obj(m)['id']), instanceId: str(obj(m)['instanceId']), wave: 1, fallbackInstanceTypes: [], checks: [],
+        })),
+      };
+    }),
+  };
+}
+
 /** Rules that span several fields: uniqueness, references to people, quorum reachability. */
 function crossCheck(inv: Inventory): Issue[] {
   const issues: Issue[] = [];
@@ -130,6 +165,7 @@ function crossCheck(inv: Inventory): Issue[] {
   const seen = (kind: string) => {
     const where = new Map<string, string>();
     return (key: string, path: string) => {
+      if (!key) return; // unreadable (already reported by the schema)
       const first = where.get(key);
       if (first) issues.push({ path, message: `duplicate ${kind} ${JSON.stringify(key)} (first at ${first})` });
       else where.set(key, path);
@@ -156,6 +192,7 @@ function crossCheck(inv: Inventory): Issue[] {
     if (people.size > 0) {
       const refs: [string, readonly string[]][] = [['deciders', g.deciders ?? []]];
       for (const role of ROLES) refs.push([`roles.${role}`, g.roles?.[role] ?? []]);
+      refs.push(['approval.escalateTo', g.approval?.escalateTo ?? []]);
       for (const [field, list] of refs) {
         list.forEach((pid, k) => {
           if (!people.has(pid)) issues.push({ path: `${at}.${field}[${k}]`, message: `unknown person ${JSON.stringify(pid)} (not in people)` });

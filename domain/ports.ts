@@ -153,3 +153,66 @@ export interface DomainEvent {
 export interface EventPublisher {
   publish(events: DomainEvent[]): Promise<void>;
 }
+
+export type RunKind = 'incident' | 'drill' | 'failback';
+
+/** One failover (or drill, or failback) run: what was decided and when. */
+export interface Run {
+  runId: string;
+  kind: RunKind;
+  incidentId?: string;
+  mode: 'recovery' | 'test';
+  createdAt: string;
+  /** When the decision that started the launches was taken: RTO is measured from here. */
+  decidedAt: string;
+  waves: { wave: number; machines: string[] }[];
+}
+
+/** One machine of a run: the plan entry and what happened to it. */
+export interface RunMachine {
+  runId: string;
+  machineId: string;
+  group: string;
+  wave: number;
+  mode: 'recovery' | 'test';
+  pointId: string;
+  capturedAt: string;
+  lossMinutes: number;
+  snapshots: SnapshotRef[];
+  instanceType: string | null;
+  fallbackInstanceTypes: string[];
+  network: { subnetId: string; securityGroupIds: string[] } | null;
+  imageId?: string;
+  instanceId?: string;
+  instanceTypeUsed?: string;
+  launchedAt?: string;
+  readyAt?: string;
+  failedAt?: string;
+  error?: string;
+  throttledRetries?: number;
+}
+
+/**
+ * Per-run and per-machine records. Large results live here, not in workflow state (Step
+ * Functions payloads are limited to 256 KiB).
+ */
+export interface RunStore {
+  /** Idempotent: re-creating an existing run leaves it (and its machines' progress) unchanged. */
+  createRun(run: Run, machines: RunMachine[]): Promise<{ created: boolean }>;
+  getRun(runId: string): Promise<Run | null>;
+  getMachine(runId: string, machineId: string): Promise<RunMachine | null>;
+  updateMachine(runId: string, machineId: string, changes: Partial<Omit<RunMachine, 'runId' | 'machineId'>>): Promise<RunMachine>;
+  listMachines(runId: string): Promise<RunMachine[]>;
+  /** The proposal shown to deciders (selection + plan), one per incident, replaced on re-selection. */
+  saveProposal(incidentId: string, proposal: StoredProposal): Promise<void>;
+  getProposal(incidentId: string): Promise<StoredProposal | null>;
+}
+
+export interface StoredProposal {
+  incidentId: string;
+  createdAt: string;
+  cutoff: string;
+  groupCutoffs?: Record<string, string>;
+  selection: import('./recovery-points.ts').Selection;
+  plan: import('./plan.ts').FailoverPlan;
+}

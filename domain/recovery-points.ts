@@ -71,9 +71,11 @@ export class InMemoryRecoveryPointCatalog implements RecoveryPointCatalog {
     const list = this.byMachine.get(point.machineId) ?? [];
     const i = list.findIndex((p) => p.pointId === point.pointId);
     if (i >= 0) list.splice(i, 1);
+    // Normalise to UTC ISO so text order is time order, whatever offset the caller used.
+    const stored = { ...point, capturedAt: new Date(point.capturedAt).toISOString() };
     let at = list.length;
-    while (at > 0 && list[at - 1]!.capturedAt > point.capturedAt) at--;
-    list.splice(at, 0, { ...point });
+    while (at > 0 && list[at - 1]!.capturedAt > stored.capturedAt) at--;
+    list.splice(at, 0, stored);
     this.byMachine.set(point.machineId, list);
   }
 

@@ -25,8 +25,13 @@ export function parseWith<T extends z.ZodType>(schema: T, value: unknown, what: 
 /** An ISO-8601 timestamp with a date, a time and a zone, e.g. 2021-03-07T00:29:35.498Z. */
 export const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
+/** Also refuses calendar dates that do not exist (2021-02-30, T24:00), which Date.parse rolls forward. */
 export function isIsoTimestamp(value: string): boolean {
-  return ISO_TIMESTAMP.test(value) && Number.isFinite(Date.parse(value));
+  if (!ISO_TIMESTAMP.test(value) || !Number.isFinite(Date.parse(value))) return false;
+  const [y, mo, d, h, mi, sec] = value.match(/^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/)!.slice(1).map((x) => Number(x ?? 0));
+  const t = new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, sec!));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === mo! - 1 && t.getUTCDate() === d && t.getUTCHours() === h &&
+    t.getUTCMinutes() === mi && t.getUTCSeconds() === sec;
 }
 
 export const MINUTE_MS = 60_000;

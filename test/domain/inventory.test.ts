@@ -122,7 +122,7 @@ describe('parseInventory', () => {
     const raw = makeInventory();
     raw.groups[1]!.machines[0]!.id = 'payments-db'; // already in payments
     raw.groups[0]!.deciders = ['alice', 'mallory']; // mallory is not in people
-    (raw.groups[1] as Record<string, unknown>)['approval'] = { quorum: 3 }; // ledger has one decider
+    raw.groups[1]!.approval = { quorum: 3 }; // ledger has one decider
     // Act
     const error = validationError(() => parseInventory(raw));
     // Assess
@@ -138,7 +138,7 @@ describe('parseInventory', () => {
     raw.groups[2]!.machines[0]!.instanceId = 'i-XYZ';
     raw.groups[1]!.machines[0]!.id = 'payments-db';
     raw.groups[0]!.deciders = ['alice', 'mallory'];
-    (raw.groups[1] as Record<string, unknown>)['approval'] = { quorum: 3 };
+    raw.groups[1]!.approval = { quorum: 3 };
     // Act
     const error = validationError(() => parseInventory(raw));
     // Assess
@@ -151,10 +151,10 @@ describe('parseInventory', () => {
     // Prepare
     const raw = makeInventory();
     raw.groups[0]!.machines[0]!.instanceId = 'i-XYZ';
-    raw.groups[0]!.networks.recovery.subnetId = 'subnet-nothex!';
+    raw.groups[0]!.networks!.recovery!.subnetId = 'subnet-nothex!';
     raw.groups[1]!.machines[1]!.wave = 0;
     raw.groups[2]!.machines[0]!.instanceType = 'huge';
-    raw.groups[0]!.objectives.rpoMinutes = -5;
+    raw.groups[0]!.objectives!.rpoMinutes = -5;
     // Act
     const error = validationError(() => parseInventory(raw));
     // Assess
@@ -170,8 +170,8 @@ describe('parseInventory', () => {
 
   it('refuses a group without machines and an unknown field', () => {
     // Prepare
-    const raw = makeInventory() as unknown as { groups: Record<string, unknown>[] };
-    raw.groups[2]!['machines'] = [];
+    const raw = makeInventory();
+    raw.groups[2]!.machines = [];
     raw.groups[1]!['owner'] = 'finance';
     // Act
     const error = validationError(() => parseInventory(raw));
@@ -194,7 +194,7 @@ describe('parseInventory', () => {
   it('refuses a check that names a machine of another group', () => {
     // Prepare
     const raw = makeInventory();
-    raw.groups[0]!.checks[0]!.machines = ['ledger-db'];
+    raw.groups[0]!.checks![0]!.machines = ['ledger-db'];
     // Act
     const error = validationError(() => parseInventory(raw));
     // Assess
@@ -213,7 +213,7 @@ describe('parseInventory', () => {
   it('counts deciders from the shorthand and roles.decider once each', () => {
     // Prepare
     const raw = makeInventory();
-    raw.groups[0]!.roles.decider = ['bob', 'carol'];
+    raw.groups[0]!.roles!.decider = ['bob', 'carol'];
     // Act
     const group = parseInventory(raw).groups[0]!;
     // Assess

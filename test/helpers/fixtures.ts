@@ -193,7 +193,30 @@ export function makeEvent(detail: unknown = makeFinding(), overrides: Record<str
   };
 }
 
-const network = (suffix: string) => ({ subnetId: `subnet-0a1b2c3${suffix}`, securityGroupIds: [`sg-0a1b2c3${suffix}`] });
+export interface RawNetwork { subnetId: string; securityGroupIds: string[] }
+export interface RawMachine { id: string; instanceId: string; wave?: number; instanceType?: string; fallbackInstanceTypes?: string[]; [k: string]: unknown }
+export interface RawCheck { name: string; type: 'tcp' | 'http' | 'ssm'; machines?: string[]; [k: string]: unknown }
+export interface RawGroup {
+  name: string;
+  description?: string;
+  objectives?: { rpoMinutes: number; rtoMinutes: number };
+  networks?: { recovery?: RawNetwork; test?: RawNetwork; primary?: RawNetwork };
+  deciders?: string[];
+  roles?: { analyst?: string[]; decider?: string[]; executor?: string[] };
+  approval?: { quorum?: number; timeoutMinutes?: number; forbidSelfApproval?: boolean };
+  checks?: RawCheck[];
+  machines: RawMachine[];
+  [k: string]: unknown;
+}
+/** An inventory as written in the file (before defaults), loose enough to plant errors in. */
+export interface RawInventory {
+  version?: number;
+  people?: { id: string; name?: string; email?: string; slackUserId?: string }[];
+  groups: RawGroup[];
+  [k: string]: unknown;
+}
+
+const network = (suffix: string): RawNetwork => ({ subnetId: `subnet-0a1b2c3${suffix}`, securityGroupIds: [`sg-0a1b2c3${suffix}`] });
 
 /**
  * A raw inventory (input to parseInventory) with three groups:
@@ -201,9 +224,9 @@ const network = (suffix: string) => ({ subnetId: `subnet-0a1b2c3${suffix}`, secu
  * - ledger: waves 1 (db, default) and 2 (worker), a recovery network only (no test network);
  * - reporting: one machine in the default wave, recovery + test networks, no deciders.
  */
-export function makeInventory() {
+export function makeInventory(): RawInventory {
   return {
-    version: 1 as const,
+    version: 1,
     people: [
       { id: 'alice', name: 'Alice Martin', email: 'alice@example.com', slackUserId: 'U012ABCDEF' },
       { id: 'bob', name: 'Bob Chen', email: 'bob@example.com' },
@@ -218,7 +241,7 @@ export function makeInventory() {
         deciders: ['alice', 'bob'],
         roles: { analyst: ['carol'], decider: [], executor: ['carol'] },
         approval: { quorum: 2, timeoutMinutes: 60, forbidSelfApproval: true },
-        checks: [{ name: 'api-health', type: 'http' as const, port: 8080, path: '/health', machines: ['payments-api'] }],
+        checks: [{ name: 'api-health', type: 'http', port: 8080, path: '/health', machines: ['payments-api'] }],
         machines: [
           { id: 'payments-db', instanceId: INSTANCES.paymentsDb, wave: 1, instanceType: 'r6i.large' },
           { id: 'payments-api', instanceId: INSTANCES.paymentsApi, wave: 2, instanceType: 'm6i.large', fallbackInstanceTypes: ['m5.large'] },

@@ -1,0 +1,35 @@
+import { SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { MachineKind, WorkflowEngine } from '../../../domain/ports.ts';
+
+/** Step Functions adapter. Execution names are derived from ids, so a start is idempotent. */
+export class SfnWorkflowEngine implements WorkflowEngine {
+  constructor(private readonly client: SFNClient, private readonly machines: Partial<Record<MachineKind, string>>) {}
+
+  async startExecution(input: { machine: MachineKind; name: string; input: unknown }) {
+    const stateMachineArn = this.machines[input.machine];
+    if (!stateMachineArn) throw new Error(`no state machine ARN configured for ${input.machine}`);
+    try {
+      const out = await this.client.send(new StartExecutionCommand({ stateMachineArn, name: input.name, input: JSON.stringify(input.input) }));
+      return { executionArn: out.executionArn!, alreadyStarted: false };
+    } catch (e) {
+      // Same name again (a redelivered event after the first start): the execution exists.
+      if ((e as Error).name === 'ExecutionAlreadyExists') {
+        return { executionArn: executionArnFor(stateMachineArn, input.name), alreadyStarted: true };
+      }
+      throw e;
+    }
+  }
+
+  async sendTaskSuccess(taskToken: string, output: unknown): Promise<void> {
+    await this.client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+  }
+
+  async sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void> {
+    await this.client.send(new SendTaskFailureCommand({ taskToken, error, cause }));
+  }
+}
+
+/** arn:aws:states:R:A:stateMachine:M + name → arn:aws:states:R:A:execution:M:name */
+export function executionArnFor(stateMachineArn: string, name: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+}

@@ -1,0 +1,44 @@
+import { readFile } from 'node:fs/promises';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { indexInventory, parseInventoryText, type InventoryIndex } from '../../domain/inventory.ts';
+import { DEFAULT_POLICY, parsePolicyText, type Policy } from '../../domain/policy.ts';
+import { ssmClient } from './clients.ts';
+
+/**
+ * The inventory and policy are read once per container (SSM Parameter Store on AWS, a file
+ * locally) and validated with the same domain parser the CLI uses. A broken inventory fails
+ * the invocation with a ValidationError naming every bad path, never half-applies.
+ */
+async function readSource(source: string): Promise<string> {
+  if (source.startsWith('file:')) return readFile(source.slice('file:'.length), 'utf8');
+  const out = await ssmClient.send(new GetParameterCommand({ Name: source.slice('ssm:'.length), WithDecryption: true }));
+  const value = out.Parameter?.Value;
+  if (!value) throw new Error(`SSM parameter ${source.slice(4)} is empty`);
+  return value;
+}
+
+const cache = new Map<string, Promise<unknown>>();
+
+function cached<T>(key: string, load: () => Promise<T>): Promise<T> {
+  let p = cache.get(key) as Promise<T> | undefined;
+  if (!p) {
+    p = load();
+    cache.set(key, p);
+    p.catch(() => cache.delete(key)); // a failed load is retried on the next invocation
+  }
+  return p;
+}
+
+export function loadInventory(source: string): Promise<InventoryIndex> {
+  return cached(`inventory:${source}`, async () => indexInventory(parseInventoryText(await readSource(source), source)));
+}
+
+export function loadPolicy(source: string | undefined): Promise<Policy> {
+  if (!source) return Promise.resolve(DEFAULT_POLICY);
+  return cached(`policy:${source}`, async () => parsePolicyText(await readSource(source), source));
+}
+
+/** For the local runtime and tests: forget cached documents (e.g. after editing the inventory). */
+export function clearInventoryCache(): void {
+  cache.clear();
+}

@@ -1,0 +1,35 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { logger, metrics } from './observability.ts';
+
+/**
+ * Adds the correlation keys every log line of an invocation must carry: the incident or run
+ * id and the Step Functions execution, when the event names them.
+ */
+export function correlationKeys<E>(): MiddlewareObj<E, unknown, Error, Context> {
+  return {
+    before: (request) => {
+      const e = (request.event ?? {}) as Record<string, unknown>;
+      const keys: Record<string, string> = {};
+      for (const k of ['incidentId', 'runId', 'approvalId', 'executionId', 'machineId'] as const) {
+        if (typeof e[k] === 'string') keys[k] = e[k] as string;
+      }
+      if (Object.keys(keys).length) logger.appendKeys(keys);
+    },
+  };
+}
+
+/**
+ * Wrap a handler the same way everywhere: logger context (keys reset per invocation so one
+ * incident's id never leaks into the next), metrics flushed per invocation, correlation keys.
+ * Middleware first, handler last.
+ */
+export function lambda<E, R>(fn: (event: E, context: Context) => Promise<R>) {
+  return middy<E, R, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
+    .use(correlationKeys<E>() as MiddlewareObj<E, R, Error, Context>)
+    .handler(fn);
+}
