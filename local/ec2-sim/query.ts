@@ -62,21 +62,23 @@ export function applyFilters<R extends { tags: Tags }>(records: R[], filters: Fi
 export interface IdKind {
   /** ID prefix, e.g. `i`, `ami`, `snap`. */
   prefix: string;
-  /** Error code stem, e.g. `InvalidInstanceID` → `InvalidInstanceID.NotFound` / `.Malformed`. */
+  /** Error code stem for missing IDs, e.g. `InvalidInstanceID` → `InvalidInstanceID.NotFound`. */
   errorStem: string;
+  /** Error code stem for badly formed IDs (EC2 is not consistent), e.g. `InvalidGroupId` → `.Malformed`. */
+  malformedStem: string;
   /** Noun for messages, e.g. `instance ID`. */
   noun: string;
 }
 
 export const ID_KINDS = {
-  instance: { prefix: 'i', errorStem: 'InvalidInstanceID', noun: 'instance ID' },
-  image: { prefix: 'ami', errorStem: 'InvalidAMIID', noun: 'image id' },
-  snapshot: { prefix: 'snap', errorStem: 'InvalidSnapshot', noun: 'snapshot' },
-  volume: { prefix: 'vol', errorStem: 'InvalidVolume', noun: 'volume' },
-  subnet: { prefix: 'subnet', errorStem: 'InvalidSubnetID', noun: 'subnet ID' },
-  securityGroup: { prefix: 'sg', errorStem: 'InvalidGroup', noun: 'security group' },
-  vpc: { prefix: 'vpc', errorStem: 'InvalidVpcID', noun: 'vpc ID' },
-  routeTable: { prefix: 'rtb', errorStem: 'InvalidRouteTableID', noun: 'route table ID' },
+  instance: { prefix: 'i', errorStem: 'InvalidInstanceID', malformedStem: 'InvalidInstanceID', noun: 'instance ID' },
+  image: { prefix: 'ami', errorStem: 'InvalidAMIID', malformedStem: 'InvalidAMIID', noun: 'image id' },
+  snapshot: { prefix: 'snap', errorStem: 'InvalidSnapshot', malformedStem: 'InvalidSnapshotID', noun: 'snapshot' },
+  volume: { prefix: 'vol', errorStem: 'InvalidVolume', malformedStem: 'InvalidVolumeID', noun: 'volume' },
+  subnet: { prefix: 'subnet', errorStem: 'InvalidSubnetID', malformedStem: 'InvalidSubnetID', noun: 'subnet ID' },
+  securityGroup: { prefix: 'sg', errorStem: 'InvalidGroup', malformedStem: 'InvalidGroupId', noun: 'security group' },
+  vpc: { prefix: 'vpc', errorStem: 'InvalidVpcID', malformedStem: 'InvalidVpcID', noun: 'vpc ID' },
+  routeTable: { prefix: 'rtb', errorStem: 'InvalidRouteTableID', malformedStem: 'InvalidRouteTableId', noun: 'route table ID' },
 } as const satisfies Record<string, IdKind>;
 
 /**
@@ -87,7 +89,7 @@ export function selectByIds<R>(ids: string[] | undefined, kind: IdKind, lookup: 
   if (ids === undefined || ids.length === 0) return all();
   const malformed = ids.filter((id) => !isWellFormedId(id, kind.prefix));
   if (malformed.length > 0) {
-    throw ec2Error(`${kind.errorStem}.Malformed`, `Invalid id: "${malformed.join(', ')}" (expecting "${kind.prefix}-...")`);
+    throw ec2Error(`${kind.malformedStem}.Malformed`, `Invalid id: "${malformed.join(', ')}" (expecting "${kind.prefix}-...")`);
   }
   const found = [...new Set(ids)].map((id) => [id, lookup(id)] as const);
   const missing = found.filter(([, r]) => r === undefined).map(([id]) => id);

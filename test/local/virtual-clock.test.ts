@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../local/virtual-clock.ts';
+
+const START = Date.UTC(2025, 0, 1);
+
+describe('VirtualClock in discrete-event mode', () => {
+  it('stands still at startMs while nothing sleeps', async () => {
+    // Prepare
+    const clock = new VirtualClock({ startMs: START });
+
+    // Act
+    await new Promise((resolve) => setTimeout(resolve, 5));
+
+    // Assess
+    expect(clock.now()).toBe(START);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('jumps straight to the due time of a long sleep without waiting in real time', async () => {
+    // Prepare
+    const clock = new VirtualClock({ startMs: START });
+    const wallStart = performance.now();
+
+    // Act
+    await clock.sleep(6 * 3_600_000);
+
+    // Assess
+    expect(clock.now()).toBe(START + 6 * 3_600_000);
+    expect(performance.now() - wallStart).toBeLessThan(1_000);
+  });
+
+  it('resolves sleepers by due time, then by registration order', async () => {
+    // Prepare
+    const clock = new VirtualClock({ startMs: START });
+    const order: string[] = [];
+    const sleeper = (name: string, ms: number) => clock.sleep(ms).then(() => order.push(`${name}@${clock.now() - START}`));
+
+    // Act
+    await Promise.all([sleeper('c', 30), sleeper('a', 10), sleeper('b1', 20), sleeper('b2', 20), sleeper('zero', 0)]);
+
+    // Assess
+    expect(order).toEqual(['zero@0', 'a@10', 'b1@20', 'b2@20', 'c@30']);
+  });
+
+  it('lets continuations register new sleeps before time moves on', async () => {
+    // Prepare
+    const clock = new VirtualClock({ startMs: START });
+    const seen: Array<[string, number]> = [];
+    const chain = async () => {
+      await clock.sleep(10);
+      await Promise.resolve(); // a few microtask hops, like an SDK call
+      await Promise.resolve();
+      await clock.sleep(5);
+      seen.push(['chain', clock.now() - START]);
+    };
+    const late = clock.sleep(20).then(() => seen.push(['late', clock.now() - START]));
+
+    // Act
+    await Promise.all([chain(), late]);
+
+    // Assess
+    expect(seen).toEqual([['chain', 15], ['late', 20]]);
+  });
+
+  it('wakes ten thousand concurrent sleepers each at its own due time, in order', async () => {
+    // Prepare
+    const clock = new VirtualClock({ startMs: START });
+    const delays = Array.from({ length: 10_000 }, (_, i) => (i * 7919) % 5_000);
+    const woke: Array<{ delay: number; at: number; index: number }> = [];
+
+    // Act
+    await Promise.all(delays.map((delay, index) => clock.sleep(delay).then(() => woke.push({ delay, at: clock.now() - START, index }))));
+
+    // Assess
+    expect(woke).toHaveLength(10_000);
+    expect(woke.every((w) => w.at === w.delay)).toBe(true);
+    const sorted = [...woke].sort((a, b) => a.delay - b.delay || a.index - b.index);
+    expect(woke).toEqual(sorted);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('counts pending sleepers and reports the next due time', () => {
+    // Prepare
+    const clock = new VirtualClock({ startMs: START, autoAdvance: false });
+
+    // Act
+    void clock.sleep(50);
+    void clock.sleep(10);
+
+    // Assess
+    expect(clock.pendingTimers()).toBe(2);
+    expect(clock.nextTimerAt()).toBe(START + 10);
+  });
+
+  it('moves time with advance and fires only the timers that fall due', async () => {
+    // Prepare
+    const clock = new VirtualClock({ startMs: START, autoAdvance: false });
+    const fired: number[] = [];
+    void clock.sleep(100).then(() => fired.push(100));
+    void clock.sleep(300).then(() => fired.push(300));
+
+    // Act
+    clock.advance(150);
+    await Promise.resolve();
+
+    // Assess
+    expect(clock.now()).toBe(START + 150);
+    expect(fired).toEqual([100]);
+    expect(clock.pendingTimers()).toBe(1);
+  });
+
+  it('steps through each timer with advanceAsync so continuations see their own due time', async () => {
+    // Prepare
+    const clock = new VirtualClock({ startMs: START, autoAdvance: false });
+    const seen: number[] = [];
+    const poller = async () => {
+      for (let i = 0; i < 3; i++) {
+        await clock.sleep(1_000);
+        seen.push(clock.now() - START);
+      }
+    };
+    const done = poller();
+
+    // Act
+    await clock.advanceAsync(2_500);
+
+    // Assess
+    expect(seen).toEqual([1_000, 2_000]);
+    expect(clock.now()).toBe(START + 2_500);
+    clock.advance(500);
+    await done;
+    expect(seen).toEqual([1_000, 2_000, 3_000]);
+  });
+
+  it('does not let time jump while held, and resumes when released', async () => {
+    // Prepare
+    const clock = new VirtualClock({ startMs: START });
+    const release = clock.hold();
+    let woke = false;
+    void clock.sleep(1_000).then(() => (woke = true));
+
+    // Act
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const whileHeld = { woke, now: clock.now() };
+    release();
+    release(); // idempotent
+    await new Promise((resolve) => setTimeout(resolve, 10));
+
+    // Assess
+    expect(whileHeld).toEqual({ woke: false, now: START });
+    expect(woke).toBe(true);
+    expect(clock.now()).toBe(START + 1_000);
+  });
+
+  it('rejects invalid options and sleeps', async () => {
+    // Prepare
+    const clock = new VirtualClock({ startMs: START });
+
+    // Act + Assess
+    expect(() => new VirtualClock({ startMs: Number.NaN })).toThrow(RangeError);
+    expect(() => new VirtualClock({ startMs: START, speed: 0 })).toThrow(RangeError);
+    expect(() => clock.advance(-1)).toThrow(RangeError);
+    await expect(clock.sleep(Infinity)).rejects.toThrow(RangeError);
+  });
+});
+
+describe('VirtualClock in real-time-scaled mode', () => {
+  it('resolves a sleep after ms/speed real milliseconds', async () => {
+    // Prepare
+    const clock = new VirtualClock({ startMs: START, speed: 1_000 });
+    const wallStart = performance.now();
+
+    // Act
+    await clock.sleep(50_000); // 50 virtual seconds = 50 real ms
+
+    // Assess
+    const wall = performance.now() - wallStart;
+    expect(wall).toBeGreaterThanOrEqual(45);
+    expect(wall).toBeLessThan(2_000);
+    expect(clock.now() - START).toBeGreaterThanOrEqual(50_000);
+  });
+
+  it('runs now() speed times faster than the wall clock', async () => {
+    // Prepare
+    const clock = new VirtualClock({ startMs: START, speed: 100 });
+    const wallStart = performance.now();
+
+    // Act
+    await new Promise((resolve) => setTimeout(resolve, 30));
+
+    // Assess
+    const wall = performance.now() - wallStart;
+    const virtual = clock.now() - START;
+    expect(virtual).toBeGreaterThanOrEqual(30 * 100 * 0.9);
+    expect(virtual).toBeLessThanOrEqual(wall * 100 + 100);
+  });
+
+  it('fires due timers at once when advanced', async () => {
+    // Prepare
+    const clock = new VirtualClock({ startMs: START, speed: 1 });
+    const slept = clock.sleep(60_000);
+
+    // Act
+    clock.advance(60_000);
+    await slept;
+
+    // Assess
+    expect(clock.now() - START).toBeGreaterThanOrEqual(60_000);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+});
