@@ -3,6 +3,7 @@ import type { ApprovalRequest, Channel, DecisionKind } from './approval.ts';
 import type { Clock } from './clock.ts';
 import { ApprovalExpiredError, ConflictError, ForbiddenError, NotFoundError } from './errors.ts';
 import { decidersOf, type InventoryIndex } from './inventory.ts';
+import { linkQuery } from './links.ts';
 import type { ApprovalStore, AuditLog, IncidentStore, Notifier, RunStore, WorkflowEngine } from './ports.ts';
 import { toIso } from './validation.ts';
 
@@ -21,6 +22,8 @@ export interface RequestApprovalDeps {
   clock: Clock;
   /** Base URL of the approval pages, e.g. https://approvals.example.com */
   publicBaseUrl: string;
+  /** Server secret that signs each decider's personal link. */
+  linkSecret: string;
   newId?: () => string;
 }
 
@@ -95,21 +98,29 @@ export function requestApproval(deps: RequestApprovalDeps) {
       type: escalation ? 'approval.escalated' : 'approval.requested', actor: 'cleanpoint', at: request.createdAt,
       data: { approvalId: request.approvalId, expiresAt: request.expiresAt, deciders, quorum, mode: request.proposal.mode },
     });
-    const url = `${deps.publicBaseUrl.replace(/\/$/, '')}/approvals/${request.approvalId}`;
     const p = request.proposal;
-    await deps.notifier.send({
-      kind: escalation ? 'escalation' : 'approval-request',
-      incidentId: incident.incidentId,
-      recipients: deciders,
-      subject: `${escalation ? '[ESCALATED] ' : ''}Approve ${p.mode}-mode failover of ${incident.groups.join(', ')}?`,
-      text: [
-        `${incident.assessment.finding.type} (severity ${incident.assessment.finding.severity}) touched ${incident.machines.join(', ')}.`,
-        `Data may be corrupted since ${incident.suspectedSince}. Proposed restore points are from before ${p.cutoff}.`,
-        `${p.selection.machines.length} machine(s) restorable, ${p.selection.blockers.length} blocked; estimated RTO ${p.plan.estimatedRtoMinutes} min.`,
-        `Decide before ${request.expiresAt} (${quorum} approval(s) needed).`,
-      ].join('\n'),
-      links: [{ label: 'Review and decide', url }],
-    });
+    const subject = `${escalation ? '[ESCALATED] ' : ''}Approve ${p.mode}-mode failover of ${incident.groups.join(', ')}?`;
+    const text = [
+      `${incident.assessment.finding.type} (severity ${incident.assessment.finding.severity}) touched ${incident.machines.join(', ')}.`,
+      `Data may be corrupted since ${incident.suspectedSince}. Proposed restore points are from before ${p.cutoff}.`,
+      `${p.selection.machines.length} machine(s) restorable, ${p.selection.blockers.length} blocked; estimated RTO ${p.plan.estimatedRtoMinutes} min.`,
+      `Decide before ${request.expiresAt} (${quorum} approval(s) needed). The link is personal: do not forward it.`,
+    ].join('\n');
+    // One message per decider, each with a personal signed link (attributable, expiring).
+    const exp = Math.floor(Date.parse(request.expiresAt) / 1000);
+    for (const personId of deciders) {
+      const url = `${deps.publicBaseUrl.replace(/\/$/, '')}/approvals/${request.approvalId}?${linkQuery(deps.linkSecret, { approvalId: request.approvalId, personId, exp })}`;
+      await deps.notifier.send({
+        kind: escalation ? 'escalation' : 'approval-request', incidentId: incident.incidentId, recipients: [personId],
+        subject, text, links: [{ label: 'Review and decide', url }],
+      });
+    }
+    if (deciders.length === 0) {
+      await deps.notifier.send({
+        kind: 'alarm', incidentId: incident.incidentId, subject: `Nobody can approve the failover of ${incident.groups.join(', ')}`,
+        text: `No person is a decider of every affected group (${incident.groups.join(', ')}). Fix the inventory's deciders; the request will escalate on timeout.`,
+      });
+    }
     return { approvalId: request.approvalId, expiresAt: request.expiresAt, deciders };
   };
 }

@@ -48,6 +48,8 @@ export const machineSchema = z.strictObject({
   /** Tried in order when the preferred type has no capacity. */
   fallbackInstanceTypes: z.array(instanceType).max(5).default([]),
   checks: z.array(checkSchema).default([]),
+  /** AWS Elastic Disaster Recovery source server, when DRS replicates this machine. */
+  drsSourceServerId: z.string().regex(/^s-[0-9a-f]{17}$/, 'must be a DRS source server id like s-0123456789abcdef0').optional(),
 });
 export type Machine = z.infer<typeof machineSchema>;
 

@@ -216,3 +216,17 @@ export interface StoredProposal {
   selection: import('./recovery-points.ts').Selection;
   plan: import('./plan.ts').FailoverPlan;
 }
+
+export interface SnapshotInfo {
+  snapshotId: string;
+  state: 'pending' | 'completed' | 'error' | 'recoverable' | 'recovering';
+  startTime: string;
+  volumeId?: string;
+  volumeSize?: number;
+  tags: Record<string, string>;
+}
+
+/** Looks up snapshot metadata (tags, start time) that EBS notifications do not carry. */
+export interface SnapshotDirectory {
+  describeSnapshots(snapshotIds: string[]): Promise<SnapshotInfo[]>;
+}

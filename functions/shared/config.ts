@@ -32,6 +32,9 @@ export const configVars = {
   POLICY_SOURCE: z.string().regex(/^(ssm:\/.+|file:.+)$/, 'must be ssm:/parameter/name or file:path').optional(),
   KMS_KEY_ID: nonEmpty,
   PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }),
+  /** SSM parameter names (SecureString) of the secrets; never the values themselves. */
+  LINK_SECRET_PARAMETER: z.string().regex(/^\/[A-Za-z0-9_.\/-]+$/, 'must be an SSM parameter name like /cleanpoint/prod/link-secret'),
+  SLACK_SIGNING_SECRET_PARAMETER: z.string().regex(/^\/[A-Za-z0-9_.\/-]+$/, 'must be an SSM parameter name').optional(),
   NOTIFY_EMAIL_FROM: z.email().optional(),
   NOTIFY_EMAIL_TO: z.string().optional(),
 } as const;

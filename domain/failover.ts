@@ -1,0 +1,294 @@
+import { createHash } from 'node:crypto';
+import type { ApprovalRequest } from './approval.ts';
+import type { Clock } from './clock.ts';
+import {
+  CleanupIncompleteError, ConflictError, InsufficientCapacityError, LaunchFailedError, MachineCheckFailedError,
+  MachineNotReadyError, NotFoundError, SafetyViolationError, ThrottledError, TransientError,
+} from './errors.ts';
+import type { IncidentOutcome } from './incident.ts';
+import type { InventoryIndex } from './inventory.ts';
+import { proposeFailover } from './plan.ts';
+import type { Policy } from './policy.ts';
+import type {
+  ApprovalStore, AuditLog, ComputeProvider, IncidentStore, RecoveryPointCatalog, Run, RunKind, RunMachine, RunStore,
+} from './ports.ts';
+import { minutesBetween, toIso } from './validation.ts';
+
+/** Tags on everything Cleanpoint creates: cleanup finds its resources by them, IAM conditions on them. */
+export const TAG = {
+  incident: 'cleanpoint:incident',
+  machine: 'cleanpoint:machine',
+  mode: 'cleanpoint:mode',
+  kind: 'cleanpoint:run-kind',
+} as const;
+
+export interface WaveItem { runId: string; kind: RunKind; mode: 'recovery' | 'test'; machineId: string }
+export interface RunPlan { runId: string; kind: RunKind; mode: 'recovery' | 'test'; waves: { wave: number; machines: WaveItem[] }[] }
+
+/**
+ * planIncidentRun(deps)({ incidentId, approvalId })
+ *
+ * 1. Read the incident and the approved request; refuse anything not approved.
+ * 2. Recompute the selection when a decider picked older cutoffs, else use the proposal.
+ * 3. A sample finding may only ever launch in test mode.
+ * 4. Store one record per machine (idempotent) and return the waves for the workflow.
+ */
+export function planIncidentRun(deps: {
+  incidents: IncidentStore; approvals: ApprovalStore; runs: RunStore; audit: AuditLog; catalog: RecoveryPointCatalog;
+  policy: Policy; index: InventoryIndex; clock: Clock;
+}) {
+  return async (input: { incidentId: string; approvalId: string }): Promise<RunPlan> => {
+    const incident = await deps.incidents.getIncident(input.incidentId);
+    if (!incident) throw new NotFoundError(`incident ${input.incidentId} not found`);
+    const approval = await deps.approvals.getApproval(input.approvalId);
+    if (!approval || approval.incidentId !== incident.incidentId) throw new NotFoundError(`approval ${input.approvalId} not found for this incident`);
+    if (approval.status !== 'approved') throw new ConflictError(`approval is ${approval.status}, not approved`);
+    const mode = incident.mode ?? 'test';
+    if (incident.assessment.finding.sample && mode !== 'test') throw new SafetyViolationError('a sample finding may only fail over in test mode');
+
+    let plan = approval.proposal.plan;
+    let selection = approval.proposal.selection;
+    if (approval.groupCutoffs && Object.keys(approval.groupCutoffs).length > 0) {
+      const p = await proposeFailover({ policy: deps.policy, index: deps.index, catalog: deps.catalog })(incident.assessment, { groupCutoffs: approval.groupCutoffs });
+      plan = p.plan;
+      selection = p.selection;
+    }
+    const chosen = new Map(selection.machines.map((m) => [m.machineId, m]));
+    const machines: RunMachine[] = plan.machines.map((m) => ({
+      runId: incident.incidentId, machineId: m.machineId, group: m.group, wave: m.wave, mode,
+      pointId: m.pointId, capturedAt: m.capturedAt, lossMinutes: chosen.get(m.machineId)?.lossMinutes ?? 0,
+      snapshots: m.snapshots, instanceType: m.instanceType, fallbackInstanceTypes: m.fallbackInstanceTypes, network: m.network,
+    }));
+    const run: Run = {
+      runId: incident.incidentId, kind: 'incident', incidentId: incident.incidentId, mode,
+      createdAt: toIso(deps.clock.now()), decidedAt: lastDecisionAt(approval), waves: plan.waves,
+    };
+    const { created } = await deps.runs.createRun(run, machines);
+    if (created) {
+      await deps.audit.append(incident.incidentId, {
+        type: 'failover.planned', actor: 'cleanpoint', at: run.createdAt,
+        data: { mode, waves: plan.waves, points: machines.map((m) => ({ machineId: m.machineId, pointId: m.pointId, capturedAt: m.capturedAt })) },
+      });
+      await deps.incidents.updateIncident(incident.incidentId, incident.version, { status: 'failing-over', updatedAt: run.createdAt }).catch(ignoreConflict);
+    }
+    return toRunPlan(run);
+  };
+}
+
+export function toRunPlan(run: Run): RunPlan {
+  return {
+    runId: run.runId, kind: run.kind, mode: run.mode,
+    waves: run.waves.map((w) => ({ wave: w.wave, machines: w.machines.map((machineId) => ({ runId: run.runId, kind: run.kind, mode: run.mode, machineId })) })),
+  };
+}
+
+function lastDecisionAt(r: ApprovalRequest): string {
+  return r.decisions.filter((d) => d.decision === 'approve').map((d) => d.at).sort().at(-1) ?? r.createdAt;
+}
+
+const ignoreConflict = (e: unknown) => { if (!(e instanceof ConflictError)) throw e; };
+
+/** Retry policy for one launch: exponential backoff with full jitter, in the clock's time. */
+export interface RetryPolicy { maxAttempts: number; baseMs: number; capMs: number; random: () => number }
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, baseMs: 500, capMs: 20_000, random: Math.random };
+
+export function backoffMs(policy: RetryPolicy, attempt: number): number {
+  return Math.floor(policy.random() * Math.min(policy.capMs, policy.baseMs * 2 ** attempt));
+}
+
+/** EC2 idempotency token: one per run, machine and instance type, so retries never double-launch. */
+export function clientTokenFor(runId: string, machineId: string, instanceType: string): string {
+  return createHash('sha256').update(`${runId}/${machineId}/${instanceType}`).digest('hex').slice(0, 64);
+}
+
+export interface LaunchDeps {
+  runs: RunStore;
+  compute: ComputeProvider;
+  clock: Clock;
+  audit: AuditLog;
+  kmsKeyId?: string;
+  defaultInstanceType?: string;
+  retry?: RetryPolicy;
+  /** Seconds the workflow should wait before the first check (boot + status checks). */
+  bootWaitSeconds?: number;
+}
+
+/**
+ * launchMachine(deps)({ runId, machineId })
+ *
+ * 1. Read the machine's record; a machine that already has an instance is not launched again.
+ * 2. Register an image from the point's snapshots (found by name if it already exists).
+ * 3. RunInstances with an idempotency token, encrypted volumes, IMDSv2, the run's tags, into
+ *    the mode's network. Throttling is retried with jittered backoff; no capacity moves on to
+ *    the next fallback instance type.
+ * 4. Record the instance id (and what it took) and tell the workflow how long to wait.
+ */
+export function launchMachine(deps: LaunchDeps) {
+  const retry = deps.retry ?? DEFAULT_RETRY;
+  return async (input: { runId: string; machineId: string }): Promise<{ instanceId: string; instanceType: string; waitSeconds: number; throttledRetries: number }> => {
+    const m = await deps.runs.getMachine(input.runId, input.machineId);
+    if (!m) throw new NotFoundError(`machine ${input.machineId} is not part of run ${input.runId}`);
+    const waitSeconds = deps.bootWaitSeconds ?? 60;
+    if (m.instanceId) return { instanceId: m.instanceId, instanceType: m.instanceTypeUsed ?? m.instanceType ?? '', waitSeconds, throttledRetries: m.throttledRetries ?? 0 };
+    if (!m.network) throw new LaunchFailedError(`${m.machineId}: no ${m.mode} network configured for group ${m.group}`);
+    const tags = { [TAG.incident]: m.runId, [TAG.machine]: m.machineId, [TAG.mode]: m.mode, Name: `cleanpoint-${m.machineId}` };
+    let throttled = 0;
+    const withRetry = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await call();
+        } catch (e) {
+          const retryable = e instanceof ThrottledError || e instanceof TransientError;
+          if (!retryable || attempt + 1 >= retry.maxAttempts) throw e;
+          if (e instanceof ThrottledError) throttled++;
+          await deps.clock.sleep(backoffMs(retry, attempt));
+        }
+      }
+    };
+    const { imageId } = await withRetry('RegisterImage', () => deps.compute.registerImage({
+      name: `cleanpoint-${m.runId}-${m.machineId}-${m.pointId}`.replace(/[^A-Za-z0-9()[\]./_ '@-]/g, '-').slice(0, 128),
+      snapshots: m.snapshots, tags,
+    }));
+    const types = [m.instanceType ?? deps.defaultInstanceType ?? 't3.medium', ...m.fallbackInstanceTypes];
+    const failures: string[] = [];
+    for (const instanceType of types) {
+      try {
+        const { instanceId } = await withRetry('RunInstances', () => deps.compute.runInstance({
+          imageId, instanceType, subnetId: m.network!.subnetId, securityGroupIds: m.network!.securityGroupIds,
+          clientToken: clientTokenFor(m.runId, m.machineId, instanceType), tags,
+          ...(deps.kmsKeyId ? { kmsKeyId: deps.kmsKeyId } : {}),
+        }));
+        const launchedAt = toIso(deps.clock.now());
+        await deps.runs.updateMachine(m.runId, m.machineId, { imageId, instanceId, instanceTypeUsed: instanceType, launchedAt, throttledRetries: throttled });
+        await deps.audit.append(m.runId, {
+          type: 'machine.launched', actor: 'cleanpoint', at: launchedAt,
+          data: { machineId: m.machineId, instanceId, imageId, instanceType, pointId: m.pointId, mode: m.mode, subnetId: m.network.subnetId },
+        });
+        return { instanceId, instanceType, waitSeconds, throttledRetries: throttled };
+      } catch (e) {
+        if (e instanceof InsufficientCapacityError) { failures.push(`${instanceType}: no capacity`); continue; }
+        if (e instanceof ThrottledError || e instanceof TransientError) { failures.push(`${instanceType}: ${e.message}`); break; }
+        throw e;
+      }
+    }
+    const error = `could not launch ${m.machineId}: ${failures.join('; ')}`;
+    await deps.runs.updateMachine(m.runId, m.machineId, { imageId, failedAt: toIso(deps.clock.now()), error, throttledRetries: throttled });
+    await deps.audit.append(m.runId, { type: 'machine.launch-failed', actor: 'cleanpoint', at: toIso(deps.clock.now()), data: { machineId: m.machineId, error } });
+    throw new LaunchFailedError(error);
+  };
+}
+
+/**
+ * checkMachine(deps)({ runId, machineId })
+ *
+ * Running with both status checks ok → ready (recorded). Still pending or initialising →
+ * MachineNotReadyError, which the workflow retries with backoff. Impaired, stopped or gone →
+ * MachineCheckFailedError.
+ */
+export function checkMachine(deps: { runs: RunStore; compute: ComputeProvider; clock: Clock; audit: AuditLog }) {
+  return async (input: { runId: string; machineId: string }): Promise<{ instanceId: string; ready: true }> => {
+    const m = await deps.runs.getMachine(input.runId, input.machineId);
+    if (!m?.instanceId) throw new NotFoundError(`machine ${input.machineId} of run ${input.runId} has no instance`);
+    if (m.readyAt) return { instanceId: m.instanceId, ready: true };
+    const [view] = await deps.compute.describeInstances([m.instanceId]);
+    const fail = async (why: string): Promise<never> => {
+      await deps.runs.updateMachine(m.runId, m.machineId, { failedAt: toIso(deps.clock.now()), error: why });
+      await deps.audit.append(m.runId, { type: 'machine.check-failed', actor: 'cleanpoint', at: toIso(deps.clock.now()), data: { machineId: m.machineId, instanceId: m.instanceId, error: why } });
+      throw new MachineCheckFailedError(`${m.machineId} (${m.instanceId}): ${why}`);
+    };
+    if (!view) return fail('instance not found');
+    if (view.state === 'pending') throw new MachineNotReadyError(`${m.machineId} is still pending`);
+    if (view.state !== 'running') return fail(`instance is ${view.state}`);
+    if (view.statusOk === null) throw new MachineNotReadyError(`${m.machineId} status checks are initialising`);
+    if (view.statusOk === false) return fail(`status checks failed (${view.statusDetail ?? 'impaired'})`);
+    const readyAt = toIso(deps.clock.now());
+    await deps.runs.updateMachine(m.runId, m.machineId, { readyAt });
+    await deps.audit.append(m.runId, { type: 'machine.ready', actor: 'cleanpoint', at: readyAt, data: { machineId: m.machineId, instanceId: m.instanceId } });
+    return { instanceId: m.instanceId, ready: true };
+  };
+}
+
+/**
+ * cleanupTestRun(deps)({ runId })
+ *
+ * Finds everything tagged with the run AND test mode (never recovery-mode machines),
+ * terminates the instances, deregisters the images, then looks again: anything still there
+ * is listed in a CleanupIncompleteError so an alarm can say exactly what is left.
+ */
+export function cleanupTestRun(deps: { compute: ComputeProvider; audit: AuditLog; clock: Clock }) {
+  return async (input: { runId: string }): Promise<{ terminated: string[]; deregistered: string[]; remaining: string[] }> => {
+    const tags = { [TAG.incident]: input.runId, [TAG.mode]: 'test' };
+    const found = await deps.compute.findTagged(tags);
+    const live = found.instances.filter((i) => i.state !== 'terminated' && i.state !== 'shutting-down').map((i) => i.instanceId);
+    if (live.length) await deps.compute.terminateInstances(live);
+    for (const imageId of found.imageIds) await deps.compute.deregisterImage(imageId);
+    const after = await deps.compute.findTagged(tags);
+    const remaining = [
+      ...after.instances.filter((i) => i.state !== 'terminated' && i.state !== 'shutting-down').map((i) => i.instanceId),
+      ...after.imageIds,
+    ];
+    const at = toIso(deps.clock.now());
+    await deps.audit.append(input.runId, { type: remaining.length ? 'cleanup.incomplete' : 'cleanup.done', actor: 'cleanpoint', at, data: { terminated: live, deregistered: found.imageIds, remaining } });
+    if (remaining.length) throw new CleanupIncompleteError(`cleanup of ${input.runId} left ${remaining.join(', ')}`);
+    return { terminated: live, deregistered: found.imageIds, remaining };
+  };
+}
+
+export type OutcomeResult = 'recovered' | 'partial' | 'failed' | 'rejected' | 'expired' | 'no-eligible-point';
+
+/**
+ * Achieved figures of a run: RTO from the decision to the last machine ready; RPO the
+ * largest clean-data window given up.
+ */
+export function measureRun(run: Run | null, machines: RunMachine[]): { rtoMinutes: number | null; rpoMinutes: number | null; allReady: boolean } {
+  const ready = machines.filter((m) => m.readyAt);
+  const allReady = machines.length > 0 && ready.length === machines.length;
+  const lastReady = ready.map((m) => Date.parse(m.readyAt!)).reduce((a, b) => Math.max(a, b), -Infinity);
+  return {
+    rtoMinutes: run && allReady ? minutesBetween(lastReady, Date.parse(run.decidedAt)) : null,
+    rpoMinutes: machines.length ? Math.max(...machines.map((m) => m.lossMinutes)) : null,
+    allReady,
+  };
+}
+
+/**
+ * recordOutcome(deps)({ runId, result })
+ *
+ * Measures the run, stores the outcome on the incident with its new status, audits it, and
+ * gives the groups back when the incident is over before anything launched.
+ */
+export function recordOutcome(deps: { incidents: IncidentStore; runs: RunStore; audit: AuditLog; clock: Clock }) {
+  return async (input: { runId: string; result: OutcomeResult; error?: string }): Promise<{ incidentId: string; result: OutcomeResult; rtoMinutes: number | null; rpoMinutes: number | null }> => {
+    const run = await deps.runs.getRun(input.runId);
+    const machines = run ? await deps.runs.listMachines(input.runId) : [];
+    const measured = measureRun(run, machines);
+    let result = input.result;
+    if (result === 'recovered' && !measured.allReady) result = machines.some((m) => m.readyAt) ? 'partial' : 'failed';
+    const incidentId = run?.incidentId ?? input.runId;
+    const at = toIso(deps.clock.now());
+    const outcome: IncidentOutcome = {
+      result: result === 'no-eligible-point' ? 'failed' : result,
+      rtoMinutes: measured.rtoMinutes, rpoMinutes: measured.rpoMinutes,
+      machines: machines.map((m) => ({
+        machineId: m.machineId, instanceId: m.instanceId ?? null, pointId: m.pointId, state: m.readyAt ? 'running' : 'failed',
+        ...(m.error ? { error: m.error } : {}),
+      })),
+      ...(run ? { decidedAt: run.decidedAt } : {}),
+      finishedAt: at,
+    };
+    const status = ({ recovered: 'recovered', partial: 'failover-failed', failed: 'failover-failed', rejected: 'rejected', expired: 'expired', 'no-eligible-point': 'failover-failed' } as const)[result];
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const incident = await deps.incidents.getIncident(incidentId);
+      if (!incident) break;
+      try {
+        await deps.incidents.updateIncident(incidentId, incident.version, { status, outcome, updatedAt: at });
+        if (result === 'rejected' || result === 'expired' || result === 'no-eligible-point') {
+          await Promise.all(incident.groups.map((g) => deps.incidents.releaseGroup(g, incidentId)));
+        }
+        break;
+      } catch (e) { ignoreConflict(e); }
+    }
+    await deps.audit.append(incidentId, { type: 'outcome.recorded', actor: 'cleanpoint', at, data: { result, rtoMinutes: measured.rtoMinutes, rpoMinutes: measured.rpoMinutes, ...(input.error ? { error: input.error } : {}) } });
+    return { incidentId, result, rtoMinutes: measured.rtoMinutes, rpoMinutes: measured.rpoMinutes };
+  };
+}

@@ -1,0 +1,34 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { intakeFinding, type IntakeDeps, type IntakeResult } from '../../domain/intake.ts';
+import { configVars, loadConfig } from '../shared/config.ts';
+import { lambda } from '../shared/middleware.ts';
+import { logger, metrics } from '../shared/observability.ts';
+import { clock, estate, eventPublisher, notifier, stateStores, workflowEngine } from '../shared/wiring.ts';
+
+const config = loadConfig({
+  STATE_TABLE: configVars.STATE_TABLE, EVENT_BUS_NAME: configVars.EVENT_BUS_NAME, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE,
+  POLICY_SOURCE: configVars.POLICY_SOURCE, INCIDENT_STATE_MACHINE_ARN: configVars.INCIDENT_STATE_MACHINE_ARN,
+  NOTIFY_EMAIL_FROM: configVars.NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO: configVars.NOTIFY_EMAIL_TO,
+});
+const stores = stateStores(config);
+const fixed = { store: stores.incidents, audit: stores.audit, workflows: workflowEngine(config), events: eventPublisher(config), notifier: notifier(config), clock };
+
+/**
+ * EventBridge → GuardDuty finding. EventBridge delivers at least once and GuardDuty re-sends
+ * recurring findings: intakeFinding makes every delivery after the first a no-op. An event
+ * that is not a usable finding throws (ValidationError/UnsupportedEventError) so it ends in the
+ * dead-letter queue, where it can be inspected, rather than vanishing.
+ */
+export function makeHandler(deps: () => Promise<IntakeDeps>) {
+  return async (event: unknown): Promise<Omit<IntakeResult, 'incident' | 'assessment'> & { action: string }> => {
+    const result = await intakeFinding(await deps())(event);
+    logger.appendKeys({ incidentId: result.incidentId });
+    logger.info('finding assessed', { delivery: result.delivery, action: result.assessment.action, created: result.created, correlated: result.correlated });
+    if (result.created) metrics.addMetric(result.assessment.action === 'failover-proposal' ? 'FailoverProposals' : 'IncidentsOpened', MetricUnit.Count, 1);
+    if (result.delivery === 'duplicate') metrics.addMetric('DuplicateDeliveries', MetricUnit.Count, 1);
+    const { incident: _i, assessment, ...rest } = result;
+    return { ...rest, action: assessment.action };
+  };
+}
+
+export const handler = lambda(makeHandler(async () => ({ ...(await estate(config)), ...fixed })));

@@ -1,0 +1,103 @@
+import type { PublicApprovalRequest } from '../../domain/approval.ts';
+import type { Incident } from '../../domain/incident.ts';
+import type { Selection } from '../../domain/recovery-points.ts';
+import { escapeHtml as e } from '../shared/http/http.ts';
+
+/** Server-rendered pages: no scripts, no external assets (works offline, strict CSP). */
+const STYLE = `
+body{font:15px/1.45 system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2430}
+main{max-width:980px;margin:0 auto;padding:24px}
+h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:24px 0 8px}
+.card{background:#fff;border:1px solid #d8dce3;border-radius:8px;padding:16px 20px;margin:12px 0}
+.badge{display:inline-block;padding:2px 8px;border-radius:10px;font-size:12px;font-weight:600}
+.test{background:#e3f0ff;color:#0b4f9c}.recovery{background:#ffe8e3;color:#9c250b}
+.pending{background:#fff4d6;color:#7a5300}.approved{background:#dff5e3;color:#17602a}.rejected,.expired{background:#fde2e2;color:#8b1d1d}
+table{border-collapse:collapse;width:100%;font-size:14px} th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #eceef2;vertical-align:top}
+th{color:#5a6372;font-weight:600} .muted{color:#6b7380;font-size:13px} .warn{color:#9c250b}
+button{font:inherit;padding:8px 16px;border-radius:6px;border:1px solid #9aa3b2;background:#fff;cursor:pointer;margin-right:8px}
+button.approve{background:#17602a;color:#fff;border-color:#17602a} button.reject{background:#8b1d1d;color:#fff;border-color:#8b1d1d}
+textarea,select{font:inherit;width:100%;box-sizing:border-box;padding:6px;border:1px solid #c3c8d2;border-radius:6px}
+`;
+
+export function layout(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="robots" content="noindex"><title>${e(title)} · Cleanpoint</title><style>${STYLE}</style></head><body><main>${body}</main></body></html>`;
+}
+
+export function messagePage(status: number, title: string, message: string): string {
+  return layout(title, `<h1>${e(title)}</h1><div class="card" role="alert" data-status="${status}"><p>${e(message)}</p></div>`);
+}
+
+export interface PageIdentity { personId: string; personName: string; hidden: Record<string, string> }
+
+export function selectionTable(selection: Selection, withAlternatives: boolean): string {
+  const rows = selection.machines.map((m) => `<tr data-machine="${e(m.machineId)}">
+<td>${e(m.machineId)}<div class="muted">${e(m.group)}</div></td>
+<td><span data-point>${e(m.pointId)}</span><div class="muted">${e(m.capturedAt)}</div></td>
+<td>${e(m.lossMinutes)} min</td>
+<td>${m.gapToNextMinutes === null ? '—' : `${e(m.gapToNextMinutes)} min`}</td>
+<td>${m.skippedCount ? `${m.skippedCount} newer skipped: ${e([...new Set(m.skipped.map((s) => s.reason))].join(', '))}` : '—'}</td>
+${withAlternatives ? `<td>${m.alternatives.map((a) => `${e(a.capturedAt)} <span class="muted">(−${e(a.lossMinutes)} min)</span>`).join('<br>') || '—'}</td>` : ''}
+</tr>`).join('');
+  const blockers = selection.blockers.map((b) => `<tr class="warn" data-blocker="${e(b.machineId)}"><td>${e(b.machineId)}<div class="muted">${e(b.group)}</div></td><td colspan="${withAlternatives ? 5 : 4}">BLOCKED: ${e(b.reason)}</td></tr>`).join('');
+  return `<table><thead><tr><th>Machine</th><th>Restore point</th><th>Clean data given up</th><th>Next newer point</th><th>Skipped</th>${withAlternatives ? '<th>Older points available</th>' : ''}</tr></thead><tbody>${rows}${blockers}</tbody></table>
+<p class="muted">${selection.groups.map((g) => `${e(g.group)}: cutoff ${e(g.cutoff)}, consistency skew ${g.consistencySkewMinutes ?? '—'} min`).join(' · ')}</p>`;
+}
+
+function hiddenInputs(h: Record<string, string>): string {
+  return Object.entries(h).map(([k, v]) => `<input type="hidden" name="${e(k)}" value="${e(v)}">`).join('');
+}
+
+/** The approval page a decider sees. GET renders it; only the POST forms decide. */
+export function approvalPage(r: PublicApprovalRequest, incident: Incident, who: PageIdentity, readiness?: string): string {
+  const f = incident.assessment.finding;
+  const p = r.proposal;
+  const approvals = r.decisions.filter((d) => d.decision === 'approve').length;
+  const decided = r.status !== 'pending';
+  const mine = r.decisions.find((d) => d.personId === who.personId);
+  const cutoffChoices = r.groups.map((g) => {
+    const times = [...new Set(p.selection.machines.filter((m) => m.group === g).flatMap((m) => m.alternatives.map((a) => a.capturedAt)))].sort().reverse();
+    return `<label>Restore ${e(g)} from points at or before
+<select name="cutoff:${e(g)}"><option value="">the proposed cutoff (${e(p.cutoff)})</option>${times.map((t) => `<option value="${e(t)}">${e(t)}</option>`).join('')}</select></label>`;
+  }).join('<br>');
+  return layout(`Failover approval`, `
+<h1>Approve ${e(p.mode)}-mode failover of ${e(r.groups.join(', '))}?</h1>
+<p><span class="badge ${e(p.mode)}">${p.mode === 'test' ? 'TEST MODE — isolated network' : 'RECOVERY MODE — production recovery network'}</span>
+ <span class="badge ${e(r.status)}" data-approval-status>${e(r.status.toUpperCase())}</span></p>
+<div class="card"><h2>Finding</h2>
+<p><b>${e(f.type)}</b> — severity ${e(f.severity)} (${e(f.severityLabel)})${f.sample ? ' — <b>sample finding</b>' : ''}<br>
+${e(f.resourceType)} ${e(f.instanceIds.join(', '))} in ${e(f.accountId)}/${e(f.region)}; first seen ${e(f.firstSeen)}, last seen ${e(f.lastSeen)}</p>
+<p>Machines hit: <b>${e(incident.machines.join(', '))}</b>. Data may be corrupted since <b data-suspected>${e(incident.suspectedSince)}</b>.</p></div>
+<div class="card"><h2>Proposed restore points (latest clean point at or before ${e(p.cutoff)})</h2>${selectionTable(p.selection, true)}
+<p>Estimated RTO <b>${e(p.plan.estimatedRtoMinutes)} min</b> in ${p.plan.waves.length} wave(s): ${p.plan.waves.map((w) => `wave ${w.wave}: ${e(w.machines.join(', '))}`).join('; ')}</p>
+${p.plan.problems.length ? `<p class="warn">${p.plan.problems.map(e).join('<br>')}</p>` : ''}</div>
+${readiness ? `<div class="card"><h2>Readiness</h2>${readiness}</div>` : ''}
+<div class="card"><h2>Decision</h2>
+<p>${approvals} of ${r.quorum} approval(s); deadline <b>${e(r.expiresAt)}</b>. You are <b data-person>${e(who.personName)}</b>.</p>
+${r.decisions.length ? `<ul>${r.decisions.map((d) => `<li>${e(d.personId)} ${e(d.decision)}d at ${e(d.at)} via ${e(d.channel)}${d.reason ? ` — “${e(d.reason)}”` : ''}</li>`).join('')}</ul>` : ''}
+${decided || mine ? `<p data-decided>${mine ? `You ${e(mine.decision)}d this request.` : `This request is ${e(r.status)}.`}</p>` : `
+<form method="post" action="/approvals/${e(r.approvalId)}/decision">${hiddenInputs(who.hidden)}
+<input type="hidden" name="decision" value="approve">
+<p>${cutoffChoices}</p>
+<button class="approve" type="submit" name="step" value="preview">Review selection with these points</button>
+<button class="approve" type="submit" name="step" value="confirm">Approve failover</button>
+</form>
+<form method="post" action="/approvals/${e(r.approvalId)}/decision">${hiddenInputs(who.hidden)}
+<input type="hidden" name="decision" value="reject"><input type="hidden" name="step" value="confirm">
+<p><label>Reason for rejecting (required)<textarea name="reason" rows="2" required maxlength="1000"></textarea></label></p>
+<button class="reject" type="submit">Reject failover</button></form>`}
+</div>
+<p class="muted">Incident ${e(incident.incidentId)} · approval ${e(r.approvalId)}</p>`);
+}
+
+/** Preview of a recomputed selection for older cutoffs, with a confirm form carrying them. */
+export function previewPage(r: PublicApprovalRequest, selection: Selection, cutoffs: Record<string, string>, who: PageIdentity): string {
+  const carried = { ...who.hidden, decision: 'approve', step: 'confirm', ...Object.fromEntries(Object.entries(cutoffs).map(([g, t]) => [`cutoff:${g}`, t])) };
+  return layout('Review older restore points', `
+<h1>Restore from older points?</h1>
+<div class="card"><p>With the cutoffs you picked (${Object.entries(cutoffs).map(([g, t]) => `${e(g)} ≤ ${e(t)}`).join(', ')}), the selection becomes:</p>
+${selectionTable(selection, false)}</div>
+<form method="post" action="/approvals/${e(r.approvalId)}/decision">${hiddenInputs(carried)}
+<button class="approve" type="submit">Approve failover with these points</button></form>
+<p><a href="/approvals/${e(r.approvalId)}?${new URLSearchParams({ p: who.hidden['p'] ?? '', e: who.hidden['e'] ?? '', s: who.hidden['s'] ?? '' }).toString()}">Back</a></p>`);
+}

@@ -1,0 +1,30 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { z } from 'zod';
+import { launchMachine, type LaunchDeps } from '../../domain/failover.ts';
+import { configVars, loadConfig } from '../shared/config.ts';
+import { lambda } from '../shared/middleware.ts';
+import { logger, metrics } from '../shared/observability.ts';
+import { ids, taskInput } from '../shared/task-input.ts';
+import { clock, compute, stateStores } from '../shared/wiring.ts';
+
+const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, KMS_KEY_ID: configVars.KMS_KEY_ID });
+const stores = stateStores(config);
+const provider = compute(config);
+const input = z.strictObject({ runId: ids.runId, kind: ids.kind, mode: ids.mode, machineId: ids.machineId });
+
+/**
+ * Step Functions task (one per machine, in parallel within a wave): image from the point's
+ * snapshots, then RunInstances with an idempotency token, so a retried task never launches a
+ * second instance.
+ */
+export function makeHandler(deps: () => Promise<LaunchDeps>) {
+  return async (event: unknown) => {
+    const task = taskInput(input, event);
+    const result = await launchMachine(await deps())({ runId: task.runId, machineId: task.machineId });
+    logger.info('machine launched', { instanceId: result.instanceId, instanceType: result.instanceType, throttledRetries: result.throttledRetries });
+    metrics.addMetric('MachinesLaunched', MetricUnit.Count, 1);
+    return { ...task, instanceId: result.instanceId, waitSeconds: result.waitSeconds };
+  };
+}
+
+export const handler = lambda(makeHandler(async () => ({ runs: stores.runs, audit: stores.audit, compute: provider, clock, kmsKeyId: config.KMS_KEY_ID })));

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { notifyAbout } from '../../domain/notify.ts';
+import { configVars, loadConfig } from '../shared/config.ts';
+import { lambda } from '../shared/middleware.ts';
+import { ids, taskInput } from '../shared/task-input.ts';
+import { estate, notifier, stateStores } from '../shared/wiring.ts';
+
+const config = loadConfig({
+  STATE_TABLE: configVars.STATE_TABLE, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE,
+  NOTIFY_EMAIL_FROM: configVars.NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO: configVars.NOTIFY_EMAIL_TO,
+});
+const stores = stateStores(config);
+const send = notifier(config);
+const input = z.looseObject({
+  runId: ids.runId,
+  event: z.enum(['outcome', 'escalation', 'failure', 'cleanup-failed', 'no-eligible-point', 'rejected', 'expired']),
+  detail: z.unknown().optional(),
+});
+type Deps = Parameters<typeof notifyAbout>[0];
+
+/** Step Functions task: a message to the people of the affected groups. */
+export function makeHandler(deps: () => Promise<Deps>) {
+  return async (event: unknown) => {
+    const task = taskInput(input, event);
+    const detail = task.detail === undefined ? undefined : typeof task.detail === 'string' ? task.detail : JSON.stringify(task.detail);
+    return notifyAbout(await deps())({ runId: task.runId, event: task.event, ...(detail ? { detail } : {}) });
+  };
+}
+
+export const handler = lambda(makeHandler(async () => ({ incidents: stores.incidents, notifier: send, index: (await estate(config)).index })));

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { planIncidentRun } from '../../domain/failover.ts';
+import { configVars, loadConfig } from '../shared/config.ts';
+import { lambda } from '../shared/middleware.ts';
+import { logger } from '../shared/observability.ts';
+import { ids, taskInput } from '../shared/task-input.ts';
+import { catalogStore, clock, estate, stateStores } from '../shared/wiring.ts';
+
+const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, CATALOG_TABLE: configVars.CATALOG_TABLE, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE, POLICY_SOURCE: configVars.POLICY_SOURCE });
+const stores = stateStores(config);
+const catalog = catalogStore(config);
+const input = z.strictObject({ incidentId: ids.incidentId, approvalId: ids.approvalId });
+type Deps = Parameters<typeof planIncidentRun>[0];
+
+/** Step Functions task: the approved selection becomes per-machine run records and waves. */
+export function makeHandler(deps: () => Promise<Deps>) {
+  return async (event: unknown) => {
+    const plan = await planIncidentRun(await deps())(taskInput(input, event));
+    logger.info('failover planned', { runId: plan.runId, mode: plan.mode, waves: plan.waves.length, machines: plan.waves.reduce((n, w) => n + w.machines.length, 0) });
+    return plan;
+  };
+}
+
+export const handler = lambda(makeHandler(async () => ({ ...stores, catalog, ...(await estate(config)), clock })));

@@ -1,0 +1,35 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { z } from 'zod';
+import { recordOutcome } from '../../domain/failover.ts';
+import { configVars, loadConfig } from '../shared/config.ts';
+import { lambda } from '../shared/middleware.ts';
+import { logger, metrics } from '../shared/observability.ts';
+import { ids, taskInput } from '../shared/task-input.ts';
+import { clock, stateStores } from '../shared/wiring.ts';
+
+const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE });
+const stores = stateStores(config);
+const input = z.looseObject({
+  runId: ids.runId,
+  kind: ids.kind.default('incident'),
+  result: z.enum(['recovered', 'partial', 'failed', 'rejected', 'expired', 'no-eligible-point']),
+  // Step Functions Catch puts {Error, Cause} here; only a bounded string is kept.
+  error: z.union([z.string(), z.looseObject({ Error: z.string().optional(), Cause: z.string().optional() })]).optional(),
+});
+type Deps = Parameters<typeof recordOutcome>[0];
+
+/** Step Functions task: achieved RTO/RPO and the incident's new status. */
+export function makeHandler(deps: () => Promise<Deps>) {
+  return async (event: unknown) => {
+    const task = taskInput(input, event);
+    const error = typeof task.error === 'string' ? task.error : task.error ? `${task.error.Error ?? 'Error'}: ${task.error.Cause ?? ''}` : undefined;
+    const out = await recordOutcome(await deps())({ runId: task.runId, result: task.result, ...(error ? { error: error.slice(0, 2000) } : {}) });
+    logger.info('outcome recorded', { result: out.result, rtoMinutes: out.rtoMinutes, rpoMinutes: out.rpoMinutes });
+    metrics.addMetric(`Failover_${out.result}`, MetricUnit.Count, 1);
+    if (out.rtoMinutes !== null) metrics.addMetric('AchievedRtoMinutes', MetricUnit.Count, out.rtoMinutes);
+    if (out.rpoMinutes !== null) metrics.addMetric('AchievedRpoMinutes', MetricUnit.Count, out.rpoMinutes);
+    return out;
+  };
+}
+
+export const handler = lambda(makeHandler(async () => ({ incidents: stores.incidents, runs: stores.runs, audit: stores.audit, clock })));

@@ -1,0 +1,45 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { z } from 'zod';
+import { requestApproval, type RequestApprovalDeps } from '../../domain/approvals.ts';
+import { configVars, loadConfig } from '../shared/config.ts';
+import { lambda } from '../shared/middleware.ts';
+import { getSecret } from '../shared/secrets.ts';
+import { logger, metrics } from '../shared/observability.ts';
+import { ids, taskInput } from '../shared/task-input.ts';
+import { clock, estate, notifier, stateStores } from '../shared/wiring.ts';
+
+const config = loadConfig({
+  STATE_TABLE: configVars.STATE_TABLE, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE, PUBLIC_BASE_URL: configVars.PUBLIC_BASE_URL,
+  NOTIFY_EMAIL_FROM: configVars.NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO: configVars.NOTIFY_EMAIL_TO,
+  LINK_SECRET_PARAMETER: configVars.LINK_SECRET_PARAMETER,
+});
+const stores = stateStores(config);
+const send = notifier(config);
+
+const input = z.strictObject({
+  incidentId: ids.incidentId,
+  // Step Functions task tokens are opaque and long; only their presence and size are checked.
+  taskToken: z.string().min(1).max(2048),
+  timeoutSeconds: z.number().int().min(60).max(7 * 24 * 3600),
+  escalation: z.boolean().default(false),
+});
+
+/**
+ * Step Functions `.waitForTaskToken` task. The token is stored server side with the request
+ * and never logged (the logger masks any `taskToken` key; nothing here passes it anyway).
+ * The workflow resumes when decide-approval calls SendTaskSuccess/Failure.
+ */
+export function makeHandler(deps: () => Promise<RequestApprovalDeps>) {
+  return async (event: unknown) => {
+    const { incidentId, taskToken, timeoutSeconds, escalation } = taskInput(input, event);
+    const result = await requestApproval(await deps())({ incidentId, taskToken, timeoutSeconds, escalation });
+    logger.info('approval requested', { approvalId: result.approvalId, expiresAt: result.expiresAt, deciders: result.deciders.length, escalation });
+    metrics.addMetric(escalation ? 'ApprovalEscalations' : 'ApprovalRequests', MetricUnit.Count, 1);
+    return { approvalId: result.approvalId, expiresAt: result.expiresAt };
+  };
+}
+
+export const handler = lambda(makeHandler(async () => ({
+  ...stores, notifier: send, clock, index: (await estate(config)).index, publicBaseUrl: config.PUBLIC_BASE_URL,
+  linkSecret: await getSecret(config.LINK_SECRET_PARAMETER),
+})));

@@ -1,0 +1,62 @@
+/**
+ * Builds the adapters a handler needs from validated configuration. Handlers validate the
+ * variables they use at cold start (loadConfig) and call these builders once, at module scope.
+ */
+import { systemClock } from '../../domain/clock.ts';
+import type { InventoryIndex } from '../../domain/inventory.ts';
+import type { Policy } from '../../domain/policy.ts';
+import { DynamoApprovalStore, DynamoAuditLog, DynamoIncidentStore, DynamoRecoveryPointCatalog } from './adapters/dynamodb/index.ts';
+import { DynamoRunStore } from './adapters/dynamodb/run-store.ts';
+import { EventBridgePublisher } from './adapters/eventbridge-publisher.ts';
+import { SesNotifier } from './adapters/ses-notifier.ts';
+import { SfnWorkflowEngine } from './adapters/sfn-workflow-engine.ts';
+import { Ec2ComputeProvider } from './adapters/ec2-compute.ts';
+import { Ec2SnapshotDirectory } from './adapters/ec2-snapshots.ts';
+import { documentClient, ec2Client, eventBridgeClient, sesClient, sfnClient } from './clients.ts';
+import { loadInventory, loadPolicy } from './inventory-source.ts';
+
+export const clock = systemClock;
+
+export function stateStores(config: { STATE_TABLE: string }) {
+  const options = { client: documentClient, tableName: config.STATE_TABLE };
+  return {
+    incidents: new DynamoIncidentStore(options),
+    approvals: new DynamoApprovalStore(options),
+    audit: new DynamoAuditLog(options),
+    runs: new DynamoRunStore(options),
+  };
+}
+
+export function catalogStore(config: { CATALOG_TABLE: string }) {
+  return new DynamoRecoveryPointCatalog({ client: documentClient, tableName: config.CATALOG_TABLE });
+}
+
+export function workflowEngine(config: { INCIDENT_STATE_MACHINE_ARN?: string | undefined }) {
+  return new SfnWorkflowEngine(sfnClient, { ...(config.INCIDENT_STATE_MACHINE_ARN ? { 'incident-response': config.INCIDENT_STATE_MACHINE_ARN } : {}) });
+}
+
+export function eventPublisher(config: { EVENT_BUS_NAME: string }) {
+  return new EventBridgePublisher(eventBridgeClient, config.EVENT_BUS_NAME);
+}
+
+export function notifier(config: { NOTIFY_EMAIL_FROM?: string | undefined; NOTIFY_EMAIL_TO?: string | undefined; INVENTORY_SOURCE: string }) {
+  return new SesNotifier(sesClient, {
+    from: config.NOTIFY_EMAIL_FROM ?? 'cleanpoint@localhost',
+    fallbackTo: (config.NOTIFY_EMAIL_TO ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    index: () => loadInventory(config.INVENTORY_SOURCE),
+  });
+}
+
+/** The inventory and policy, loaded once per container and cached. */
+export async function estate(config: { INVENTORY_SOURCE: string; POLICY_SOURCE?: string | undefined }): Promise<{ index: InventoryIndex; policy: Policy }> {
+  const [index, policy] = await Promise.all([loadInventory(config.INVENTORY_SOURCE), loadPolicy(config.POLICY_SOURCE)]);
+  return { index, policy };
+}
+
+export function compute(config: { KMS_KEY_ID: string }) {
+  return new Ec2ComputeProvider(ec2Client, { kmsKeyId: config.KMS_KEY_ID });
+}
+
+export function snapshotDirectory() {
+  return new Ec2SnapshotDirectory(ec2Client);
+}
