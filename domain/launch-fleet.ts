@@ -157,7 +157,7 @@ export interface FleetResult {
   totals: FleetTotals;
 }
 
-export interface FleetDeps extends LaunchOneDeps {}
+export type FleetDeps = LaunchOneDeps;
 
 /**
  * launchFleet(deps)(items, { concurrency })
@@ -211,6 +211,8 @@ async function runPool(
       try {
         results[index] = await launch(item);
       } catch (e) {
+        // Not retryable (bad image, permissions...): this machine fails, the others go on.
+        // `attempts` is a lower bound: throttled tries before the error are not known here.
         const error = e instanceof Error ? e.message : String(e);
         results[index] = {
           ok: false, key: item.key, error, instanceType: item.instanceType, attempts: 1, throttled: 0, failures: [error],
@@ -228,7 +230,7 @@ async function runPool(
       items: items.length,
       launched: launched.length,
       failed: items.length - launched.length,
-      fellBack: launched.filter((r, i) => r.instanceType !== items[results.indexOf(r)]?.instanceType && i >= 0).length,
+      fellBack: results.filter((r, i) => r.ok && r.instanceType !== items[i]!.instanceType).length,
       attempts: results.reduce((n, r) => n + r.attempts, 0),
       throttled: results.reduce((n, r) => n + r.throttled, 0),
       startedAt,

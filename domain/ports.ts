@@ -40,6 +40,8 @@ export interface IncidentStore {
    * when GuardDuty's updatedAt moved on, `duplicate` for a redelivery. Idempotent.
    */
   recordFinding(incidentId: string, finding: Finding): Promise<FindingDelivery>;
+  /** The first delivery's record of a finding: the incident it belongs to (first writer wins). */
+  getFindingRecord(findingId: string): Promise<{ findingId: string; incidentId: string; updatedAt: string } | null>;
   /**
    * Claim an application group for an open incident. Returns the owner after the attempt:
    * `incidentId` when the claim succeeded (or it already owned it), else the current owner.

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ValidationError } from './errors.ts';
 import { isIsoTimestamp, minutesBetween, parseWith, toIso } from './validation.ts';
 
 /**
@@ -72,25 +73,27 @@ export class InMemoryRecoveryPointCatalog implements RecoveryPointCatalog {
     const i = list.findIndex((p) => p.pointId === point.pointId);
     if (i >= 0) list.splice(i, 1);
     // Normalise to UTC ISO so text order is time order, whatever offset the caller used.
-    const stored = { ...point, capturedAt: new Date(point.capturedAt).toISOString() };
+    const stored = structuredClone({ ...point, capturedAt: new Date(point.capturedAt).toISOString() });
+    const after = (p: RecoveryPoint) => p.capturedAt > stored.capturedAt || (p.capturedAt === stored.capturedAt && p.pointId > stored.pointId);
     let at = list.length;
-    while (at > 0 && list[at - 1]!.capturedAt > stored.capturedAt) at--;
+    while (at > 0 && after(list[at - 1]!)) at--;
     list.splice(at, 0, stored);
     this.byMachine.set(point.machineId, list);
   }
 
   all(machineId: string): RecoveryPoint[] {
-    return [...(this.byMachine.get(machineId) ?? [])];
+    return structuredClone(this.byMachine.get(machineId) ?? []);
   }
 
   async *pointsAtOrBefore(machineId: string, atOrBefore: string): AsyncIterable<RecoveryPoint> {
     const list = this.byMachine.get(machineId) ?? [];
     const cutoff = Date.parse(atOrBefore);
+    if (!Number.isFinite(cutoff)) throw new ValidationError('catalogue query', [{ path: 'atOrBefore', message: `${JSON.stringify(atOrBefore)} is not a timestamp` }]);
     let i = list.length - 1;
     while (i >= 0 && Date.parse(list[i]!.capturedAt) > cutoff) i--;
     for (let k = i; k >= 0; k--) {
       const next = list[k + 1];
-      yield { ...list[k]!, nextCapturedAt: next ? next.capturedAt : null };
+      yield { ...structuredClone(list[k]!), nextCapturedAt: next ? next.capturedAt : null };
     }
   }
 }

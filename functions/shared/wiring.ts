@@ -2,7 +2,7 @@
  * Builds the adapters a handler needs from validated configuration. Handlers validate the
  * variables they use at cold start (loadConfig) and call these builders once, at module scope.
  */
-import { systemClock } from '../../domain/clock.ts';
+import { systemClock, type Clock } from '../../domain/clock.ts';
 import type { InventoryIndex } from '../../domain/inventory.ts';
 import type { Policy } from '../../domain/policy.ts';
 import { DynamoApprovalStore, DynamoAuditLog, DynamoIncidentStore, DynamoRecoveryPointCatalog } from './adapters/dynamodb/index.ts';
@@ -15,7 +15,17 @@ import { Ec2SnapshotDirectory } from './adapters/ec2-snapshots.ts';
 import { documentClient, ec2Client, eventBridgeClient, sesClient, sfnClient } from './clients.ts';
 import { loadInventory, loadPolicy } from './inventory-source.ts';
 
-export const clock = systemClock;
+let current: Clock = systemClock;
+
+/**
+ * The clock every handler uses. On AWS it is the system clock; the local runtime switches it
+ * to the simulator's (possibly sped-up) clock so timestamps, RTO and boot times agree.
+ */
+export const clock: Clock = { now: () => current.now(), sleep: (ms) => current.sleep(ms) };
+
+export function useClock(c: Clock): void {
+  current = c;
+}
 
 export function stateStores(config: { STATE_TABLE: string }) {
   const options = { client: documentClient, tableName: config.STATE_TABLE };

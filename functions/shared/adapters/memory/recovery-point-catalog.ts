@@ -1,0 +1,57 @@
+/**
+ * In-memory catalogue with the write side: domain's InMemoryRecoveryPointCatalog plus
+ * RecoveryPointWriter, with the DynamoDB adapter's semantics (normalised capturedAt, points
+ * at the same instant ordered by pointId, callers never share stored objects).
+ */
+import { NotFoundError } from '../../../../domain/errors.ts';
+import type { RecoveryPointWriter } from '../../../../domain/ports.ts';
+import { InMemoryRecoveryPointCatalog, type RecoveryPoint } from '../../../../domain/recovery-points.ts';
+import { catalogTime, checkPointChange, storablePoint } from './port-rules.ts';
+
+export class MemoryRecoveryPointCatalog extends InMemoryRecoveryPointCatalog implements RecoveryPointWriter {
+  constructor(points: Iterable<RecoveryPoint> = []) {
+    super();
+    for (const p of points) this.place(storablePoint(p));
+  }
+
+  override put(point: RecoveryPoint): void {
+    this.place(storablePoint(point));
+  }
+
+  override all(machineId: string): RecoveryPoint[] {
+    return structuredClone(super.all(machineId));
+  }
+
+  override async *pointsAtOrBefore(machineId: string, atOrBefore: string, _options?: { pageSize?: number }): AsyncGenerator<RecoveryPoint> {
+    catalogTime(atOrBefore, 'atOrBefore'); // an unparseable cutoff is an error, not "everything"
+    for await (const p of super.pointsAtOrBefore(machineId, atOrBefore)) yield structuredClone(p);
+  }
+
+  async putPoint(point: RecoveryPoint): Promise<void> {
+    this.place(storablePoint(point));
+  }
+
+  async markPoint(machineId: string, pointId: string, change: Partial<Pick<RecoveryPoint, 'status' | 'scan'>>): Promise<void> {
+    checkPointChange(change);
+    const current = super.all(machineId).find((p) => p.pointId === pointId);
+    if (!current) throw new NotFoundError(`recovery point ${machineId}/${pointId} does not exist`);
+    const next = { ...current };
+    if (change.status !== undefined) next.status = change.status;
+    if (change.scan !== undefined) next.scan = change.scan;
+    this.place(next);
+  }
+
+  /**
+   * Store a copy, then restore pointId order among points at the same instant (the base class
+   * appends a new point after its equals; DynamoDB's sort key `${capturedAt}#${pointId}`
+   * orders them by pointId). Re-putting a point moves it to the end of its equals, so putting
+   * the equals again in pointId order leaves them sorted.
+   */
+  private place(point: Omit<RecoveryPoint, 'nextCapturedAt'>): void {
+    super.put(structuredClone(point));
+    const equals = super.all(point.machineId)
+      .filter((p) => p.capturedAt === point.capturedAt)
+      .sort((a, b) => (a.pointId < b.pointId ? -1 : a.pointId > b.pointId ? 1 : 0));
+    if (equals.length > 1) for (const p of equals) super.put(p);
+  }
+}

@@ -1,0 +1,72 @@
+import type { Inventory } from '../domain/inventory.ts';
+import type { RecoveryPointWriter } from '../domain/ports.ts';
+import type { RecoveryPoint } from '../domain/recovery-points.ts';
+import type { Ec2Simulator } from './ec2-sim/index.ts';
+import { hexId, replicationHistory } from './replication-history.ts';
+
+/**
+ * Seeds the simulator and the catalogue from an inventory: networks (test subnets isolated),
+ * the running primary machines, and for every machine a recovery-point history at real
+ * replication spacing (10 min for the last hour, hourly for a day, daily for `days` days),
+ * each point backed by real snapshots in the simulator. A few points are marked quarantined
+ * or infected so the demo shows points being skipped.
+ */
+export interface SeedOptions {
+  nowMs: number;
+  days?: number;
+  /** Machines whose newest points are infected (ransomware already spreading), minutes back. */
+  infectedForMinutes?: Record<string, number>;
+}
+
+export async function seedDemoEstate(inventory: Inventory, sim: Ec2Simulator, catalog: RecoveryPointWriter, options: SeedOptions): Promise<{ points: number; machines: number }> {
+  const vpcId = sim.seedVpc({ tags: { Name: 'cleanpoint-demo' } });
+  const seenSubnets = new Set<string>();
+  const seenGroups = new Set<string>();
+  let cidr = 0;
+  for (const group of inventory.groups) {
+    for (const [kind, net] of Object.entries(group.networks ?? {})) {
+      if (!net) continue;
+      if (!seenSubnets.has(net.subnetId)) {
+        seenSubnets.add(net.subnetId);
+        sim.seedSubnet({ subnetId: net.subnetId, vpcId, cidrBlock: `10.0.${cidr++ * 16}.0/20`, isolated: kind === 'test', tags: { Name: `${group.name}-${kind}`, 'cleanpoint:network': kind } });
+      }
+      for (const sg of net.securityGroupIds) {
+        if (seenGroups.has(sg)) continue;
+        seenGroups.add(sg);
+        sim.seedSecurityGroup({ groupId: sg, vpcId, groupName: `${group.name}-${kind}-${sg.slice(-4)}`, tags: { 'cleanpoint:network': kind } });
+      }
+    }
+  }
+  let points = 0;
+  let machines = 0;
+  for (const group of inventory.groups) {
+    const home = group.networks?.primary ?? group.networks?.recovery;
+    for (const m of group.machines) {
+      const devices = /db/.test(m.id) ? ['/dev/xvda', '/dev/xvdf'] : ['/dev/xvda'];
+      if (home) {
+        sim.seedInstance({
+          instanceId: m.instanceId, instanceType: m.instanceType ?? 't3.medium', subnetId: home.subnetId, securityGroupIds: home.securityGroupIds,
+          tags: { Name: m.id, 'cleanpoint:group': group.name, 'cleanpoint:machine': m.id }, volumes: devices.map((deviceName, i) => ({ size: i === 0 ? 30 : 100, deviceName })),
+        });
+        machines++;
+      }
+      const infectedFor = options.infectedForMinutes?.[m.id];
+      const marks: NonNullable<Parameters<typeof replicationHistory>[2]>['marks'] = [];
+      if (infectedFor) marks.push({ fromMs: options.nowMs - infectedFor * 60_000, toMs: options.nowMs, scan: 'infected' });
+      const history = replicationHistory(m.id, options.nowMs, { days: options.days ?? 30, devices, marks });
+      // Every 7th point of a history failed its integrity check: quarantined, as real catalogues have some.
+      history.forEach((p, i) => { if (i % 7 === 3) p.status = 'quarantined'; });
+      for (const point of history) {
+        for (const snap of point.snapshots) {
+          sim.seedSnapshot({
+            snapshotId: snap.snapshotId, volumeId: `vol-${hexId(`${m.id}/${snap.deviceName}`)}`, volumeSize: snap.volumeSize ?? 50,
+            startedAt: Date.parse(point.capturedAt), tags: { 'cleanpoint:machine': m.id, 'cleanpoint:device': snap.deviceName },
+          });
+        }
+        await catalog.putPoint(point as RecoveryPoint);
+        points++;
+      }
+    }
+  }
+  return { points, machines };
+}

@@ -1,0 +1,255 @@
+/// <reference path="../types/dynalite.d.ts" />
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import dynalite from 'dynalite';
+import { indexInventory, parseInventoryText, type InventoryIndex } from '../domain/inventory.ts';
+import { compilePattern } from './event-pattern.ts';
+import { attachEc2Simulator, Ec2Simulator, type Ec2SimState } from './ec2-sim/index.ts';
+import { awsError, attachEmulator } from './sdk-emulator.ts';
+import { eventRules, loadServerlessDefinition, ROOT, type ServerlessDefinition } from './serverless-config.ts';
+import { VirtualClock } from './virtual-clock.ts';
+import { LocalWorkflowEngine, TaskTokenError, type LocalExecution } from './workflow-runner.ts';
+
+/**
+ * The whole system on one machine. Real SDK clients and the real handler code throughout;
+ * only the services are local:
+ *   DynamoDB    dynalite on 127.0.0.1 (persisted under dataDir, or in memory)
+ *   Step Fns    the ASL in statemachines/ run by the local interpreter (workflow-runner)
+ *   EventBridge rules read from serverless.yml, matched by the repo's pattern matcher
+ *   EC2         the simulator, plugged into the EC2 client
+ *   SES, SSM    an outbox and a parameter store answering the SES/SSM clients
+ */
+export interface LocalRuntimeOptions {
+  /** Folder for persisted state; null keeps everything in memory. */
+  dataDir: string | null;
+  inventoryFile: string;
+  policyFile?: string;
+  /** Virtual time runs this many times faster than wall time (waits, boots, timeouts). */
+  speed: number;
+  /** Base URL of the local HTTP server (for approval links). */
+  publicBaseUrl: string;
+  /** Simulator settings (boot/status-check times etc.). */
+  ec2?: { bootMs?: number; statusCheckMs?: number; faults?: unknown };
+  /** Print notifications to stdout as they are sent. */
+  echoOutbox?: boolean;
+  logLevel?: string;
+}
+
+export interface OutboxMessage { id: string; at: string; to: string[]; subject: string; text: string; html: string }
+export interface BusDelivery { id: string; at: string; event: Record<string, unknown>; functionName: string; status: 'delivered' | 'failed'; error?: string; result?: unknown }
+
+export interface LocalRuntime {
+  options: LocalRuntimeOptions;
+  def: ServerlessDefinition;
+  index: InventoryIndex;
+  clock: VirtualClock;
+  sim: Ec2Simulator;
+  engine: LocalWorkflowEngine;
+  outbox: OutboxMessage[];
+  deliveries: BusDelivery[];
+  dynamoEndpoint: string;
+  tables: { catalog: string; state: string };
+  secrets: Record<string, string>;
+  /** Call a function's handler as Lambda would (JSON in, JSON out). */
+  invoke(functionName: string, event: unknown): Promise<unknown>;
+  /** Put an event on the local bus: every matching rule's function gets it (at least once semantics). */
+  putEvent(event: Record<string, unknown>): Promise<BusDelivery[]>;
+  executionFor(incidentId: string): LocalExecution | undefined;
+  save(): void;
+  close(): Promise<void>;
+}
+
+export const LOCAL_ENV = {
+  CATALOG_TABLE: 'cleanpoint-local-catalog',
+  STATE_TABLE: 'cleanpoint-local-state',
+  EVENT_BUS_NAME: 'cleanpoint-local',
+  KMS_KEY_ID: 'alias/cleanpoint-local',
+  LINK_SECRET_PARAMETER: '/cleanpoint/local/link-secret',
+  SLACK_SIGNING_SECRET_PARAMETER: '/cleanpoint/local/slack-signing-secret',
+  NOTIFY_EMAIL_FROM: 'cleanpoint@localhost.localdomain',
+} as const;
+
+function loadSecrets(dataDir: string | null): Record<string, string> {
+  const file = dataDir ? path.join(dataDir, 'secrets.json') : null;
+  if (file && existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+  // Generated on first run; never printed. Locally they stand in for SSM SecureString parameters.
+  const secrets = {
+    [LOCAL_ENV.LINK_SECRET_PARAMETER]: randomBytes(32).toString('base64url'),
+    [LOCAL_ENV.SLACK_SIGNING_SECRET_PARAMETER]: randomBytes(32).toString('hex'),
+  };
+  if (file) writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const def = loadServerlessDefinition();
+  const inventoryText = readFileSync(options.inventoryFile, 'utf8');
+  const index = indexInventory(parseInventoryText(inventoryText, options.inventoryFile));
+  const secrets = loadSecrets(options.dataDir);
+
+  // DynamoDB: dynalite on loopback, persisted unless in memory.
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.dataDir ? { path: path.join(options.dataDir, 'dynamodb') } : {}) });
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', () => resolve()); });
+  const dynamoEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  // Environment for the handlers, set before their modules (and their config checks) load.
+  const simFile = options.dataDir ? path.join(options.dataDir, 'ec2-simulator.json') : null;
+  const saved = simFile && existsSync(simFile) ? JSON.parse(readFileSync(simFile, 'utf8')) as { state: Ec2SimState; virtualNow: number } : null;
+  const clock = new VirtualClock({ startMs: Math.max(Date.now(), saved?.virtualNow ?? 0), speed: options.speed });
+  const engineRef: { engine?: LocalWorkflowEngine } = {};
+  Object.assign(process.env, {
+    AWS_REGION: process.env['AWS_REGION'] ?? 'us-east-1',
+    AWS_ACCESS_KEY_ID: process.env['AWS_ACCESS_KEY_ID'] ?? 'local',
+    AWS_SECRET_ACCESS_KEY: process.env['AWS_SECRET_ACCESS_KEY'] ?? 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env['POWERTOOLS_LOG_LEVEL'] ?? 'WARN',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    INVENTORY_SOURCE: `file:${path.resolve(options.inventoryFile)}`,
+    ...(options.policyFile ? { POLICY_SOURCE: `file:${path.resolve(options.policyFile)}` } : {}),
+    PUBLIC_BASE_URL: options.publicBaseUrl,
+    ...LOCAL_ENV,
+  });
+  const engine = new LocalWorkflowEngine(def, (fn, event) => invoke(fn, event), { timeScale: options.speed });
+  engineRef.engine = engine;
+  process.env['INCIDENT_STATE_MACHINE_ARN'] = engine.machineArn(machineKeyFor(def, /incident/i));
+
+  const clients = await import('../functions/shared/clients.ts');
+  const wiring = await import('../functions/shared/wiring.ts');
+  const { ensureTables } = await import('../functions/shared/adapters/dynamodb/tables.ts');
+  wiring.useClock(clock);
+  await ensureTables(clients.dynamoClient, { catalog: LOCAL_ENV.CATALOG_TABLE, state: LOCAL_ENV.STATE_TABLE });
+
+  // EC2: the simulator behind the real client.
+  const sim = new Ec2Simulator({ clock, ...(options.ec2?.bootMs !== undefined ? { bootMs: options.ec2.bootMs } : {}), ...(options.ec2?.statusCheckMs !== undefined ? { statusCheckMs: options.ec2.statusCheckMs } : {}), ...(saved ? { state: saved.state } : {}) });
+  if (options.ec2?.faults) sim.setFaults(options.ec2.faults as never);
+  attachEc2Simulator(clients.ec2Client, sim);
+
+  // Step Functions: the local engine behind the real SFN client.
+  attachEmulator(clients.sfnClient, 'cleanpointLocalSfn', (command, input) => {
+    try {
+      switch (command) {
+        case 'StartExecutionCommand': {
+          const started = engine.start(String(input['stateMachineArn']), input['name'] as string | undefined, JSON.parse(String(input['input'] ?? '{}')));
+          return { executionArn: started.executionArn, startDate: new Date(started.execution.startDate) };
+        }
+        case 'SendTaskSuccessCommand': engine.sendTaskSuccess(String(input['taskToken']), JSON.parse(String(input['output'] ?? '{}'))); return {};
+        case 'SendTaskFailureCommand': engine.sendTaskFailure(String(input['taskToken']), String(input['error'] ?? ''), String(input['cause'] ?? '')); return {};
+        case 'DescribeExecutionCommand': {
+          const ex = engine.executions.get(String(input['executionArn']));
+          if (!ex) throw awsError('ExecutionDoesNotExist', 'Execution does not exist');
+          return { executionArn: ex.executionArn, name: ex.name, status: ex.status, input: JSON.stringify(ex.input), ...(ex.output !== undefined ? { output: JSON.stringify(ex.output) } : {}), ...(ex.error ? { error: ex.error, cause: ex.cause } : {}) };
+        }
+        default: throw awsError('UnsupportedOperation', `${command} is not emulated locally`);
+      }
+    } catch (e) {
+      if (e instanceof TaskTokenError) throw awsError(e.name, e.message);
+      throw e;
+    }
+  });
+
+  // SES: an outbox (console page and stdout).
+  const outbox: OutboxMessage[] = [];
+  attachEmulator(clients.sesClient, 'cleanpointLocalSes', (command, input) => {
+    if (command !== 'SendEmailCommand') throw awsError('UnsupportedOperation', `${command} is not emulated locally`);
+    const content = (input['Content'] as { Simple?: { Subject?: { Data?: string }; Body?: { Text?: { Data?: string }; Html?: { Data?: string } } } }).Simple;
+    const msg: OutboxMessage = {
+      id: randomUUID(), at: new Date(clock.now()).toISOString(), to: ((input['Destination'] as { ToAddresses?: string[] })?.ToAddresses ?? []),
+      subject: content?.Subject?.Data ?? '', text: content?.Body?.Text?.Data ?? '', html: content?.Body?.Html?.Data ?? '',
+    };
+    outbox.push(msg);
+    if (options.echoOutbox) process.stdout.write(`\n[outbox] to ${msg.to.join(', ')}: ${msg.subject}\n${msg.text.split('\n').map((l) => `  ${l}`).join('\n')}\n`);
+    return { MessageId: msg.id };
+  });
+
+  // SSM: parameters (the generated secrets) answering GetParameter.
+  attachEmulator(clients.ssmClient, 'cleanpointLocalSsm', (command, input) => {
+    if (command !== 'GetParameterCommand') throw awsError('UnsupportedOperation', `${command} is not emulated locally`);
+    const name = String(input['Name']);
+    const value = secrets[name];
+    if (value === undefined) throw awsError('ParameterNotFound', `parameter ${name} not found`);
+    return { Parameter: { Name: name, Type: 'SecureString', Value: value, Version: 1 } };
+  });
+
+  // EventBridge: rules from serverless.yml; PutEvents from the app lands on the same bus.
+  const rules = eventRules(def).map((r) => ({ ...r, match: compilePattern(r.pattern) }));
+  const deliveries: BusDelivery[] = [];
+  const putEvent = async (event: Record<string, unknown>): Promise<BusDelivery[]> => {
+    const envelope = { version: '0', id: randomUUID(), account: '000000000000', time: new Date(clock.now()).toISOString(), region: process.env['AWS_REGION'], resources: [], ...event };
+    const out: BusDelivery[] = [];
+    for (const rule of rules.filter((r) => r.match(envelope))) {
+      const d: BusDelivery = { id: envelope.id, at: envelope.time, event: envelope, functionName: rule.functionName, status: 'delivered' };
+      // Asynchronous invocation: Lambda retries twice, then the event goes to the dead-letter queue.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try { d.result = await invoke(rule.functionName, envelope); d.status = 'delivered'; delete d.error; break; } catch (e) {
+          d.status = 'failed'; d.error = `${(e as Error).name}: ${(e as Error).message}`;
+          if (/ValidationError|UnsupportedEventError/.test((e as Error).name)) break; // retrying cannot fix a bad event
+        }
+      }
+      deliveries.push(d);
+      out.push(d);
+    }
+    return out;
+  };
+  attachEmulator(clients.eventBridgeClient, 'cleanpointLocalEvents', (command, input) => {
+    if (command !== 'PutEventsCommand') throw awsError('UnsupportedOperation', `${command} is not emulated locally`);
+    const entries = (input['Entries'] ?? []) as { Source?: string; DetailType?: string; Detail?: string; EventBusName?: string }[];
+    const results = entries.map((e) => {
+      const id = randomUUID();
+      void putEvent({ id, source: e.Source, 'detail-type': e.DetailType, detail: JSON.parse(e.Detail ?? '{}') });
+      return { EventId: id };
+    });
+    return { FailedEntryCount: 0, Entries: results };
+  });
+
+  const handlers = new Map<string, Promise<(event: unknown, context: unknown) => Promise<unknown>>>();
+  async function invoke(functionName: string, event: unknown): Promise<unknown> {
+    const spec = def.functions.get(functionName);
+    if (!spec) throw new Error(`no function ${functionName} in serverless.yml`);
+    let h = handlers.get(functionName);
+    if (!h) {
+      const [file, exportName] = [spec.handler.slice(0, spec.handler.lastIndexOf('.')), spec.handler.slice(spec.handler.lastIndexOf('.') + 1)];
+      h = import(path.join(ROOT, `${file}.ts`)).then((m: Record<string, unknown>) => m[exportName] as (event: unknown, context: unknown) => Promise<unknown>);
+      handlers.set(functionName, h);
+    }
+    const fn = await h;
+    const context = lambdaContext(functionName);
+    // JSON in, JSON out: what crosses a Lambda boundary is data, never shared objects.
+    const result = await fn(JSON.parse(JSON.stringify(event ?? null)), context);
+    return result === undefined ? null : JSON.parse(JSON.stringify(result));
+  }
+
+  const save = () => { if (simFile) writeFileSync(simFile, JSON.stringify({ state: sim.snapshotState(), virtualNow: clock.now() })); };
+  return {
+    options, def, index, clock, sim, engine, outbox, deliveries, dynamoEndpoint,
+    tables: { catalog: LOCAL_ENV.CATALOG_TABLE, state: LOCAL_ENV.STATE_TABLE }, secrets,
+    invoke, putEvent,
+    executionFor: (incidentId) => [...engine.executions.values()].find((e) => e.name.endsWith(incidentId) && e.machine === machineKeyFor(def, /incident/i)),
+    save,
+    async close() {
+      save();
+      clock.dispose?.();
+      clients.dynamoClient.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function machineKeyFor(def: ServerlessDefinition, pattern: RegExp): string {
+  const key = [...def.stateMachines.keys()].find((k) => pattern.test(k));
+  if (!key) throw new Error(`serverless.yml declares no state machine matching ${pattern}`);
+  return key;
+}
+
+function lambdaContext(functionName: string) {
+  const started = Date.now();
+  return {
+    functionName, functionVersion: '$LATEST', invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:cleanpoint-local-${functionName}`,
+    memoryLimitInMB: '512', awsRequestId: randomUUID(), logGroupName: `/aws/lambda/cleanpoint-local-${functionName}`, logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: true, getRemainingTimeInMillis: () => Math.max(0, 30_000 - (Date.now() - started)),
+    done() {}, fail() {}, succeed() {},
+  };
+}

@@ -1,0 +1,254 @@
+import './polyfills.ts';
+import { randomUUID } from 'node:crypto';
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { ServerlessDefinition } from './serverless-config.ts';
+
+/**
+ * Runs the state machines from statemachines/ in the local ASL interpreter, with every Task
+ * bound to the same handler code the Lambdas run:
+ *  - Lambda tasks (`Fn::GetAtt` of a function, or `lambda:invoke`) call the handler;
+ *  - `.waitForTaskToken` tasks call the handler with a fresh token and then wait until the
+ *    real SendTaskSuccess/SendTaskFailure code path (through the SFN client) settles it;
+ *  - `states:startExecution.sync:2` runs the nested machine and returns its output.
+ * Waits and timeouts are divided by `timeScale`, matching the simulator's sped-up clock.
+ */
+/** The interpreter's event log entries (its type is not exported). */
+export interface EventLog { type: string; timestamp: number; state?: { name: string; type: string; input?: unknown; output?: unknown }; Error?: string; Cause?: unknown; [k: string]: unknown }
+
+export type Invoke = (functionName: string, event: unknown) => Promise<unknown>;
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+export interface LocalExecution {
+  executionArn: string;
+  name: string;
+  machine: string;
+  status: ExecutionStatus;
+  input: unknown;
+  output?: unknown;
+  error?: string;
+  cause?: string;
+  startDate: string;
+  stopDate?: string;
+  events: EventLog[];
+  /** Entered states (billing counts state transitions). */
+  transitions: number;
+  done: Promise<LocalExecution>;
+}
+
+export class TaskTokenError extends Error {
+  constructor(override readonly name: 'TaskDoesNotExist' | 'TaskTimedOut' | 'InvalidToken', message: string) { super(message); }
+}
+
+interface Waiter { resolve: (v: unknown) => void; reject: (e: Error) => void; settled: boolean; executionArn: string }
+
+const ACCOUNT = '000000000000';
+const REGION = 'us-east-1';
+
+export class LocalWorkflowEngine {
+  readonly executions = new Map<string, LocalExecution>();
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly machines = new Map<string, { definition: Record<string, unknown>; name: string }>();
+
+  constructor(private readonly def: ServerlessDefinition, private readonly invoke: Invoke, private readonly options: { timeScale?: number; onEvent?: (e: LocalExecution, ev: EventLog) => void } = {}) {
+    for (const [key, m] of def.stateMachines) this.machines.set(key, { definition: m.definition, name: m.name });
+  }
+
+  machineArn(key: string): string {
+    const m = this.machines.get(key);
+    if (!m) throw new Error(`unknown state machine ${key}`);
+    return `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${m.name}`;
+  }
+
+  /** Key of a state machine from its ARN, its key, or its name. */
+  machineKey(ref: string): string {
+    for (const [key, m] of this.machines) if (ref === key || ref === m.name || ref === this.machineArn(key)) return key;
+    throw new Error(`unknown state machine ${ref}`);
+  }
+
+  /** Idempotent by name, like Step Functions: the same name returns the existing execution. */
+  start(machine: string, name: string | undefined, input: unknown): { executionArn: string; alreadyStarted: boolean; execution: LocalExecution } {
+    const key = this.machineKey(machine);
+    const execName = name ?? randomUUID();
+    const executionArn = `arn:aws:states:${REGION}:${ACCOUNT}:execution:${this.machines.get(key)!.name}:${execName}`;
+    const existing = this.executions.get(executionArn);
+    if (existing) {
+      if (existing.status !== 'RUNNING' || JSON.stringify(existing.input) !== JSON.stringify(input)) {
+        throw Object.assign(new Error(`Execution Already Exists: '${executionArn}'`), { name: 'ExecutionAlreadyExists' });
+      }
+      return { executionArn, alreadyStarted: true, execution: existing };
+    }
+    const execution = this.run(key, executionArn, execName, input);
+    return { executionArn, alreadyStarted: false, execution };
+  }
+
+  sendTaskSuccess(token: string, output: unknown): void {
+    this.settle(token).resolve(output);
+  }
+
+  sendTaskFailure(token: string, error: string, cause: string): void {
+    this.settle(token).reject(Object.assign(new Error(cause), { name: error || 'States.TaskFailed' }));
+  }
+
+  /** Task tokens currently waiting (for tests and the console). */
+  pendingTokens(): string[] {
+    return [...this.waiters].filter(([, w]) => !w.settled).map(([t]) => t);
+  }
+
+  private settle(token: string): Waiter {
+    const w = this.waiters.get(token);
+    if (!w) throw new TaskTokenError('InvalidToken', 'Invalid token');
+    if (w.settled) throw new TaskTokenError('TaskTimedOut', 'Task Timed Out');
+    w.settled = true;
+    return w;
+  }
+
+  private run(key: string, executionArn: string, name: string, input: unknown): LocalExecution {
+    const scale = this.options.timeScale ?? 1;
+    const definition = scaleTimes(structuredClone(this.machines.get(key)!.definition), scale);
+    const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
+    const waits: Record<string, number> = {};
+    const retries: Record<string, number[]> = {};
+    forEachState(definition, (stateName, state) => {
+      if (state['Type'] === 'Task') overrides[stateName] = this.taskHandler(state, executionArn);
+      if (state['Type'] === 'Wait') waits[stateName] = Math.round(waitSeconds(state) * 1000 / scale);
+      for (const r of (state['Retry'] ?? []) as Record<string, unknown>[]) {
+        const list = (retries[stateName] ??= []);
+        const base = Number(r['IntervalSeconds'] ?? 1), rate = Number(r['BackoffRate'] ?? 2), max = Number(r['MaxAttempts'] ?? 3);
+        // Only the first retrier's schedule is overridable per state; later ones keep the defaults.
+        if (list.length === 0) for (let i = 0; i < max; i++) list.push(Math.round(base * rate ** i * 1000 / scale));
+      }
+    });
+    const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: false, checkArn: false, noValidate: true } as never });
+    const execution: LocalExecution = {
+      executionArn, name, machine: key, status: 'RUNNING', input, startDate: new Date().toISOString(), events: [], transitions: 0,
+      done: undefined as unknown as Promise<LocalExecution>,
+    };
+    this.executions.set(executionArn, execution);
+    const tokenFactory = { get Token() { return `${randomUUID()}.${randomUUID()}`; } };
+    const handle = machine.run(input as never, {
+      overrides: { taskResourceLocalHandlers: overrides as never, waitTimeOverrides: waits, retryIntervalOverrides: retries },
+      context: { Execution: { Id: executionArn, Name: name, Input: input as never, StartTime: execution.startDate }, Task: tokenFactory, StateMachine: { Id: this.machineArn(key), Name: this.machines.get(key)!.name } } as never,
+      noThrowOnAbort: true,
+    } as never);
+    execution.done = (async () => {
+      const events = handle.eventLogs as AsyncGenerator<EventLog> | undefined;
+      const collecting = events ? (async () => {
+        for await (const ev of events) {
+          execution.events.push(ev);
+          if (ev.type === 'StateEntered') execution.transitions++;
+          this.options.onEvent?.(execution, ev);
+        }
+      })() : Promise.resolve();
+      try {
+        execution.output = await handle.result;
+        execution.status = 'SUCCEEDED';
+      } catch (e) {
+        const err = e as Error & { cause?: unknown };
+        const inner = (err.cause ?? err) as Error & { Error?: string; Cause?: string };
+        execution.status = /Timeout/.test(inner.name) && /execution/i.test(err.message) ? 'TIMED_OUT' : 'FAILED';
+        execution.error = inner.name === 'FailStateError' ? (inner as unknown as { Error?: string }).Error ?? 'States.Failed' : inner.name;
+        execution.cause = inner.message;
+        const failEvent = execution.events.find((x) => x.type === 'ExecutionFailed') as { Error?: string; Cause?: unknown } | undefined;
+        if (failEvent?.Error) { execution.error = failEvent.Error; execution.cause = String(failEvent.Cause ?? ''); }
+      }
+      await collecting.catch(() => undefined);
+      const failEvent = execution.events.find((x) => x.type === 'ExecutionFailed') as { Error?: string; Cause?: unknown } | undefined;
+      if (failEvent?.Error) { execution.error = failEvent.Error; execution.cause = String(failEvent.Cause ?? ''); }
+      execution.stopDate = new Date().toISOString();
+      for (const [token, w] of this.waiters) if (w.executionArn === executionArn && !w.settled) { w.settled = true; this.waiters.delete(token); }
+      return execution;
+    })();
+    return execution;
+  }
+
+  private taskHandler(state: Record<string, unknown>, executionArn: string): (input: unknown) => Promise<unknown> {
+    const resource = state['Resource'];
+    const service = typeof resource === 'string' ? resource : '';
+    if (service.startsWith('arn:aws:states:::states:startExecution')) {
+      const sync = service.includes('.sync');
+      return async (input) => {
+        const p = input as { StateMachineArn: unknown; Input?: unknown; Name?: string };
+        const key = this.machineKey(resolveRef(p.StateMachineArn, this.def, 'machine'));
+        const child = this.start(key, p.Name, p.Input ?? {});
+        if (!sync) return { ExecutionArn: child.executionArn, StartDate: child.execution.startDate };
+        const done = await child.execution.done;
+        if (done.status !== 'SUCCEEDED') throw Object.assign(new Error(JSON.stringify({ Error: done.error, Cause: done.cause, ExecutionArn: done.executionArn })), { name: 'States.TaskFailed' });
+        return { ExecutionArn: done.executionArn, Output: service.endsWith(':2') ? done.output : JSON.stringify(done.output), Status: 'SUCCEEDED', StartDate: done.startDate, StopDate: done.stopDate };
+      };
+    }
+    if (service.startsWith('arn:aws:states:::lambda:invoke')) {
+      const callback = service.endsWith('.waitForTaskToken');
+      return async (input) => {
+        const p = input as { FunctionName: unknown; Payload?: unknown };
+        const fn = resolveRef(p.FunctionName, this.def, 'function');
+        if (!callback) return { Payload: await this.invoke(fn, p.Payload ?? {}), StatusCode: 200, ExecutedVersion: '$LATEST' };
+        const token = findToken(p.Payload);
+        if (!token) throw new Error(`${fn}: a waitForTaskToken task must pass $$.Task.Token in its payload`);
+        const wait = new Promise((resolve, reject) => this.waiters.set(token, { resolve, reject, settled: false, executionArn }));
+        await this.invoke(fn, p.Payload ?? {});
+        return wait;
+      };
+    }
+    const fn = resolveRef(resource, this.def, 'function');
+    return (input) => this.invoke(fn, input);
+  }
+}
+
+/** Resolve `{Fn::GetAtt: [x, Arn]}`, `{Ref: x}`, or an ARN to a function key or machine key. */
+export function resolveRef(ref: unknown, def: ServerlessDefinition, kind: 'function' | 'machine'): string {
+  let id: string | undefined;
+  if (typeof ref === 'string') id = ref.split(':').at(-1);
+  else if (ref && typeof ref === 'object') {
+    const o = ref as Record<string, unknown>;
+    if (Array.isArray(o['Fn::GetAtt'])) id = String(o['Fn::GetAtt'][0]);
+    else if (typeof o['Fn::GetAtt'] === 'string') id = o['Fn::GetAtt'].split('.')[0];
+    else if (typeof o['Ref'] === 'string') id = o['Ref'];
+  }
+  if (!id) throw new Error(`cannot resolve ${JSON.stringify(ref)}`);
+  const candidates = kind === 'function' ? [...def.functions.keys()] : [...def.stateMachines.keys()];
+  for (const key of candidates) {
+    const names = kind === 'function'
+      ? [key, `${logicalName(key)}LambdaFunction`, `${def.raw['service']}-dev-${key}`]
+      : [key, logicalName(key), def.stateMachines.get(key)!.name, `${logicalName(key)}StateMachine`];
+    if (names.includes(id) || id.endsWith(`-${key}`)) return key;
+  }
+  throw new Error(`${JSON.stringify(ref)} names no ${kind} in serverless.yml`);
+}
+
+/** The Serverless Framework's logical-id normalisation: `launch-machine` → `LaunchDashmachine`. */
+export function logicalName(name: string): string {
+  const s = name.replace(/-/g, 'Dash').replace(/_/g, 'Underscore');
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+function findToken(payload: unknown): string | undefined {
+  if (!payload || typeof payload !== 'object') return undefined;
+  for (const [k, v] of Object.entries(payload as Record<string, unknown>)) {
+    if (/token/i.test(k) && typeof v === 'string') return v;
+  }
+  return undefined;
+}
+
+export function forEachState(definition: Record<string, unknown>, fn: (name: string, state: Record<string, unknown>) => void): void {
+  for (const [name, state] of Object.entries((definition['States'] ?? {}) as Record<string, Record<string, unknown>>)) {
+    fn(name, state);
+    const processor = (state['ItemProcessor'] ?? state['Iterator']) as Record<string, unknown> | undefined;
+    if (processor) forEachState(processor, fn);
+    for (const branch of (state['Branches'] ?? []) as Record<string, unknown>[]) forEachState(branch, fn);
+  }
+}
+
+function waitSeconds(state: Record<string, unknown>): number {
+  return typeof state['Seconds'] === 'number' ? state['Seconds'] : 0;
+}
+
+/** Divide fixed timeouts by the time scale (a one-hour approval wait is one second at 3600×). */
+function scaleTimes(definition: Record<string, unknown>, scale: number): Record<string, unknown> {
+  if (scale === 1) return definition;
+  forEachState(definition, (_n, state) => {
+    if (typeof state['TimeoutSeconds'] === 'number') state['TimeoutSeconds'] = Math.max(1, Math.round(state['TimeoutSeconds'] / scale));
+    if (typeof state['HeartbeatSeconds'] === 'number') delete state['HeartbeatSeconds'];
+  });
+  return definition;
+}
