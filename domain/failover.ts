@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ApprovalRequest } from './approval.ts';
 import type { Clock } from './clock.ts';
 import {
-  CleanupIncompleteError, ConflictError, InsufficientCapacityError, LaunchFailedError, MachineCheckFailedError,
+  CleanupIncompleteError, ConflictError, LaunchFailedError, MachineCheckFailedError,
   MachineNotReadyError, NotFoundError, SafetyViolationError, ThrottledError, TransientError,
 } from './errors.ts';
 import type { IncidentOutcome } from './incident.ts';
@@ -13,6 +13,8 @@ import type {
   ApprovalStore, AuditLog, ComputeProvider, IncidentStore, RecoveryPointCatalog, Run, RunKind, RunMachine, RunStore,
 } from './ports.ts';
 import { minutesBetween, toIso } from './validation.ts';
+import { launchOne } from './launch-fleet.ts';
+import type { Pacer } from './pacing.ts';
 
 /** Tags on everything Cleanpoint creates: cleanup finds its resources by them, IAM conditions on them. */
 export const TAG = {
@@ -96,6 +98,16 @@ export function backoffMs(policy: RetryPolicy, attempt: number): number {
   return Math.floor(policy.random() * Math.min(policy.capMs, policy.baseMs * 2 ** attempt));
 }
 
+/**
+ * AMI names are at most 128 characters: a readable prefix plus a hash of the full identity,
+ * so two machines can never share a name (which would restore the wrong data).
+ */
+export function imageNameFor(runId: string, machineId: string, pointId: string): string {
+  const hash = createHash('sha256').update(`${runId}/${machineId}/${pointId}`).digest('hex').slice(0, 16);
+  const readable = `cleanpoint-${runId}-${machineId}`.replace(/[^A-Za-z0-9()[\]./_ '@-]/g, '-').slice(0, 128 - 17);
+  return `${readable}-${hash}`;
+}
+
 /** EC2 idempotency token: one per run, machine and instance type, so retries never double-launch. */
 export function clientTokenFor(runId: string, machineId: string, instanceType: string): string {
   return createHash('sha256').update(`${runId}/${machineId}/${instanceType}`).digest('hex').slice(0, 64);
@@ -109,6 +121,8 @@ export interface LaunchDeps {
   kmsKeyId?: string;
   defaultInstanceType?: string;
   retry?: RetryPolicy;
+  /** One per container, shared by every launch it runs: paces RunInstances to the account bucket. */
+  pacer?: Pacer;
   /** Seconds the workflow should wait before the first check (boot + status checks). */
   bootWaitSeconds?: number;
 }
@@ -146,37 +160,35 @@ export function launchMachine(deps: LaunchDeps) {
       }
     };
     const { imageId } = await withRetry('RegisterImage', () => deps.compute.registerImage({
-      name: `cleanpoint-${m.runId}-${m.machineId}-${m.pointId}`.replace(/[^A-Za-z0-9()[\]./_ '@-]/g, '-').slice(0, 128),
+      name: imageNameFor(m.runId, m.machineId, m.pointId),
       snapshots: m.snapshots, tags,
     }));
     const types = [m.instanceType ?? deps.defaultInstanceType ?? 't3.medium', ...m.fallbackInstanceTypes];
-    const failures: string[] = [];
-    for (const instanceType of types) {
-      try {
-        const { instanceId } = await withRetry('RunInstances', () => deps.compute.runInstance({
-          imageId, instanceType, subnetId: m.network!.subnetId, securityGroupIds: m.network!.securityGroupIds,
-          clientToken: clientTokenFor(m.runId, m.machineId, instanceType), tags,
-          ...(deps.kmsKeyId ? { kmsKeyId: deps.kmsKeyId } : {}),
-        }));
-        const launchedAt = toIso(deps.clock.now());
-        await deps.runs.updateMachine(m.runId, m.machineId, { imageId, instanceId, instanceTypeUsed: instanceType, launchedAt, throttledRetries: throttled });
-        await deps.audit.append(m.runId, {
-          type: 'machine.launched', actor: 'cleanpoint', at: launchedAt,
-          data: { machineId: m.machineId, instanceId, imageId, instanceType, pointId: m.pointId, mode: m.mode, subnetId: m.network.subnetId },
-        });
-        return { instanceId, instanceType, waitSeconds, throttledRetries: throttled };
-      } catch (e) {
-        if (e instanceof InsufficientCapacityError) { failures.push(`${instanceType}: no capacity`); continue; }
-        if (e instanceof ThrottledError || e instanceof TransientError) { failures.push(`${instanceType}: ${e.message}`); break; }
-        throw e;
-      }
+    const outcome = await launchOne({ compute: deps.compute, clock: deps.clock, retry, pacer: deps.pacer })({
+      key: `${m.runId}/${m.machineId}`, imageId, instanceType: types[0]!, fallbackInstanceTypes: types.slice(1),
+      subnetId: m.network.subnetId, securityGroupIds: m.network.securityGroupIds, tags, kmsKeyId: deps.kmsKeyId,
+    });
+    throttled += outcome.throttled;
+    if (outcome.ok) {
+      const { instanceId, instanceType } = outcome;
+      const launchedAt = toIso(outcome.launchedAt);
+      await deps.runs.updateMachine(m.runId, m.machineId, { imageId, instanceId, instanceTypeUsed: instanceType, launchedAt, throttledRetries: throttled });
+      await deps.audit.append(m.runId, {
+        type: 'machine.launched', actor: 'cleanpoint', at: launchedAt,
+        data: { machineId: m.machineId, instanceId, imageId, instanceType, pointId: m.pointId, mode: m.mode, subnetId: m.network.subnetId },
+      });
+      return { instanceId, instanceType, waitSeconds, throttledRetries: throttled };
     }
+    const failures = outcome.failures;
     const error = `could not launch ${m.machineId}: ${failures.join('; ')}`;
     await deps.runs.updateMachine(m.runId, m.machineId, { imageId, failedAt: toIso(deps.clock.now()), error, throttledRetries: throttled });
     await deps.audit.append(m.runId, { type: 'machine.launch-failed', actor: 'cleanpoint', at: toIso(deps.clock.now()), data: { machineId: m.machineId, error } });
     throw new LaunchFailedError(error);
   };
 }
+
+/** How long after launch an instance that EC2 does not know yet is still "not ready", not "failed". */
+export const NOT_FOUND_GRACE_MS = 5 * 60_000;
 
 /**
  * checkMachine(deps)({ runId, machineId })
@@ -196,7 +208,12 @@ export function checkMachine(deps: { runs: RunStore; compute: ComputeProvider; c
       await deps.audit.append(m.runId, { type: 'machine.check-failed', actor: 'cleanpoint', at: toIso(deps.clock.now()), data: { machineId: m.machineId, instanceId: m.instanceId, error: why } });
       throw new MachineCheckFailedError(`${m.machineId} (${m.instanceId}): ${why}`);
     };
-    if (!view) return fail('instance not found');
+    if (!view) {
+      // EC2's describe calls are eventually consistent: a just-launched instance may not be visible yet.
+      const sinceLaunch = deps.clock.now() - Date.parse(m.launchedAt ?? '');
+      if (Number.isFinite(sinceLaunch) && sinceLaunch < NOT_FOUND_GRACE_MS) throw new MachineNotReadyError(`${m.machineId} is not visible yet`);
+      return fail('instance not found');
+    }
     if (view.state === 'pending') throw new MachineNotReadyError(`${m.machineId} is still pending`);
     if (view.state !== 'running') return fail(`instance is ${view.state}`);
     if (view.statusOk === null) throw new MachineNotReadyError(`${m.machineId} status checks are initialising`);

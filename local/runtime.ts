@@ -113,7 +113,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     PUBLIC_BASE_URL: options.publicBaseUrl,
     ...LOCAL_ENV,
   });
-  const engine = new LocalWorkflowEngine(def, (fn, event) => invoke(fn, event), { timeScale: options.speed });
+  const engine = new LocalWorkflowEngine(def, (fn, event) => invoke(fn, event), { timeScale: options.speed, clock });
   engineRef.engine = engine;
   process.env['INCIDENT_STATE_MACHINE_ARN'] = engine.machineArn(machineKeyFor(def, /incident/i));
 

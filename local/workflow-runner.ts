@@ -1,6 +1,7 @@
 import './polyfills.ts';
 import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
+import type { Clock } from '../domain/clock.ts';
 import type { ServerlessDefinition } from './serverless-config.ts';
 
 /**
@@ -10,7 +11,8 @@ import type { ServerlessDefinition } from './serverless-config.ts';
  *  - `.waitForTaskToken` tasks call the handler with a fresh token and then wait until the
  *    real SendTaskSuccess/SendTaskFailure code path (through the SFN client) settles it;
  *  - `states:startExecution.sync:2` runs the nested machine and returns its output.
- * Waits and timeouts are divided by `timeScale`, matching the simulator's sped-up clock.
+ * Waits and retry intervals are divided by `timeScale` and task timeouts run on the runtime's
+ * clock, matching the simulator's sped-up time.
  */
 /** The interpreter's event log entries (its type is not exported). */
 export interface EventLog { type: string; timestamp: number; state?: { name: string; type: string; input?: unknown; output?: unknown }; Error?: string; Cause?: unknown; [k: string]: unknown }
@@ -50,7 +52,12 @@ export class LocalWorkflowEngine {
   private readonly waiters = new Map<string, Waiter>();
   private readonly machines = new Map<string, { definition: Record<string, unknown>; name: string }>();
 
-  constructor(private readonly def: ServerlessDefinition, private readonly invoke: Invoke, private readonly options: { timeScale?: number; onEvent?: (e: LocalExecution, ev: EventLog) => void } = {}) {
+  constructor(private readonly def: ServerlessDefinition, private readonly invoke: Invoke, private readonly options: {
+    timeScale?: number;
+    /** Task timeouts run on this clock (the runtime's sped-up clock); default: wall time divided by timeScale. */
+    clock?: Clock;
+    onEvent?: (e: LocalExecution, ev: EventLog) => void;
+  } = {}) {
     for (const [key, m] of def.stateMachines) this.machines.set(key, { definition: m.definition, name: m.name });
   }
 
@@ -105,12 +112,12 @@ export class LocalWorkflowEngine {
 
   private run(key: string, executionArn: string, name: string, input: unknown): LocalExecution {
     const scale = this.options.timeScale ?? 1;
-    const definition = scaleTimes(structuredClone(this.machines.get(key)!.definition), scale);
+    const definition = structuredClone(this.machines.get(key)!.definition);
     const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
     const waits: Record<string, number> = {};
     const retries: Record<string, number[]> = {};
     forEachState(definition, (stateName, state) => {
-      if (state['Type'] === 'Task') overrides[stateName] = this.taskHandler(state, executionArn);
+      if (state['Type'] === 'Task') overrides[stateName] = this.withTimeout(state, this.taskHandler(state, executionArn));
       if (state['Type'] === 'Wait') waits[stateName] = Math.round(waitSeconds(state) * 1000 / scale);
       for (const r of (state['Retry'] ?? []) as Record<string, unknown>[]) {
         const list = (retries[stateName] ??= []);
@@ -160,6 +167,31 @@ export class LocalWorkflowEngine {
       return execution;
     })();
     return execution;
+  }
+
+  /**
+   * Task timeouts are enforced here, on the runtime's clock, instead of by the interpreter's
+   * wall-clock timer: a one-hour approval wait lasts an hour of (possibly sped-up) virtual
+   * time. TimeoutSecondsPath is read from the task's payload `timeoutSeconds`, which the static
+   * ASL test requires to carry the same value (the interpreter cannot read the state input).
+   */
+  private withTimeout(state: Record<string, unknown>, run: (input: unknown) => Promise<unknown>): (input: unknown) => Promise<unknown> {
+    const fixed = typeof state['TimeoutSeconds'] === 'number' ? state['TimeoutSeconds'] : undefined;
+    const byPath = typeof state['TimeoutSecondsPath'] === 'string';
+    delete state['TimeoutSeconds'];
+    delete state['TimeoutSecondsPath'];
+    delete state['HeartbeatSeconds'];
+    delete state['HeartbeatSecondsPath'];
+    if (fixed === undefined && !byPath) return run;
+    return async (input) => {
+      const p = input as { Payload?: { timeoutSeconds?: unknown }; timeoutSeconds?: unknown };
+      const seconds = fixed ?? Number(p.Payload?.timeoutSeconds ?? p.timeoutSeconds);
+      if (!(seconds > 0)) throw new Error('TimeoutSecondsPath is used but the task payload carries no timeoutSeconds');
+      const sleep = this.options.clock ? this.options.clock.sleep(seconds * 1000) : new Promise<void>((r) => setTimeout(r, (seconds * 1000) / (this.options.timeScale ?? 1)));
+      const timer = sleep.then(() => { throw Object.assign(new Error('States.Timeout'), { name: 'States.Timeout' }); });
+      timer.catch(() => undefined);
+      return Promise.race([run(input), timer]);
+    };
   }
 
   private taskHandler(state: Record<string, unknown>, executionArn: string): (input: unknown) => Promise<unknown> {
@@ -243,12 +275,4 @@ function waitSeconds(state: Record<string, unknown>): number {
   return typeof state['Seconds'] === 'number' ? state['Seconds'] : 0;
 }
 
-/** Divide fixed timeouts by the time scale (a one-hour approval wait is one second at 3600×). */
-function scaleTimes(definition: Record<string, unknown>, scale: number): Record<string, unknown> {
-  if (scale === 1) return definition;
-  forEachState(definition, (_n, state) => {
-    if (typeof state['TimeoutSeconds'] === 'number') state['TimeoutSeconds'] = Math.max(1, Math.round(state['TimeoutSeconds'] / scale));
-    if (typeof state['HeartbeatSeconds'] === 'number') delete state['HeartbeatSeconds'];
-  });
-  return definition;
-}
+

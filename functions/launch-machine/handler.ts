@@ -1,6 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { launchMachine, type LaunchDeps } from '../../domain/failover.ts';
+import { TokenBucketPacer } from '../../domain/pacing.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';
@@ -10,6 +11,8 @@ import { clock, compute, stateStores } from '../shared/wiring.ts';
 const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, KMS_KEY_ID: configVars.KMS_KEY_ID });
 const stores = stateStores(config);
 const provider = compute(config);
+// One pacer per container: launches that share this process share EC2's RunInstances bucket model.
+const pacer = new TokenBucketPacer({ clock });
 const input = z.strictObject({ runId: ids.runId, kind: ids.kind, mode: ids.mode, machineId: ids.machineId });
 
 /**
@@ -27,4 +30,4 @@ export function makeHandler(deps: () => Promise<LaunchDeps>) {
   };
 }
 
-export const handler = lambda(makeHandler(async () => ({ runs: stores.runs, audit: stores.audit, compute: provider, clock, kmsKeyId: config.KMS_KEY_ID })));
+export const handler = lambda(makeHandler(async () => ({ runs: stores.runs, audit: stores.audit, compute: provider, clock, pacer, kmsKeyId: config.KMS_KEY_ID })));

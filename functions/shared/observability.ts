@@ -17,4 +17,15 @@ export function redactSecrets(key: string, value: unknown): unknown {
 const serviceName = process.env['POWERTOOLS_SERVICE_NAME'] ?? 'cleanpoint';
 
 export const logger = new Logger({ serviceName, jsonReplacerFn: redactSecrets });
-export const metrics = new Metrics({ serviceName, namespace: process.env['POWERTOOLS_METRICS_NAMESPACE'] ?? 'Cleanpoint' });
+/**
+ * Metrics log through our logger. Most invocations legitimately record no business metric
+ * (a duplicate delivery, a status check that is not ready yet): that is debug, not a warning.
+ */
+const metricsLogger = {
+  trace: (...a: unknown[]) => logger.debug(String(a[0] ?? '')),
+  debug: (...a: unknown[]) => logger.debug(String(a[0] ?? '')),
+  info: (...a: unknown[]) => logger.info(String(a[0] ?? '')),
+  warn: (...a: unknown[]) => (String(a[0] ?? '').startsWith('No application metrics') ? logger.debug(String(a[0])) : logger.warn(String(a[0] ?? ''))),
+  error: (...a: unknown[]) => logger.error(String(a[0] ?? '')),
+};
+export const metrics = new Metrics({ serviceName, namespace: process.env['POWERTOOLS_METRICS_NAMESPACE'] ?? 'Cleanpoint', logger: metricsLogger });

@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseInventoryText } from '../../domain/inventory.ts';
+import { seedDemoEstate } from '../../local/demo-estate.ts';
+import { apiGatewayEvent } from '../../local/http-event.ts';
+import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime.ts';
+
+/**
+ * One local runtime per test file (handlers are module singletons, as in a Lambda container):
+ * in-memory DynamoDB, the EC2 simulator, the real ASL, sped up so a boot takes milliseconds.
+ */
+export async function startSeededRuntime(overrides: Partial<LocalRuntimeOptions> & { infected?: Record<string, number> } = {}): Promise<LocalRuntime> {
+  const inventoryFile = overrides.inventoryFile ?? path.resolve('examples/inventory.yaml');
+  const rt = await startLocalRuntime({
+    dataDir: null, inventoryFile, speed: 600, publicBaseUrl: 'http://127.0.0.1:8787',
+    ec2: { bootMs: 30_000, statusCheckMs: 60_000 }, ...overrides,
+  });
+  const { DynamoRecoveryPointCatalog } = await import('../../functions/shared/adapters/dynamodb/index.ts');
+  const { documentClient } = await import('../../functions/shared/clients.ts');
+  const catalog = new DynamoRecoveryPointCatalog({ client: documentClient, tableName: rt.tables.catalog });
+  await seedDemoEstate(parseInventoryText(readFileSync(inventoryFile, 'utf8')), rt.sim, catalog, {
+    nowMs: rt.clock.now(), days: 3, infectedForMinutes: overrides.infected ?? { 'payments-db-1': 100 },
+  });
+  return rt;
+}
+
+/** A GuardDuty EventBridge event against one instance, first seen `minutesAgo` before now. */
+export function guardDutyEvent(rt: LocalRuntime, o: { instanceId: string; type?: string; severity?: number; minutesAgo?: number; sample?: boolean; id?: string }) {
+  const now = rt.clock.now();
+  const first = new Date(now - (o.minutesAgo ?? 30) * 60_000).toISOString();
+  return {
+    source: 'aws.guardduty', 'detail-type': 'GuardDuty Finding', region: 'us-east-1', account: '111122223333',
+    detail: {
+      schemaVersion: '2.0', accountId: '111122223333', region: 'us-east-1', id: o.id ?? `f${Math.random().toString(16).slice(2)}`,
+      type: o.type ?? 'Impact:Runtime/MaliciousCommandExecuted',
+      resource: { resourceType: 'Instance', instanceDetails: { instanceId: o.instanceId, tags: [] } },
+      service: { archived: false, count: 1, eventFirstSeen: first, eventLastSeen: first, additionalInfo: { sample: o.sample ?? false } },
+      severity: o.severity ?? 8.5, createdAt: new Date(now - 5 * 60_000).toISOString(), updatedAt: new Date(now).toISOString(),
+      title: 'Ransomware-like activity',
+    },
+  };
+}
+
+export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== null && v !== false) return v as T;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The personal approval link sent to a person (from the local outbox). */
+export async function approvalLink(rt: LocalRuntime, email: string, approvalIdHint?: string): Promise<URL> {
+  const msg = await until(`approval e-mail to ${email}`, () =>
+    [...rt.outbox].reverse().find((m) => m.to.includes(email) && /\/approvals\//.test(m.text) && (!approvalIdHint || m.text.includes(approvalIdHint))));
+  return new URL(msg.text.match(/https?:\/\/\S+\/approvals\/\S+/)![0]);
+}
+
+export async function httpGet(rt: LocalRuntime, url: URL) {
+  return rt.invoke('decide-approval', apiGatewayEvent({ method: 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams) })) as Promise<{ statusCode: number; body: string; headers: Record<string, string> }>;
+}
+
+export async function httpPostForm(rt: LocalRuntime, pathName: string, fields: Record<string, string>) {
+  return rt.invoke('decide-approval', apiGatewayEvent({
+    method: 'POST', path: pathName, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString(),
+  })) as Promise<{ statusCode: number; body: string }>;
+}
+
+/** Hidden inputs of the first form on a page that posts to `action`. */
+export function formFields(html: string, decision: 'approve' | 'reject'): Record<string, string> {
+  const forms = html.split('<form').slice(1);
+  const form = forms.find((f) => f.includes(`name="decision" value="${decision}"`));
+  if (!form) throw new Error(`no ${decision} form on the page`);
+  const fields: Record<string, string> = {};
+  for (const m of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[m[1]!] = m[2]!.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+  return fields;
+}
