@@ -3,6 +3,7 @@ import type { ApprovalRequest, Channel, DecisionKind } from './approval.ts';
 import type { Clock } from './clock.ts';
 import { ApprovalExpiredError, ConflictError, ForbiddenError, NotFoundError } from './errors.ts';
 import { decidersOf, type InventoryIndex } from './inventory.ts';
+import { changeIncident, moveTo } from './incident-updates.ts';
 import { linkQuery } from './links.ts';
 import type { ApprovalStore, AuditLog, IncidentStore, Notifier, RunStore, WorkflowEngine } from './ports.ts';
 import { toIso } from './validation.ts';
@@ -91,9 +92,7 @@ export function requestApproval(deps: RequestApprovalDeps) {
       version: 1,
     };
     await deps.approvals.createApproval(request);
-    if (incident.status === 'proposed') {
-      await deps.incidents.updateIncident(incident.incidentId, incident.version, { status: 'awaiting-approval', updatedAt: request.createdAt });
-    }
+    await changeIncident(deps.incidents, incident.incidentId, moveTo('awaiting-approval', { updatedAt: request.createdAt }));
     await deps.audit.append(incident.incidentId, {
       type: escalation ? 'approval.escalated' : 'approval.requested', actor: 'cleanpoint', at: request.createdAt,
       data: { approvalId: request.approvalId, expiresAt: request.expiresAt, deciders, quorum, mode: request.proposal.mode },

@@ -6,6 +6,7 @@ import {
   MachineNotReadyError, NotFoundError, SafetyViolationError, ThrottledError, TransientError,
 } from './errors.ts';
 import type { IncidentOutcome } from './incident.ts';
+import { changeIncident, moveTo } from './incident-updates.ts';
 import type { InventoryIndex } from './inventory.ts';
 import { proposeFailover } from './plan.ts';
 import type { Policy } from './policy.ts';
@@ -71,7 +72,7 @@ export function planIncidentRun(deps: {
         type: 'failover.planned', actor: 'cleanpoint', at: run.createdAt,
         data: { mode, waves: plan.waves, points: machines.map((m) => ({ machineId: m.machineId, pointId: m.pointId, capturedAt: m.capturedAt })) },
       });
-      await deps.incidents.updateIncident(incident.incidentId, incident.version, { status: 'failing-over', updatedAt: run.createdAt }).catch(ignoreConflict);
+      await changeIncident(deps.incidents, incident.incidentId, moveTo('failing-over', { updatedAt: run.createdAt }));
     }
     return toRunPlan(run);
   };
@@ -87,8 +88,6 @@ export function toRunPlan(run: Run): RunPlan {
 function lastDecisionAt(r: ApprovalRequest): string {
   return r.decisions.filter((d) => d.decision === 'approve').map((d) => d.at).sort().at(-1) ?? r.createdAt;
 }
-
-const ignoreConflict = (e: unknown) => { if (!(e instanceof ConflictError)) throw e; };
 
 /** Retry policy for one launch: exponential backoff with full jitter, in the clock's time. */
 export interface RetryPolicy { maxAttempts: number; baseMs: number; capMs: number; random: () => number }
@@ -294,16 +293,9 @@ export function recordOutcome(deps: { incidents: IncidentStore; runs: RunStore; 
       finishedAt: at,
     };
     const status = ({ recovered: 'recovered', partial: 'failover-failed', failed: 'failover-failed', rejected: 'rejected', expired: 'expired', 'no-eligible-point': 'failover-failed' } as const)[result];
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const incident = await deps.incidents.getIncident(incidentId);
-      if (!incident) break;
-      try {
-        await deps.incidents.updateIncident(incidentId, incident.version, { status, outcome, updatedAt: at });
-        if (result === 'rejected' || result === 'expired' || result === 'no-eligible-point') {
-          await Promise.all(incident.groups.map((g) => deps.incidents.releaseGroup(g, incidentId)));
-        }
-        break;
-      } catch (e) { ignoreConflict(e); }
+    const updated = await changeIncident(deps.incidents, incidentId, moveTo(status, { outcome, updatedAt: at }));
+    if (updated && (result === 'rejected' || result === 'expired' || result === 'no-eligible-point')) {
+      await Promise.all(updated.groups.map((g) => deps.incidents.releaseGroup(g, incidentId)));
     }
     await deps.audit.append(incidentId, { type: 'outcome.recorded', actor: 'cleanpoint', at, data: { result, rtoMinutes: measured.rtoMinutes, rpoMinutes: measured.rpoMinutes, ...(input.error ? { error: input.error } : {}) } });
     return { incidentId, result, rtoMinutes: measured.rtoMinutes, rpoMinutes: measured.rpoMinutes };

@@ -99,8 +99,8 @@ export function newIncident(assessment: Assessment, finding: Finding, nowIso: st
 const TRANSITIONS: Record<IncidentStatus, readonly IncidentStatus[]> = {
   notified: ['proposed', 'closed'],
   ignored: ['proposed', 'notified', 'closed'],
-  proposed: ['awaiting-approval', 'failover-failed', 'closed'],
-  'awaiting-approval': ['approved', 'rejected', 'expired', 'failover-failed'],
+  proposed: ['awaiting-approval', 'rejected', 'expired', 'failover-failed', 'closed'],
+  'awaiting-approval': ['approved', 'failing-over', 'rejected', 'expired', 'failover-failed'],
   approved: ['failing-over', 'failover-failed'],
   rejected: ['closed', 'proposed'],
   expired: ['closed', 'proposed'],

@@ -2,6 +2,7 @@ import { assessFinding, combineSuspectedSince, type Assessment } from './assess.
 import type { Clock } from './clock.ts';
 import { ConflictError } from './errors.ts';
 import { parseFinding, type Finding } from './finding.ts';
+import { changeIncident } from './incident-updates.ts';
 import { executionNameFor, incidentIdFor, newIncident, OPEN_STATUSES, type Incident } from './incident.ts';
 import type { InventoryIndex } from './inventory.ts';
 import type { Policy } from './policy.ts';
@@ -92,12 +93,13 @@ export function intakeFinding(deps: IntakeDeps) {
 
     let executionName: string | null = null;
     if (incident.action === 'failover-proposal' && incident.status === 'proposed') {
-      executionName = executionNameFor('incident', incident.incidentId);
-      const started = await deps.workflows.startExecution({ machine: 'incident-response', name: executionName, input: { incidentId: incident.incidentId } });
+      const name = executionNameFor('incident', incident.incidentId);
+      executionName = name;
+      const started = await deps.workflows.startExecution({ machine: 'incident-response', name, input: { incidentId: incident.incidentId } });
       if (!incident.executionArn) {
-        incident = await updateQuietly(deps.store, incident, { executionName, executionArn: started.executionArn });
+        incident = (await changeIncident(deps.store, incident.incidentId, (c) => (c.executionArn ? null : { executionName: name, executionArn: started.executionArn }))) ?? incident;
         if (!started.alreadyStarted) {
-          await deps.audit.append(incident.incidentId, { type: 'workflow.started', actor: 'cleanpoint', at: now, data: { executionName } });
+          await deps.audit.append(incident.incidentId, { type: 'workflow.started', actor: 'cleanpoint', at: now, data: { executionName: name } });
         }
       }
     }
@@ -137,32 +139,17 @@ async function claimGroups(deps: IntakeDeps, groups: string[], ownId: string): P
 /** Fold a later finding (or a GuardDuty update of the same one) into an incident. */
 async function fold(deps: IntakeDeps, incident: Incident, assessment: Assessment, finding: Finding, delivery: FindingDelivery, now: string): Promise<Incident> {
   if (delivery === 'duplicate') return incident;
-  for (let attempt = 0; attempt < 5; attempt++) {
+  const folded = await changeIncident(deps.store, incident.incidentId, (current) => {
     const changes: Partial<Incident> = { updatedAt: now };
-    if (!incident.findingIds.includes(finding.id)) changes.findingIds = [...incident.findingIds, finding.id];
-    const since = combineSuspectedSince([incident.suspectedSince, assessment.suspectedSince]);
-    if (since !== incident.suspectedSince) changes.suspectedSince = since;
-    if (Date.parse(assessment.evidenceAt) < Date.parse(incident.evidenceAt)) changes.evidenceAt = assessment.evidenceAt;
-    const escalates = assessment.action === 'failover-proposal' && (incident.status === 'notified' || incident.status === 'ignored');
+    if (!current.findingIds.includes(finding.id)) changes.findingIds = [...current.findingIds, finding.id];
+    const since = combineSuspectedSince([current.suspectedSince, assessment.suspectedSince]);
+    if (since !== current.suspectedSince) changes.suspectedSince = since;
+    if (Date.parse(assessment.evidenceAt) < Date.parse(current.evidenceAt)) changes.evidenceAt = assessment.evidenceAt;
+    const escalates = assessment.action === 'failover-proposal' && (current.status === 'notified' || current.status === 'ignored');
     if (escalates) Object.assign(changes, { status: 'proposed', action: assessment.action, mode: assessment.mode, groups: assessment.groups, machines: assessment.machines, assessment });
-    else if (assessment.mode === 'recovery' && incident.mode === 'test' && incident.status === 'proposed') changes.mode = 'recovery';
-    try {
-      return await deps.store.updateIncident(incident.incidentId, incident.version, changes);
-    } catch (e) {
-      if (!(e instanceof ConflictError)) throw e;
-      const fresh = await deps.store.getIncident(incident.incidentId);
-      if (!fresh) throw e;
-      incident = fresh;
-    }
-  }
-  throw new ConflictError(`incident ${incident.incidentId} kept changing while a finding was folded in`);
+    else if (assessment.mode === 'recovery' && current.mode === 'test' && current.status === 'proposed') changes.mode = 'recovery';
+    return changes;
+  });
+  return folded ?? incident;
 }
 
-async function updateQuietly(store: IncidentStore, incident: Incident, changes: Partial<Incident>): Promise<Incident> {
-  try {
-    return await store.updateIncident(incident.incidentId, incident.version, changes);
-  } catch (e) {
-    if (!(e instanceof ConflictError)) throw e;
-    return (await store.getIncident(incident.incidentId)) ?? incident;
-  }
-}

@@ -51,10 +51,14 @@ export async function until<T>(what: string, probe: () => T | undefined | Promis
   }
 }
 
-/** The personal approval link sent to a person (from the local outbox). */
-export async function approvalLink(rt: LocalRuntime, email: string, approvalIdHint?: string): Promise<URL> {
+/** The personal approval link sent to a person for an incident's pending request (from the local outbox). */
+export async function approvalLink(rt: LocalRuntime, email: string, incidentId: string): Promise<URL> {
+  const { stateStores } = await import('../../functions/shared/wiring.ts');
+  const approvals = stateStores({ STATE_TABLE: rt.tables.state }).approvals;
+  const approvalId = await until(`a pending approval request for ${incidentId}`, async () =>
+    (await approvals.listApprovals({ incidentId, status: 'pending' }))[0]?.approvalId);
   const msg = await until(`approval e-mail to ${email}`, () =>
-    [...rt.outbox].reverse().find((m) => m.to.includes(email) && /\/approvals\//.test(m.text) && (!approvalIdHint || m.text.includes(approvalIdHint))));
+    [...rt.outbox].reverse().find((m) => m.to.includes(email) && m.text.includes(`/approvals/${approvalId}?`)));
   return new URL(msg.text.match(/https?:\/\/\S+\/approvals\/\S+/)![0]);
 }
 

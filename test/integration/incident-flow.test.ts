@@ -4,7 +4,8 @@ import { approvalLink, formFields, guardDutyEvent, httpGet, httpPostForm, startS
 
 let rt: LocalRuntime;
 
-beforeAll(async () => { rt = await startSeededRuntime(); }, 120_000);
+// 120×: the one-hour approval window lasts 30 s of wall time, ample on a busy CI machine.
+beforeAll(async () => { rt = await startSeededRuntime({ speed: 120 }); }, 120_000);
 afterAll(async () => { await rt?.close(); });
 
 async function incident(incidentId: string) {
@@ -20,7 +21,7 @@ describe('incident-response workflow in the local runtime', () => {
     const incidentId = (delivery!.result as { incidentId: string }).incidentId;
 
     // Act: the decider opens the personal link from the e-mail and approves
-    const link = await approvalLink(rt, 'dana@example.com');
+    const link = await approvalLink(rt, 'dana@example.com', incidentId);
     const page = await httpGet(rt, link);
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('Approve recovery-mode failover of payments?');
@@ -42,5 +43,51 @@ describe('incident-response workflow in the local runtime', () => {
       const capturedAt = Date.parse(m.pointId.replace(/^rp-.*-(\d{8}T\d{4})$/, (_, t: string) => `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(9, 11)}:${t.slice(11, 13)}:00Z`));
       expect(capturedAt).toBeLessThanOrEqual(suspected);
     }
+  }, 60_000);
+});
+
+describe('incident-response workflow: the paths that do not end in a recovery', () => {
+  it('records a rejection with its reason, launches nothing and ends without failing', async () => {
+    // Prepare
+    const [delivery] = await rt.putEvent(guardDutyEvent(rt, { instanceId: 'i-0cc000000000a0101', type: 'Backdoor:EC2/C&CActivity.B', minutesAgo: 20 }));
+    const incidentId = (delivery!.result as { incidentId: string }).incidentId;
+    const link = await approvalLink(rt, 'dana@example.com', incidentId);
+    const page = await httpGet(rt, link);
+    expect(page.body).toContain('intranet');
+
+    // Act
+    const rejected = await httpPostForm(rt, `${link.pathname}/decision`, { ...formFields(page.body, 'reject'), reason: 'false positive: planned pentest' });
+    const done = await (await until('execution', () => rt.executionFor(incidentId))).done;
+
+    // Assess
+    expect(rejected.statusCode).toBe(200);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.events.some((e) => e.type === 'StateEntered' && e.state?.name === 'Record Rejection')).toBe(true);
+    expect((await incident(incidentId))?.status).toBe('rejected');
+    expect(rt.sim.resources({ tag: { key: 'cleanpoint:incident', value: incidentId } })).toEqual([]);
+  }, 60_000);
+
+  it('stops after a failed first wave: the second wave never launches and the incident is failover-failed', async () => {
+    // Prepare: no capacity for the CRM database's instance type (and it has no fallback)
+    rt.sim.setFaults({ capacityErrors: { instanceTypes: ['r6i.xlarge'] } });
+    const [delivery] = await rt.putEvent(guardDutyEvent(rt, { instanceId: 'i-0bb0000000000db01', minutesAgo: 45 }));
+    const incidentId = (delivery!.result as { incidentId: string }).incidentId;
+    const link = await approvalLink(rt, 'dominik@example.com', incidentId);
+    const page = await httpGet(rt, link);
+
+    // Act
+    await httpPostForm(rt, `${link.pathname}/decision`, { ...formFields(page.body, 'approve'), step: 'confirm' });
+    const done = await (await until('execution', () => rt.executionFor(incidentId))).done;
+    rt.sim.clearFaults();
+
+    // Assess
+    expect(done.status).toBe('FAILED');
+    const stored = await incident(incidentId);
+    expect(stored?.status).toBe('failover-failed');
+    const byMachine = Object.fromEntries(stored!.outcome!.machines.map((m) => [m.machineId, m]));
+    expect(byMachine['crm-db-1']?.state).toBe('failed');
+    expect(byMachine['crm-db-1']?.error).toMatch(/no capacity/);
+    expect(byMachine['crm-app-1']?.instanceId).toBeNull();
+    expect(rt.sim.resources({ tag: { key: 'cleanpoint:incident', value: incidentId } }).filter((r) => r.type === 'instance')).toEqual([]);
   }, 60_000);
 });

@@ -1,0 +1,178 @@
+import { withoutToken, type ApprovalRequest, type PublicApprovalRequest } from '../domain/approval.ts';
+import type { Incident, IncidentStatus } from '../domain/incident.ts';
+import type { AuditEntry, Run, RunMachine, StoredProposal } from '../domain/ports.ts';
+import { ineligibility, type RecoveryPoint } from '../domain/recovery-points.ts';
+import type { RouteDeps } from './routes.ts';
+
+/**
+ * What the console and the local API show, read from the same stores the handlers write
+ * (incidents, approvals, audit log, runs, catalogue) and from the EC2 simulator.
+ */
+
+/** Statuses after which nothing more happens without a person (or a failback) starting it. */
+export const FINAL_STATUSES: readonly IncidentStatus[] = ['recovered', 'failover-failed', 'rejected', 'expired', 'notified', 'ignored', 'closed'];
+
+export const isFinal = (status: IncidentStatus) => FINAL_STATUSES.includes(status);
+
+export interface IncidentSummary {
+  incidentId: string;
+  status: IncidentStatus;
+  action: Incident['action'];
+  mode: Incident['mode'];
+  groups: string[];
+  machines: string[];
+  findingType: string;
+  severity: number;
+  suspectedSince: string | null;
+  createdAt: string;
+  updatedAt: string;
+  result: string | null;
+  rtoMinutes: number | null;
+  rpoMinutes: number | null;
+}
+
+export function summarise(i: Incident): IncidentSummary {
+  return {
+    incidentId: i.incidentId, status: i.status, action: i.action, mode: i.mode, groups: i.groups, machines: i.machines,
+    findingType: i.assessment.finding.type, severity: i.assessment.finding.severity, suspectedSince: i.suspectedSince,
+    createdAt: i.createdAt, updatedAt: i.updatedAt,
+    result: i.outcome?.result ?? null, rtoMinutes: i.outcome?.rtoMinutes ?? null, rpoMinutes: i.outcome?.rpoMinutes ?? null,
+  };
+}
+
+export interface ApprovalLink { approvalId: string; personId: string; personName: string; email: string; url: string }
+
+/**
+ * The personal link the first eligible decider was e-mailed (from the local outbox). Locally
+ * the outbox is the mail server, so the link is as visible here as in that person's inbox.
+ */
+export function approvalLinkFor(deps: RouteDeps, approval: Pick<ApprovalRequest, 'approvalId' | 'eligibleDeciders'>): ApprovalLink | null {
+  const personId = approval.eligibleDeciders[0];
+  const person = personId ? deps.rt.index.personById.get(personId) : undefined;
+  if (!personId || !person?.email) return null;
+  const email = person.email;
+  const needle = `/approvals/${approval.approvalId}?`;
+  const message = [...deps.rt.outbox].reverse().find((m) => m.to.includes(email) && m.text.includes(needle));
+  const url = message?.text.match(/https?:\/\/\S+/g)?.find((u) => u.includes(needle));
+  return url ? { approvalId: approval.approvalId, personId, personName: person.name ?? personId, email, url } : null;
+}
+
+export type ApprovalView = PublicApprovalRequest & { link: ApprovalLink | null };
+
+export function approvalView(deps: RouteDeps, a: ApprovalRequest): ApprovalView {
+  return { ...withoutToken(a), link: a.status === 'pending' ? approvalLinkFor(deps, a) : null };
+}
+
+export interface IncidentDetail {
+  incident: Incident;
+  approvals: ApprovalView[];
+  proposal: StoredProposal | null;
+  run: Run | null;
+  machines: RunMachine[];
+  audit: AuditEntry[];
+  execution: { status: string; error?: string; cause?: string } | null;
+  objectives: Record<string, { rpoMinutes: number | null; rtoMinutes: number | null }>;
+}
+
+export async function incidentDetail(deps: RouteDeps, incidentId: string): Promise<IncidentDetail | null> {
+  const { stores, rt } = deps;
+  const incident = await stores.incidents.getIncident(incidentId);
+  if (!incident) return null;
+  const [approvals, proposal, run, machines, audit] = await Promise.all([
+    stores.approvals.listApprovals({ incidentId }), stores.runs.getProposal(incidentId), stores.runs.getRun(incidentId),
+    stores.runs.listMachines(incidentId), stores.audit.list(incidentId),
+  ]);
+  const ex = rt.executionFor(incidentId);
+  const objectives = Object.fromEntries(incident.groups.map((g) => {
+    const o = rt.index.groupByName.get(g)?.objectives;
+    return [g, { rpoMinutes: o?.rpoMinutes ?? null, rtoMinutes: o?.rtoMinutes ?? null }];
+  }));
+  return {
+    incident, approvals: approvals.map((a) => approvalView(deps, a)), proposal, run,
+    machines: machines.sort((a, b) => a.wave - b.wave || a.machineId.localeCompare(b.machineId)),
+    audit: audit.sort((a, b) => a.seq - b.seq),
+    execution: ex ? { status: ex.status, ...(ex.error ? { error: ex.error } : {}), ...(ex.cause ? { cause: ex.cause } : {}) } : null,
+    objectives,
+  };
+}
+
+export type Lifecycle = 'Protected' | 'Not Protected' | 'Failing Over' | 'Recovered' | 'Failover Failed' | 'Failback Pending';
+
+const LIFECYCLE_BY_STATUS: Partial<Record<IncidentStatus, Lifecycle>> = {
+  approved: 'Failing Over', 'failing-over': 'Failing Over', recovered: 'Recovered', 'failover-failed': 'Failover Failed',
+  'failback-pending': 'Failback Pending', 'failing-back': 'Failback Pending',
+};
+
+export interface MachineView {
+  machineId: string;
+  group: string;
+  wave: number;
+  instanceId: string;
+  instanceType: string | null;
+  latestPoint: Pick<RecoveryPoint, 'pointId' | 'capturedAt' | 'status' | 'scan'> | null;
+  lifecycle: Lifecycle;
+  /** The lifecycle comes from a test-mode run (isolated network), not a real failover. */
+  testMode: boolean;
+  incidentId: string | null;
+  /** An incident still waiting for a decision about this machine. */
+  pendingIncidentId: string | null;
+  recovery: { instanceId: string | null; state: string | null; pointId: string; capturedAt: string } | null;
+  /** Drills come later: no group has a drill result yet. */
+  drill: 'Never Tested';
+}
+
+/** Every machine of the inventory with its newest recovery point and DR lifecycle status. */
+export async function machineViews(deps: RouteDeps): Promise<MachineView[]> {
+  const { rt, stores } = deps;
+  const incidents = await stores.incidents.listIncidents();
+  const coverage = new Map<string, { incident: Incident; machines: Map<string, RunMachine> }>();
+  const coveredBy = async (incident: Incident) => {
+    let c = coverage.get(incident.incidentId);
+    if (!c) {
+      const machines = await stores.runs.listMachines(incident.incidentId);
+      c = { incident, machines: new Map(machines.map((m) => [m.machineId, m])) };
+      coverage.set(incident.incidentId, c);
+    }
+    return c;
+  };
+  const now = new Date(rt.clock.now()).toISOString();
+  const views: MachineView[] = [];
+  for (const group of rt.index.inventory.groups) {
+    for (const m of group.machines) {
+      const latestPoint = await newestPoint(deps, m.id, now);
+      let view: MachineView = {
+        machineId: m.id, group: group.name, wave: m.wave, instanceId: m.instanceId, instanceType: m.instanceType ?? null, latestPoint,
+        lifecycle: latestPoint && !ineligibility(latestPoint) ? 'Protected' : 'Not Protected', testMode: false,
+        incidentId: null, pendingIncidentId: null, recovery: null, drill: 'Never Tested',
+      };
+      // Newest incident first: the most recent failover of this machine decides its status.
+      for (const incident of incidents) {
+        const touches = incident.groups.includes(group.name) || incident.machines.includes(m.id);
+        if (!touches) continue;
+        if ((incident.status === 'proposed' || incident.status === 'awaiting-approval') && !view.pendingIncidentId) view = { ...view, pendingIncidentId: incident.incidentId };
+        const lifecycle = LIFECYCLE_BY_STATUS[incident.status];
+        if (!lifecycle) continue;
+        const run = (await coveredBy(incident)).machines.get(m.id);
+        if (!run && incident.status !== 'approved') continue;
+        view = { ...view, lifecycle, testMode: incident.mode === 'test', incidentId: incident.incidentId, recovery: run ? recoveryOf(deps, run) : null };
+        break;
+      }
+      views.push(view);
+    }
+  }
+  return views;
+}
+
+async function newestPoint(deps: RouteDeps, machineId: string, now: string): Promise<MachineView['latestPoint']> {
+  for await (const p of deps.stores.catalog.pointsAtOrBefore(machineId, now, { pageSize: 1 })) {
+    return { pointId: p.pointId, capturedAt: p.capturedAt, status: p.status, scan: p.scan };
+  }
+  return null;
+}
+
+function recoveryOf(deps: RouteDeps, run: RunMachine): MachineView['recovery'] {
+  const instance = run.instanceId
+    ? deps.rt.sim.resources({ tag: { key: 'cleanpoint:machine', value: run.machineId } }).find((r) => r.type === 'instance' && r.id === run.instanceId)
+    : undefined;
+  return { instanceId: run.instanceId ?? null, state: run.instanceId ? instance?.state ?? 'terminated' : null, pointId: run.pointId, capturedAt: run.capturedAt };
+}
