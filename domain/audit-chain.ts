@@ -1,7 +1,6 @@
 /**
  * The audit log's hash chain: pure functions shared by every AuditLog implementation and by
- * whoever verifies an exported log. (Pure domain logic: it belongs in domain/ and lives here
- * only until it is moved.)
+ * whoever verifies an exported log.
  *
  * digest(n) = sha256(prevDigest(n) + canonicalJson({ incidentId, seq, type, actor, at, data }))
  * prevDigest(1) = 64 zeros. Changing, removing, inserting or reordering an entry breaks the
@@ -9,7 +8,7 @@
  * detectable from the entries alone: that needs the last digest anchored elsewhere.
  */
 import { createHash } from 'node:crypto';
-import type { AuditEntry, AuditEntryInput } from '../../../domain/ports.ts';
+import type { AuditEntry, AuditEntryInput } from './ports.ts';
 
 export const GENESIS_DIGEST = '0'.repeat(64);
 

@@ -47,6 +47,9 @@ export interface Incident {
   executionName?: string;
   executionArn?: string;
   outcome?: IncidentOutcome;
+  failback?: FailbackOutcome;
+  /** Set when the incident was closed: by whom, when, and why (required without a failback). */
+  closure?: { by: string; at: string; reason: string; withFailback: boolean };
   /** Optimistic concurrency: every update is conditional on the version it read. */
   version: number;
 }
@@ -60,6 +63,16 @@ export interface IncidentOutcome {
   machines: { machineId: string; instanceId: string | null; pointId: string; state: 'running' | 'failed'; error?: string }[];
   decidedAt?: string;
   finishedAt: string;
+}
+
+export interface FailbackOutcome {
+  result: 'completed' | 'failed';
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  /** Primary machines launched back, and the recovery machines retired after verification. */
+  machines: { machineId: string; primaryInstanceId: string | null; retiredInstanceId: string | null }[];
+  error?: string;
 }
 
 /**
@@ -100,7 +113,7 @@ const TRANSITIONS: Record<IncidentStatus, readonly IncidentStatus[]> = {
   notified: ['proposed', 'closed'],
   ignored: ['proposed', 'notified', 'closed'],
   proposed: ['awaiting-approval', 'rejected', 'expired', 'failover-failed', 'closed'],
-  'awaiting-approval': ['approved', 'failing-over', 'rejected', 'expired', 'failover-failed'],
+  'awaiting-approval': ['approved', 'failing-over', 'rejected', 'expired', 'failover-failed', 'closed'],
   approved: ['failing-over', 'failover-failed'],
   rejected: ['closed', 'proposed'],
   expired: ['closed', 'proposed'],

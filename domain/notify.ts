@@ -1,7 +1,7 @@
 import { peopleInRole, type InventoryIndex } from './inventory.ts';
 import type { IncidentStore, Notifier } from './ports.ts';
 
-export type NotifyEvent = 'outcome' | 'escalation' | 'failure' | 'cleanup-failed' | 'no-eligible-point' | 'rejected' | 'expired';
+export type NotifyEvent = 'outcome' | 'escalation' | 'failure' | 'cleanup-failed' | 'no-eligible-point' | 'rejected' | 'expired' | 'failback-complete';
 
 /**
  * notifyAbout(deps)(input)
@@ -34,6 +34,10 @@ export function notifyAbout(deps: { incidents: IncidentStore; notifier: Notifier
       case 'expired': subject = `Nobody decided on the failover of ${what} in time`; lines.push('The approval request expired after escalation. Start a manual failover if it is still needed.'); break;
       case 'escalation': subject = `Failover of ${what} is waiting for a decision (escalated)`; break;
       case 'no-eligible-point': subject = `No clean recovery point for ${what}`; lines.push('No machine of the affected groups has an eligible recovery point before the suspected corruption.'); break;
+      case 'failback-complete':
+        subject = `${what} failed back to the primary environment; incident closed`;
+        for (const m of incident?.failback?.machines ?? []) lines.push(`- ${m.machineId}: primary ${m.primaryInstanceId ?? 'n/a'}, recovery machine ${m.retiredInstanceId ?? 'n/a'} retired`);
+        break;
       case 'cleanup-failed': subject = `ALARM: test machines of ${what} could not be cleaned up`; break;
       default: subject = `Failover of ${what} failed`;
     }

@@ -120,6 +120,11 @@ export interface ComputeProvider {
   deregisterImage(imageId: string): Promise<void>;
   /** Everything not yet deleted that carries all these tags (instances not terminated, images). */
   findTagged(tags: Record<string, string>): Promise<{ instances: InstanceView[]; imageIds: string[] }>;
+  /**
+   * Crash-consistent snapshots of all of an instance's volumes (CreateSnapshots), tagged. Idempotent:
+   * snapshots already carrying `tags` for this instance are returned instead of taking new ones.
+   */
+  snapshotInstance(instanceId: string, tags: Record<string, string>): Promise<{ snapshots: SnapshotRef[] }>;
 }
 
 export interface Notification {
@@ -231,4 +236,37 @@ export interface SnapshotInfo {
 /** Looks up snapshot metadata (tags, start time) that EBS notifications do not carry. */
 export interface SnapshotDirectory {
   describeSnapshots(snapshotIds: string[]): Promise<SnapshotInfo[]>;
+}
+
+/**
+ * Drill records (`DRILL#<drillId>` / `META`, listed per group newest first) and per-group drill
+ * status (`GROUP#<group>` / `DRILLS`, next to the incident lock) in the state table.
+ */
+export interface DrillStore {
+  /** Conditional create; an existing drill is returned unchanged (`created: false`). */
+  createDrill(drill: import('./drills.ts').Drill): Promise<{ created: boolean; drill: import('./drills.ts').Drill }>;
+  getDrill(drillId: string): Promise<import('./drills.ts').Drill | null>;
+  /**
+   * Set the given attributes (`undefined` removes one). NotFoundError when the drill does not
+   * exist; ConflictError when `ifStatusIn` is given and the stored status is not among them.
+   */
+  updateDrill(
+    drillId: string,
+    changes: Partial<Omit<import('./drills.ts').Drill, 'drillId' | 'group' | 'startedAt'>>,
+    options?: { ifStatusIn?: import('./drills.ts').DrillStatus[] },
+  ): Promise<import('./drills.ts').Drill>;
+  /** A group's drills, newest (startedAt) first. */
+  listDrills(group: string, options?: { limit?: number }): Promise<import('./drills.ts').Drill[]>;
+  getGroupStatus(group: string): Promise<import('./drills.ts').GroupDrillStatus | null>;
+  /** Replace the group's drill status (read-modify-write by its only writers: finish-drill and the scheduler). */
+  putGroupStatus(status: import('./drills.ts').GroupDrillStatus): Promise<void>;
+}
+
+/**
+ * Runs one acceptance-check probe from inside a drill's isolated test network (SSM Run Command
+ * on AWS; simulated locally). Resolves with what was seen; rejects only when the probe could
+ * not be run at all (the caller retries until the check's timeout).
+ */
+export interface AcceptanceChecker {
+  probe(request: import('./acceptance-checks.ts').ProbeRequest): Promise<import('./acceptance-checks.ts').ProbeResult>;
 }

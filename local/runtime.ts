@@ -10,6 +10,7 @@ import { attachEc2Simulator, Ec2Simulator, type Ec2SimState } from './ec2-sim/in
 import { awsError, attachEmulator } from './sdk-emulator.ts';
 import { eventRules, loadServerlessDefinition, ROOT, type ServerlessDefinition } from './serverless-config.ts';
 import { VirtualClock } from './virtual-clock.ts';
+import { LocalAcceptanceRunner } from './acceptance-runner.ts';
 import { LocalWorkflowEngine, TaskTokenError, type LocalExecution } from './workflow-runner.ts';
 
 /**
@@ -46,6 +47,8 @@ export interface LocalRuntime {
   index: InventoryIndex;
   clock: VirtualClock;
   sim: Ec2Simulator;
+  /** Answers the drills' acceptance checks (SSM Run Command), simulated from the simulator's state; faults via setFaults. */
+  acceptance: LocalAcceptanceRunner;
   engine: LocalWorkflowEngine;
   outbox: OutboxMessage[];
   deliveries: BusDelivery[];
@@ -56,6 +59,8 @@ export interface LocalRuntime {
   invoke(functionName: string, event: unknown): Promise<unknown>;
   /** Put an event on the local bus: every matching rule's function gets it (at least once semantics). */
   putEvent(event: Record<string, unknown>): Promise<BusDelivery[]>;
+  /** One tick of every schedule in serverless.yml: invokes each scheduled function with its rule's input (the functions decide what is due). */
+  runSchedules(): Promise<{ functionName: string; input: unknown; result?: unknown; error?: string }[]>;
   executionFor(incidentId: string): LocalExecution | undefined;
   save(): void;
   close(): Promise<void>;
@@ -113,9 +118,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     PUBLIC_BASE_URL: options.publicBaseUrl,
     ...LOCAL_ENV,
   });
-  const engine = new LocalWorkflowEngine(def, (fn, event) => invoke(fn, event), { timeScale: options.speed, clock });
+  const engine = new LocalWorkflowEngine(def, (fn, event) => invoke(fn, event), { timeScale: options.speed, clock, onStatusChange: (ex) => void statusChanged(ex) });
   engineRef.engine = engine;
   process.env['INCIDENT_STATE_MACHINE_ARN'] = engine.machineArn(machineKeyFor(def, /incident/i));
+  process.env['DRILL_STATE_MACHINE_ARN'] = engine.machineArn(machineKeyFor(def, /drill/i));
+  process.env['FAILBACK_STATE_MACHINE_ARN'] = engine.machineArn(machineKeyFor(def, /failback/i));
 
   const clients = await import('../functions/shared/clients.ts');
   const wiring = await import('../functions/shared/wiring.ts');
@@ -166,7 +173,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   });
 
   // SSM: parameters (the generated secrets) answering GetParameter.
+  const acceptance = new LocalAcceptanceRunner(sim, clock);
   attachEmulator(clients.ssmClient, 'cleanpointLocalSsm', (command, input) => {
+    if (command === 'SendCommandCommand' || command === 'GetCommandInvocationCommand') return acceptance.handle(command, input);
     if (command !== 'GetParameterCommand') throw awsError('UnsupportedOperation', `${command} is not emulated locally`);
     const name = String(input['Name']);
     const value = secrets[name];
@@ -222,11 +231,35 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     return result === undefined ? null : JSON.parse(JSON.stringify(result));
   }
 
+  // Step Functions publishes every execution's end on the default bus; rules (e.g. the drill abort rule) match it.
+  async function statusChanged(ex: LocalExecution): Promise<void> {
+    await putEvent({
+      source: 'aws.states', 'detail-type': 'Step Functions Execution Status Change', resources: [ex.executionArn],
+      detail: {
+        executionArn: ex.executionArn, stateMachineArn: engine.machineArn(ex.machine), name: ex.name, status: ex.status,
+        startDate: Date.parse(ex.startDate), stopDate: ex.stopDate ? Date.parse(ex.stopDate) : null, input: JSON.stringify(ex.input),
+        output: ex.output === undefined ? null : JSON.stringify(ex.output), error: ex.error ?? null, cause: ex.cause ?? null,
+      },
+    }).catch(() => undefined);
+  }
+  async function runSchedules() {
+    const out: { functionName: string; input: unknown; result?: unknown; error?: string }[] = [];
+    for (const fn of def.functions.values()) {
+      for (const ev of fn.events) {
+        const rule = (ev['eventBridge'] ?? ev['schedule']) as Record<string, unknown> | undefined;
+        if (!rule || (!('schedule' in ev) && rule['schedule'] === undefined)) continue;
+        const input = rule['input'] ?? { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} };
+        try { out.push({ functionName: fn.name, input, result: await invoke(fn.name, input) }); } catch (e) { out.push({ functionName: fn.name, input, error: `${(e as Error).name}: ${(e as Error).message}` }); }
+      }
+    }
+    return out;
+  }
+
   const save = () => { if (simFile) writeFileSync(simFile, JSON.stringify({ state: sim.snapshotState(), virtualNow: clock.now() })); };
   return {
     options, def, index, clock, sim, engine, outbox, deliveries, dynamoEndpoint,
     tables: { catalog: LOCAL_ENV.CATALOG_TABLE, state: LOCAL_ENV.STATE_TABLE }, secrets,
-    invoke, putEvent,
+    acceptance, invoke, putEvent, runSchedules,
     executionFor: (incidentId) => [...engine.executions.values()].find((e) => e.name.endsWith(incidentId) && e.machine === machineKeyFor(def, /incident/i)),
     save,
     async close() {

@@ -42,7 +42,7 @@ let cached: ServerlessDefinition | undefined;
 
 export function loadServerlessDefinition(root = ROOT): ServerlessDefinition {
   if (cached && root === ROOT) return cached;
-  const raw = parse(readFileSync(path.join(root, 'serverless.yml'), 'utf8'), { customTags: cfnTags(), uniqueKeys: false }) as Record<string, unknown>;
+  const raw = parse(readFileSync(path.join(root, 'serverless.yml'), 'utf8'), { customTags: cfnTags(), merge: true }) as Record<string, unknown>;
   const functions = new Map<string, FunctionSpec>();
   for (const [name, spec] of Object.entries((raw['functions'] ?? {}) as Record<string, Record<string, unknown>>)) {
     functions.set(name, {

@@ -51,12 +51,16 @@ export class LocalWorkflowEngine {
   readonly executions = new Map<string, LocalExecution>();
   private readonly waiters = new Map<string, Waiter>();
   private readonly machines = new Map<string, { definition: Record<string, unknown>; name: string }>();
+  /** Running executions: how to stop them, and the children their `.sync` tasks started. */
+  private readonly running = new Map<string, { abort: () => void; aborted: boolean; children: Set<string> }>();
 
   constructor(private readonly def: ServerlessDefinition, private readonly invoke: Invoke, private readonly options: {
     timeScale?: number;
     /** Task timeouts run on this clock (the runtime's sped-up clock); default: wall time divided by timeScale. */
     clock?: Clock;
     onEvent?: (e: LocalExecution, ev: EventLog) => void;
+    /** Called once when an execution ends (SUCCEEDED, FAILED, TIMED_OUT or ABORTED), as EventBridge's status-change event. */
+    onStatusChange?: (e: LocalExecution) => void;
   } = {}) {
     for (const [key, m] of def.stateMachines) this.machines.set(key, { definition: m.definition, name: m.name });
   }
@@ -97,6 +101,22 @@ export class LocalWorkflowEngine {
     this.settle(token).reject(Object.assign(new Error(cause), { name: error || 'States.TaskFailed' }));
   }
 
+  /**
+   * StopExecution: the execution ends ABORTED, and (as `.sync` integrations do on AWS) so do the
+   * executions its running tasks started. Task invocations already in flight run to their end,
+   * as Lambda invocations do. Stopping an execution that has ended changes nothing.
+   */
+  abort(executionArn: string): LocalExecution {
+    const execution = this.executions.get(executionArn);
+    if (!execution) throw Object.assign(new Error(`Execution Does Not Exist: '${executionArn}'`), { name: 'ExecutionDoesNotExist' });
+    const r = this.running.get(executionArn);
+    if (!r || r.aborted) return execution;
+    r.aborted = true;
+    for (const child of r.children) this.abort(child);
+    r.abort();
+    return execution;
+  }
+
   /** Task tokens currently waiting (for tests and the console). */
   pendingTokens(): string[] {
     return [...this.waiters].filter(([, w]) => !w.settled).map(([t]) => t);
@@ -114,17 +134,19 @@ export class LocalWorkflowEngine {
     const scale = this.options.timeScale ?? 1;
     const definition = structuredClone(this.machines.get(key)!.definition);
     const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
-    const waits: Record<string, number> = {};
     const retries: Record<string, number[]> = {};
-    forEachState(definition, (stateName, state) => {
-      if (state['Type'] === 'Task') overrides[stateName] = this.withTimeout(state, this.taskHandler(state, executionArn));
-      if (state['Type'] === 'Wait') waits[stateName] = Math.round(waitSeconds(state) * 1000 / scale);
-      for (const r of (state['Retry'] ?? []) as Record<string, unknown>[]) {
-        const list = (retries[stateName] ??= []);
-        const base = Number(r['IntervalSeconds'] ?? 1), rate = Number(r['BackoffRate'] ?? 2), max = Number(r['MaxAttempts'] ?? 3);
-        // Only the first retrier's schedule is overridable per state; later ones keep the defaults.
-        if (list.length === 0) for (let i = 0; i < max; i++) list.push(Math.round(base * rate ** i * 1000 / scale));
+    forEachState(definition, (stateName, state, parent) => {
+      if (state['Type'] === 'Wait') {
+        // Waits run on the runtime's clock (sped up with the simulator): the Wait becomes a task
+        // that sleeps and passes its input through unchanged.
+        parent[stateName] = waitAsTask(state);
+        overrides[stateName] = this.waitHandler(state);
+        return;
       }
+      if (state['Type'] === 'Task') overrides[stateName] = this.withTimeout(state, this.taskHandler(state, executionArn));
+      // The interpreter takes one fixed interval per retrier (no backoff): the first interval, scaled.
+      const retriers = (state['Retry'] ?? []) as Record<string, unknown>[];
+      if (retriers.length) retries[stateName] = retriers.map((r) => Math.round(Number(r['IntervalSeconds'] ?? 1) * 1000 / scale));
     });
     const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: false, checkArn: false, noValidate: true } as never });
     const execution: LocalExecution = {
@@ -134,10 +156,11 @@ export class LocalWorkflowEngine {
     this.executions.set(executionArn, execution);
     const tokenFactory = { get Token() { return `${randomUUID()}.${randomUUID()}`; } };
     const handle = machine.run(input as never, {
-      overrides: { taskResourceLocalHandlers: overrides as never, waitTimeOverrides: waits, retryIntervalOverrides: retries },
+      overrides: { taskResourceLocalHandlers: overrides as never, retryIntervalOverrides: retries },
       context: { Execution: { Id: executionArn, Name: name, Input: input as never, StartTime: execution.startDate }, Task: tokenFactory, StateMachine: { Id: this.machineArn(key), Name: this.machines.get(key)!.name } } as never,
       noThrowOnAbort: true,
     } as never);
+    this.running.set(executionArn, { abort: () => handle.abort(), aborted: false, children: new Set() });
     execution.done = (async () => {
       const events = handle.eventLogs as AsyncGenerator<EventLog> | undefined;
       const collecting = events ? (async () => {
@@ -149,7 +172,7 @@ export class LocalWorkflowEngine {
       })() : Promise.resolve();
       try {
         execution.output = await handle.result;
-        execution.status = 'SUCCEEDED';
+        execution.status = this.running.get(executionArn)?.aborted ? 'ABORTED' : 'SUCCEEDED';
       } catch (e) {
         const err = e as Error & { cause?: unknown };
         const inner = (err.cause ?? err) as Error & { Error?: string; Cause?: string };
@@ -162,11 +185,24 @@ export class LocalWorkflowEngine {
       await collecting.catch(() => undefined);
       const failEvent = execution.events.find((x) => x.type === 'ExecutionFailed') as { Error?: string; Cause?: unknown } | undefined;
       if (failEvent?.Error) { execution.error = failEvent.Error; execution.cause = String(failEvent.Cause ?? ''); }
+      if (this.running.get(executionArn)?.aborted) execution.status = 'ABORTED';
       execution.stopDate = new Date().toISOString();
       for (const [token, w] of this.waiters) if (w.executionArn === executionArn && !w.settled) { w.settled = true; this.waiters.delete(token); }
+      this.running.delete(executionArn);
+      this.options.onStatusChange?.(execution);
       return execution;
     })();
     return execution;
+  }
+
+  private waitHandler(state: Record<string, unknown>): (input: unknown) => Promise<unknown> {
+    return async (input) => {
+      const clock = this.options.clock;
+      const ms = waitMs(state, input, clock ? clock.now() : Date.now());
+      if (clock) await clock.sleep(ms);
+      else await new Promise((r) => setTimeout(r, ms / (this.options.timeScale ?? 1)));
+      return input;
+    };
   }
 
   /**
@@ -203,6 +239,7 @@ export class LocalWorkflowEngine {
         const p = input as { StateMachineArn: unknown; Input?: unknown; Name?: string };
         const key = this.machineKey(resolveRef(p.StateMachineArn, this.def, 'machine'));
         const child = this.start(key, p.Name, p.Input ?? {});
+        this.running.get(executionArn)?.children.add(child.executionArn);
         if (!sync) return { ExecutionArn: child.executionArn, StartDate: child.execution.startDate };
         const done = await child.execution.done;
         if (done.status !== 'SUCCEEDED') throw Object.assign(new Error(JSON.stringify({ Error: done.error, Cause: done.cause, ExecutionArn: done.executionArn })), { name: 'States.TaskFailed' });
@@ -262,17 +299,30 @@ function findToken(payload: unknown): string | undefined {
   return undefined;
 }
 
-export function forEachState(definition: Record<string, unknown>, fn: (name: string, state: Record<string, unknown>) => void): void {
-  for (const [name, state] of Object.entries((definition['States'] ?? {}) as Record<string, Record<string, unknown>>)) {
-    fn(name, state);
+export function forEachState(definition: Record<string, unknown>, fn: (name: string, state: Record<string, unknown>, parent: Record<string, unknown>) => void): void {
+  const states = (definition['States'] ?? {}) as Record<string, Record<string, unknown>>;
+  for (const [name, state] of Object.entries(states)) {
+    fn(name, state, states);
     const processor = (state['ItemProcessor'] ?? state['Iterator']) as Record<string, unknown> | undefined;
     if (processor) forEachState(processor, fn);
     for (const branch of (state['Branches'] ?? []) as Record<string, unknown>[]) forEachState(branch, fn);
   }
 }
 
-function waitSeconds(state: Record<string, unknown>): number {
-  return typeof state['Seconds'] === 'number' ? state['Seconds'] : 0;
+/** A Wait state rewritten as a pass-through Task (same transitions and paths). */
+function waitAsTask(state: Record<string, unknown>): Record<string, unknown> {
+  const task: Record<string, unknown> = { Type: 'Task', Resource: 'arn:aws:states:::local:wait', Comment: state['Comment'] ?? 'wait' };
+  for (const k of ['Next', 'End', 'InputPath', 'OutputPath']) if (k in state) task[k] = state[k];
+  return task;
+}
+
+/** Milliseconds a Wait state waits for this input (Seconds, SecondsPath, Timestamp, TimestampPath). */
+export function waitMs(state: Record<string, unknown>, input: unknown, nowMs: number): number {
+  const at = (path: unknown) => String(path ?? '$').replace(/^\$\.?/, '').split('.').filter(Boolean).reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], input);
+  if (typeof state['Seconds'] === 'number') return state['Seconds'] * 1000;
+  if (typeof state['SecondsPath'] === 'string') return Number(at(state['SecondsPath'])) * 1000 || 0;
+  const ts = typeof state['Timestamp'] === 'string' ? state['Timestamp'] : typeof state['TimestampPath'] === 'string' ? String(at(state['TimestampPath'])) : undefined;
+  return ts ? Math.max(0, Date.parse(ts) - nowMs) : 0;
 }
 
 

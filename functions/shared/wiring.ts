@@ -7,12 +7,14 @@ import type { InventoryIndex } from '../../domain/inventory.ts';
 import type { Policy } from '../../domain/policy.ts';
 import { DynamoApprovalStore, DynamoAuditLog, DynamoIncidentStore, DynamoRecoveryPointCatalog } from './adapters/dynamodb/index.ts';
 import { DynamoRunStore } from './adapters/dynamodb/run-store.ts';
+import { DynamoDrillStore } from './adapters/dynamodb/drill-store.ts';
+import { SsmAcceptanceChecker } from './adapters/ssm-acceptance-checker.ts';
 import { EventBridgePublisher } from './adapters/eventbridge-publisher.ts';
 import { SesNotifier } from './adapters/ses-notifier.ts';
 import { SfnWorkflowEngine } from './adapters/sfn-workflow-engine.ts';
 import { Ec2ComputeProvider } from './adapters/ec2-compute.ts';
 import { Ec2SnapshotDirectory } from './adapters/ec2-snapshots.ts';
-import { documentClient, ec2Client, eventBridgeClient, sesClient, sfnClient } from './clients.ts';
+import { documentClient, ec2Client, eventBridgeClient, sesClient, sfnClient, ssmClient } from './clients.ts';
 import { loadInventory, loadPolicy } from './inventory-source.ts';
 
 let current: Clock = systemClock;
@@ -34,6 +36,7 @@ export function stateStores(config: { STATE_TABLE: string }) {
     approvals: new DynamoApprovalStore(options),
     audit: new DynamoAuditLog(options),
     runs: new DynamoRunStore(options),
+    drills: new DynamoDrillStore(options),
   };
 }
 
@@ -41,8 +44,21 @@ export function catalogStore(config: { CATALOG_TABLE: string }) {
   return new DynamoRecoveryPointCatalog({ client: documentClient, tableName: config.CATALOG_TABLE });
 }
 
-export function workflowEngine(config: { INCIDENT_STATE_MACHINE_ARN?: string | undefined }) {
-  return new SfnWorkflowEngine(sfnClient, { ...(config.INCIDENT_STATE_MACHINE_ARN ? { 'incident-response': config.INCIDENT_STATE_MACHINE_ARN } : {}) });
+export function workflowEngine(config: { INCIDENT_STATE_MACHINE_ARN?: string | undefined; FAILBACK_STATE_MACHINE_ARN?: string | undefined }) {
+  return new SfnWorkflowEngine(sfnClient, {
+    ...(config.INCIDENT_STATE_MACHINE_ARN ? { 'incident-response': config.INCIDENT_STATE_MACHINE_ARN } : {}),
+    ...(config.FAILBACK_STATE_MACHINE_ARN ? { failback: config.FAILBACK_STATE_MACHINE_ARN } : {}),
+  });
+}
+
+/** Starts drills (the drill state machine only). */
+export function drillWorkflows(config: { DRILL_STATE_MACHINE_ARN: string }) {
+  return new SfnWorkflowEngine(sfnClient, { drill: config.DRILL_STATE_MACHINE_ARN });
+}
+
+/** Drill acceptance checks over SSM Run Command (answered by the local acceptance runner locally). */
+export function acceptanceChecker() {
+  return new SsmAcceptanceChecker(ssmClient, clock);
 }
 
 export function eventPublisher(config: { EVENT_BUS_NAME: string }) {

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry, AuditEntryInput, AuditLog } from '../../domain/ports.ts';
-import { auditDigest, canonicalJson, GENESIS_DIGEST, verifyAuditChain } from '../../functions/shared/adapters/audit-chain.ts';
+import { auditDigest, canonicalJson, GENESIS_DIGEST, verifyAuditChain } from '../../domain/audit-chain.ts';
 import { DynamoAuditLog } from '../../functions/shared/adapters/dynamodb/audit-log.ts';
 import { ensureTables } from '../../functions/shared/adapters/dynamodb/tables.ts';
 import { MemoryAuditLog } from '../../functions/shared/adapters/memory/audit-log.ts';

@@ -3,6 +3,7 @@ import type { LocalRuntime } from '../../local/runtime.ts';
 import { approvalLink, formFields, guardDutyEvent, httpGet, httpPostForm, startSeededRuntime, until } from '../helpers/local-runtime.ts';
 
 let rt: LocalRuntime;
+let recoveredIncident = '';
 
 // 120×: the one-hour approval window lasts 30 s of wall time, ample on a busy CI machine.
 beforeAll(async () => { rt = await startSeededRuntime({ speed: 120 }); }, 120_000);
@@ -19,6 +20,7 @@ describe('incident-response workflow in the local runtime', () => {
     const [delivery] = await rt.putEvent(guardDutyEvent(rt, { instanceId: 'i-0aa0000000000db01', minutesAgo: 30 }));
     expect(delivery?.status).toBe('delivered');
     const incidentId = (delivery!.result as { incidentId: string }).incidentId;
+    recoveredIncident = incidentId;
 
     // Act: the decider opens the personal link from the e-mail and approves
     const link = await approvalLink(rt, 'dana@example.com', incidentId);
@@ -44,6 +46,39 @@ describe('incident-response workflow in the local runtime', () => {
       expect(capturedAt).toBeLessThanOrEqual(suspected);
     }
   }, 60_000);
+});
+
+describe('failback and closing an incident', () => {
+  it('fails the recovered group back to its primary network, retires the recovery machines and closes the incident', async () => {
+    // Prepare: the payments incident recovered in the first test
+    expect(recoveredIncident).not.toBe('');
+    const recoveryInstances = rt.sim.resources({ tag: { key: 'cleanpoint:incident', value: recoveredIncident } }).filter((r) => r.type === 'instance').map((r) => r.id);
+    expect(recoveryInstances).toHaveLength(3);
+
+    // Act: the group's executor starts the failback
+    const started = await rt.invoke('manage-incident', { action: 'failback', incidentId: recoveredIncident, by: 'eve' }) as { executionName: string };
+    const execution = [...rt.engine.executions.values()].find((e) => e.name === started.executionName)!;
+    const done = await execution.done;
+
+    // Assess: primaries back in the primary subnets, recovery machines gone, incident closed
+    expect(done.status, `${done.error}: ${done.cause}`).toBe('SUCCEEDED');
+    const stored = await incident(recoveredIncident);
+    expect(stored?.status).toBe('closed');
+    expect(stored?.closure?.withFailback, JSON.stringify(stored?.closure)).toBe(true);
+    expect(stored?.failback?.machines.every((m) => m.primaryInstanceId && m.retiredInstanceId), JSON.stringify(stored?.failback)).toBe(true);
+    expect(rt.sim.resources({ tag: { key: 'cleanpoint:incident', value: recoveredIncident } }).filter((r) => r.type === 'instance')).toEqual([]);
+    const primaries = rt.sim.resources({ tag: { key: 'cleanpoint:incident', value: `failback-${recoveredIncident}` } }).filter((r) => r.type === 'instance');
+    expect(primaries).toHaveLength(3);
+    const { ec2Client } = await import('../../functions/shared/clients.ts');
+    const { DescribeInstancesCommand } = await import('@aws-sdk/client-ec2');
+    const described = await ec2Client.send(new DescribeInstancesCommand({ InstanceIds: primaries.map((p) => p.id) }));
+    const subnets = new Set(described.Reservations!.flatMap((r) => r.Instances!.map((i) => i.SubnetId)));
+    expect([...subnets]).toEqual(['subnet-0a000000000000001']);
+  }, 60_000);
+
+  it('refuses a failback or a close from someone who is not an executor of the group, and audits it', async () => {
+    await expect(rt.invoke('manage-incident', { action: 'close', incidentId: recoveredIncident, by: 'dev', reason: 'done' })).rejects.toMatchObject({ name: 'ForbiddenError' });
+  }, 30_000);
 });
 
 describe('incident-response workflow: the paths that do not end in a recovery', () => {

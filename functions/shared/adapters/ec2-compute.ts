@@ -1,5 +1,7 @@
 import {
+  CreateSnapshotsCommand,
   DeregisterImageCommand,
+  DescribeSnapshotsCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeInstanceStatusCommand,
@@ -275,6 +277,30 @@ export class Ec2ComputeProvider implements ComputeProvider {
       token = out.NextToken || undefined;
     } while (token);
     return { instances: instances.map((i) => toView(i, statuses.get(i.InstanceId!))), imageIds };
+  }
+
+  async snapshotInstance(instanceId: string, tags: Record<string, string>): Promise<{ snapshots: SnapshotRef[] }> {
+    const [instance] = await this.describeByIds([instanceId]);
+    if (!instance) throw new ValidationError('snapshotInstance', [{ path: 'instanceId', message: `instance ${instanceId} not found` }]);
+    const deviceOf = new Map((instance.BlockDeviceMappings ?? []).flatMap((b) => (b.Ebs?.VolumeId && b.DeviceName ? [[b.Ebs.VolumeId, b.DeviceName] as const] : [])));
+    // A retried task finds the snapshots it already took (by tags) instead of taking a second set.
+    const existing = await this.call('DescribeSnapshots', () => this.client.send(new DescribeSnapshotsCommand({
+      OwnerIds: ['self'], Filters: [...tagFilters(tags), { Name: 'volume-id', Values: [...deviceOf.keys()] }],
+    })));
+    let taken = (existing.Snapshots ?? []).map((x) => ({ SnapshotId: x.SnapshotId, VolumeId: x.VolumeId, VolumeSize: x.VolumeSize }));
+    if (taken.length === 0) {
+      const out = await this.call('CreateSnapshots', () => this.client.send(new CreateSnapshotsCommand({
+        InstanceSpecification: { InstanceId: instanceId, ExcludeBootVolume: false },
+        Description: `cleanpoint failback of ${instanceId}`,
+        TagSpecifications: [{ ResourceType: 'snapshot', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
+        CopyTagsFromSource: 'volume',
+      })));
+      taken = (out.Snapshots ?? []).map((x) => ({ SnapshotId: x.SnapshotId, VolumeId: x.VolumeId, VolumeSize: x.VolumeSize }));
+    }
+    const snapshots = taken.flatMap((x) => (x.SnapshotId && x.VolumeId && deviceOf.has(x.VolumeId)
+      ? [{ deviceName: deviceOf.get(x.VolumeId)!, snapshotId: x.SnapshotId, ...(x.VolumeSize ? { volumeSize: x.VolumeSize } : {}) }] : []));
+    const root = instance.RootDeviceName;
+    return { snapshots: snapshots.sort((a, b) => (a.deviceName === root ? -1 : b.deviceName === root ? 1 : a.deviceName.localeCompare(b.deviceName))) };
   }
 
   // ---- helpers ----

@@ -9,7 +9,7 @@
  */
 import { ConflictError } from '../../../../domain/errors.ts';
 import type { AuditEntry, AuditEntryInput, AuditLog } from '../../../../domain/ports.ts';
-import { canonicalJson, nextAuditEntry } from '../audit-chain.ts';
+import { canonicalJson, nextAuditEntry } from '../../../../domain/audit-chain.ts';
 import { DynamoTable, isConditionFailed, sleep, type DynamoAdapterOptions, type Item } from './client.ts';
 
 const SEQ_WIDTH = 9;

@@ -1,0 +1,33 @@
+import type { Clock } from './clock.ts';
+import { closeIncident, failbackRunId } from './failback.ts';
+import { ConflictError, ForbiddenError, NotFoundError } from './errors.ts';
+import type { Incident } from './incident.ts';
+import { peopleInRole, type InventoryIndex } from './inventory.ts';
+import type { AuditLog, IncidentStore, WorkflowEngine } from './ports.ts';
+import { toIso } from './validation.ts';
+
+/**
+ * What an executor does to an incident after the failover: start the failback, or close it
+ * without one (with a reason). Only executors of every affected group may; both are audited.
+ */
+export function manageIncident(deps: { incidents: IncidentStore; audit: AuditLog; workflows: WorkflowEngine; index: InventoryIndex; clock: Clock }) {
+  return async (input: { action: 'failback' | 'close'; incidentId: string; by: string; reason?: string }): Promise<{ incident: Incident; executionName?: string }> => {
+    const incident = await deps.incidents.getIncident(input.incidentId);
+    if (!incident) throw new NotFoundError(`incident ${input.incidentId} not found`);
+    const executors = incident.groups.map((g) => deps.index.groupByName.get(g)).filter((g) => g !== undefined).map((g) => peopleInRole(g, 'executor'));
+    if (executors.length === 0 || !executors.every((list) => list.includes(input.by))) {
+      await deps.audit.append(incident.incidentId, { type: `${input.action}.refused`, actor: input.by, at: toIso(deps.clock.now()), data: { reason: 'not an executor of every affected group' } });
+      throw new ForbiddenError(`${input.by} is not an executor of every affected group (${incident.groups.join(', ')})`);
+    }
+    if (input.action === 'close') return { incident: await closeIncident(deps)({ incidentId: incident.incidentId, by: input.by, reason: input.reason ?? '' }) };
+    if (!['recovered', 'failback-pending'].includes(incident.status)) throw new ConflictError(`incident is ${incident.status}; only a recovered incident can fail back`);
+    const name = failbackRunId(incident.incidentId);
+    // Step Functions refuses a second execution with a running name; a retried failback after a
+    // failure gets a suffixed name.
+    const attempt = (await deps.audit.list(incident.incidentId)).filter((a) => a.type === 'failback.requested').length;
+    const executionName = attempt === 0 ? name : `${name}-${attempt + 1}`.slice(0, 80);
+    await deps.workflows.startExecution({ machine: 'failback', name: executionName, input: { incidentId: incident.incidentId, requestedBy: input.by } });
+    await deps.audit.append(incident.incidentId, { type: 'failback.requested', actor: input.by, at: toIso(deps.clock.now()), data: { executionName } });
+    return { incident, executionName };
+  };
+}

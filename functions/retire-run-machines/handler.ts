@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { retireRunMachines } from '../../domain/failback.ts';
+import { configVars, loadConfig } from '../shared/config.ts';
+import { lambda } from '../shared/middleware.ts';
+import { logger } from '../shared/observability.ts';
+import { ids, taskInput } from '../shared/task-input.ts';
+import { clock, compute, stateStores } from '../shared/wiring.ts';
+
+const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, KMS_KEY_ID: configVars.KMS_KEY_ID });
+const stores = stateStores(config);
+const provider = compute(config);
+const input = z.looseObject({ runId: ids.runId });
+type Deps = Parameters<typeof retireRunMachines>[0];
+
+/** Step Functions task: terminate a run's machines and deregister its images, then verify. */
+export function makeHandler(deps: () => Promise<Deps>) {
+  return async (event: unknown) => {
+    const out = await retireRunMachines(await deps())(taskInput(input, event));
+    logger.info('run machines retired', { terminated: out.terminated.length, deregistered: out.deregistered.length });
+    return out;
+  };
+}
+
+export const handler = lambda(makeHandler(async () => ({ runs: stores.runs, audit: stores.audit, compute: provider, clock })));
