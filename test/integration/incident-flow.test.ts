@@ -66,7 +66,8 @@ describe('failback and closing an incident', () => {
     expect(stored?.status).toBe('closed');
     expect(stored?.closure?.withFailback, JSON.stringify(stored?.closure)).toBe(true);
     expect(stored?.failback?.machines.every((m) => m.primaryInstanceId && m.retiredInstanceId), JSON.stringify(stored?.failback)).toBe(true);
-    expect(rt.sim.resources({ tag: { key: 'cleanpoint:incident', value: recoveredIncident } }).filter((r) => r.type === 'instance')).toEqual([]);
+    const stillRunning = rt.sim.resources({ tag: { key: 'cleanpoint:incident', value: recoveredIncident } }).filter((r) => r.type === 'instance' && r.state !== 'shutting-down');
+    expect(stillRunning).toEqual([]);
     const primaries = rt.sim.resources({ tag: { key: 'cleanpoint:incident', value: `failback-${recoveredIncident}` } }).filter((r) => r.type === 'instance');
     expect(primaries).toHaveLength(3);
     const { ec2Client } = await import('../../functions/shared/clients.ts');
@@ -76,8 +77,59 @@ describe('failback and closing an incident', () => {
     expect([...subnets]).toEqual(['subnet-0a000000000000001']);
   }, 60_000);
 
+  it('exports an evidence pack with every step, and detects one flipped byte in a stored audit item', async () => {
+    // Prepare
+    const { buildEvidencePack, renderEvidenceHtml } = await import('../../domain/evidence.ts');
+    const { verifyAuditChain } = await import('../../domain/audit-chain.ts');
+    const { stateStores } = await import('../../functions/shared/wiring.ts');
+    const stores = stateStores({ STATE_TABLE: rt.tables.state });
+    const build = buildEvidencePack({ ...stores, index: rt.index, now: () => new Date(rt.clock.now()).toISOString() });
+
+    // Act
+    const pack = await build(recoveredIncident);
+    const html = renderEvidenceHtml(pack);
+
+    // Assess: finding ▶ assessment ▶ proposal ▶ decision with identity ▶ points ▶ launches ▶ outcome ▶ failback, chain intact
+    const types = pack.audit.entries.map((e) => e.type);
+    for (const t of ['incident.created', 'points.selected', 'approval.requested', 'decision.approved', 'failover.planned', 'machine.launched', 'machine.ready', 'outcome.recorded', 'failback.started', 'failback.completed']) {
+      expect(types, t).toContain(t);
+    }
+    expect(pack.audit.chain.ok).toBe(true);
+    expect(pack.approvals[0]?.decisions[0]?.personId).toBe('dev');
+    expect(pack.machines.filter((m) => m.run === 'failover' && m.instanceId)).toHaveLength(3);
+    expect(pack.machines.filter((m) => m.run === 'failback' && m.readyAt)).toHaveLength(3);
+    expect(pack.measured.rtoMinutes).not.toBeNull();
+    expect(pack.failback?.result).toBe('completed');
+    expect(JSON.stringify(pack)).not.toMatch(/taskToken/);
+    expect(html).toContain('Audit chain: <b class="ok">intact');
+
+    // Act: flip one byte of one stored audit item, directly in DynamoDB
+    const { dynamoClient } = await import('../../functions/shared/clients.ts');
+    const { GetItemCommand, PutItemCommand } = await import('@aws-sdk/client-dynamodb');
+    const key = { pk: { S: `AUDIT#${recoveredIncident}` }, sk: { S: String(pack.audit.entries[2]!.seq).padStart(9, '0') } };
+    const item = (await dynamoClient.send(new GetItemCommand({ TableName: rt.tables.state, Key: key }))).Item!;
+    const text = item['dataJson']!.S!;
+    const i = text.indexOf('"', 2) + 1;
+    item['dataJson'] = { S: text.slice(0, i) + String.fromCharCode(text.charCodeAt(i) ^ 1) + text.slice(i + 1) };
+    await dynamoClient.send(new PutItemCommand({ TableName: rt.tables.state, Item: item }));
+
+    // Assess
+    const verdict = verifyAuditChain(await stores.audit.list(recoveredIncident));
+    expect(verdict.ok).toBe(false);
+    expect(verdict.brokenAt).toBe(2);
+  }, 60_000);
+
   it('refuses a failback or a close from someone who is not an executor of the group, and audits it', async () => {
+    // Prepare
+    const { stateStores } = await import('../../functions/shared/wiring.ts');
+    const audit = stateStores({ STATE_TABLE: rt.tables.state }).audit;
+    const before = (await audit.list(recoveredIncident)).length;
+
+    // Act + Assess: a decider is not an executor
     await expect(rt.invoke('manage-incident', { action: 'close', incidentId: recoveredIncident, by: 'dev', reason: 'done' })).rejects.toMatchObject({ name: 'ForbiddenError' });
+    const after = await audit.list(recoveredIncident);
+    expect(after).toHaveLength(before + 1);
+    expect(after.at(-1)).toMatchObject({ type: 'close.refused', actor: 'dev' });
   }, 30_000);
 });
 

@@ -74,6 +74,18 @@ export class DynamoAuditLog implements AuditLog {
   }
 }
 
+/**
+ * A stored entry whose data no longer parses (damaged or tampered with) is still returned, with
+ * the raw text, so listing keeps working and the digest check reports exactly where it broke.
+ */
+function readData(raw: unknown): Record<string, unknown> {
+  try {
+    return JSON.parse(String(raw)) as Record<string, unknown>;
+  } catch {
+    return { unreadableDataJson: String(raw) };
+  }
+}
+
 function toEntry(item: Item): AuditEntry {
   return {
     incidentId: item['incidentId'] as string,
@@ -81,7 +93,7 @@ function toEntry(item: Item): AuditEntry {
     type: item['type'] as string,
     actor: item['actor'] as string,
     at: item['at'] as string,
-    data: JSON.parse(item['dataJson'] as string) as Record<string, unknown>,
+    data: readData(item['dataJson']),
     prevDigest: item['prevDigest'] as string,
     digest: item['digest'] as string,
   };
