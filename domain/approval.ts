@@ -41,6 +41,12 @@ export interface ApprovalRequest {
   escalation?: boolean;
   /** When the outcome was handed to the waiting workflow (SendTaskSuccess/Failure). */
   deliveredAt?: string;
+  /**
+   * Per-person link generation (absent: 0). A personal link carries the generation it was
+   * issued with; `revokeLinks` bumps the person's generation, so every earlier link of that
+   * person stops working without rotating the server secret for everybody.
+   */
+  linkGenerations?: Record<string, number>;
   version: number;
 }
 

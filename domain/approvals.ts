@@ -1,16 +1,121 @@
 import { randomBytes } from 'node:crypto';
-import type { ApprovalRequest, Channel, DecisionKind } from './approval.ts';
+import { withoutToken, type ApprovalRequest, type Channel, type DecisionKind, type PublicApprovalRequest } from './approval.ts';
+import type { Mode } from './assess.ts';
 import type { Clock } from './clock.ts';
-import { ApprovalExpiredError, ConflictError, ForbiddenError, NotFoundError } from './errors.ts';
+import { ApprovalExpiredError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
+import type { Incident } from './incident.ts';
 import { decidersOf, type InventoryIndex } from './inventory.ts';
-import { changeIncident, moveTo } from './incident-updates.ts';
-import { linkQuery } from './links.ts';
-import type { ApprovalStore, AuditLog, IncidentStore, Notifier, RunStore, WorkflowEngine } from './ports.ts';
+import { linkGeneration, linkQuery } from './links.ts';
+import type { ApprovalStore, AuditLog, IncidentStore, Notification, Notifier, RunStore, WorkflowEngine } from './ports.ts';
 import { toIso } from './validation.ts';
+
+/**
+ * Approvals: who may decide a proposed failover, how they are asked, and how a decision
+ * (from the web page, Slack, the CLI) becomes SendTaskSuccess / SendTaskFailure exactly once.
+ * The Step Functions task token stays in the stored request; everything shown to people is
+ * built from `withoutToken(request)`.
+ */
 
 /** 128 bits of randomness, URL-safe: the approval id is unguessable and carries no meaning. */
 export function newApprovalId(): string {
   return randomBytes(16).toString('base64url');
+}
+
+/** What a decider is shown, in every channel: built from the request without its token. */
+export interface ApprovalCard {
+  approvalId: string;
+  incidentId: string;
+  escalation: boolean;
+  mode: Mode;
+  groups: string[];
+  finding: { id: string; type: string; severity: number; severityLabel: string; sample: boolean; accountId: string; region: string; firstSeen: string };
+  machinesHit: string[];
+  /** Earliest suspected corruption (null when unknown). */
+  suspectedSince: string | null;
+  /** Every chosen point is at or before this instant. */
+  cutoff: string;
+  machines: {
+    machineId: string; group: string; pointId: string; capturedAt: string;
+    /** Clean data given up with this point (minutes). */
+    lossMinutes: number;
+    olderPoints: { capturedAt: string; lossMinutes: number }[];
+  }[];
+  blockers: { machineId: string; group: string; reason: string }[];
+  problems: string[];
+  estimatedRtoMinutes: number;
+  waves: number;
+  expiresAt: string;
+  quorum: number;
+  deciders: { personId: string; name: string }[];
+  requestedBy?: string;
+}
+
+export function approvalCard(request: PublicApprovalRequest, incident: Incident, index: InventoryIndex): ApprovalCard {
+  const f = incident.assessment.finding;
+  const p = request.proposal;
+  const nameOf = (id: string) => index.personById.get(id)?.name ?? id;
+  return {
+    approvalId: request.approvalId,
+    incidentId: request.incidentId,
+    escalation: request.escalation === true,
+    mode: p.mode,
+    groups: [...request.groups],
+    finding: {
+      id: f.id, type: f.type, severity: f.severity, severityLabel: f.severityLabel,
+      sample: f.sample, accountId: f.accountId, region: f.region, firstSeen: f.firstSeen,
+    },
+    machinesHit: [...incident.machines],
+    suspectedSince: incident.suspectedSince,
+    cutoff: p.cutoff,
+    machines: p.selection.machines.map((m) => ({
+      machineId: m.machineId, group: m.group, pointId: m.pointId, capturedAt: m.capturedAt, lossMinutes: m.lossMinutes,
+      olderPoints: m.alternatives.map((a) => ({ capturedAt: a.capturedAt, lossMinutes: a.lossMinutes })),
+    })),
+    blockers: p.selection.blockers.map((b) => ({ machineId: b.machineId, group: b.group, reason: b.reason })),
+    problems: [...p.plan.problems],
+    estimatedRtoMinutes: p.plan.estimatedRtoMinutes,
+    waves: p.plan.waves.length,
+    expiresAt: request.expiresAt,
+    quorum: request.quorum,
+    deciders: request.eligibleDeciders.map((id) => ({ personId: id, name: nameOf(id) })),
+    ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
+  };
+}
+
+/**
+ * An approval request notification. `person`: one decider's copy, carrying that person's
+ * signed link (e-mail only, never a shared channel). `channel`: the shared copy for the team
+ * channel (Slack), with no link at all; its buttons carry only the approval id.
+ */
+export interface ApprovalNotification extends Notification {
+  kind: 'approval-request' | 'escalation';
+  audience: 'person' | 'channel';
+  approval: ApprovalCard;
+}
+
+export function isApprovalNotification(n: Notification): n is ApprovalNotification {
+  const a = n as Partial<ApprovalNotification>;
+  return (a.audience === 'person' || a.audience === 'channel') && typeof a.approval === 'object' && a.approval !== null;
+}
+
+/** Plain-text summary of a card (e-mail text part, Slack fallback text). */
+export function approvalSummary(c: ApprovalCard): string[] {
+  return [
+    `${c.finding.type} (severity ${c.finding.severity}, ${c.finding.severityLabel})${c.finding.sample ? ' — a GuardDuty SAMPLE finding' : ''} touched ${c.machinesHit.join(', ')}.`,
+    `Data may be corrupted since ${c.suspectedSince ?? 'an unknown time'}. Proposed restore points are from before ${c.cutoff}.`,
+    `${c.machines.length} machine(s) restorable, ${c.blockers.length} blocked; ${c.mode} mode; estimated RTO ${c.estimatedRtoMinutes} min.`,
+    `Decide before ${c.expiresAt} (${c.quorum} approval(s) needed).`,
+  ];
+}
+
+/** A decider's personal link to the approval page (signed, expiring with the request, revocable). */
+export function personalLink(
+  publicBaseUrl: string, linkSecret: string,
+  request: Pick<ApprovalRequest, 'approvalId' | 'expiresAt' | 'linkGenerations'>, personId: string,
+): string {
+  const exp = Math.floor(Date.parse(request.expiresAt) / 1000);
+  const query = linkQuery(linkSecret, { approvalId: request.approvalId, personId, exp, gen: linkGeneration(request, personId) });
+  return `${publicBaseUrl.replace(/\/+$/, '')}/approvals/${request.approvalId}?${query}`;
 }
 
 export interface RequestApprovalDeps {
@@ -35,6 +140,7 @@ export interface RequestApprovalInput {
   /** Seconds the workflow waits (the state's TimeoutSeconds): the request expires with it. */
   timeoutSeconds: number;
   escalation?: boolean;
+  /** Person who asked for a manual failover (may not approve it when a group forbids self-approval). */
   requestedBy?: string;
 }
 
@@ -57,14 +163,30 @@ export function eligibility(index: InventoryIndex, groups: string[], escalation:
   return { deciders: deciders.sort(), quorum };
 }
 
+/** Self-approval is forbidden unless every affected group explicitly allows it (the default is to forbid). */
+export function forbidsSelfApproval(index: InventoryIndex, groups: string[]): boolean {
+  return groups.some((g) => index.groupByName.get(g)?.approval?.forbidSelfApproval ?? true);
+}
+
+/** May this person approve (not only reject)? Eligible, and not the requester where that is forbidden. */
+export function mayApprove(index: InventoryIndex, r: Pick<ApprovalRequest, 'eligibleDeciders' | 'groups' | 'requestedBy'>, personId: string): boolean {
+  if (!r.eligibleDeciders.includes(personId)) return false;
+  return !(r.requestedBy === personId && forbidsSelfApproval(index, r.groups));
+}
+
 /**
  * requestApproval(deps)(input)
  *
+ * Input: the incident, the task token of the waiting workflow, the wait in seconds.
+ * Output: the new request's id, expiry and deciders.
  * 1. Load the incident and the stored proposal (selection and plan).
- * 2. Create an approval request with an opaque random id, the task token (server side
+ * 2. On escalation, expire the incident's earlier pending requests (their links stop working).
+ * 3. Create an approval request with an opaque random id, the task token (server side
  *    only), an expiry equal to the workflow's wait, the eligible deciders and the quorum.
- * 3. Audit it and notify the deciders with a link to the page — the link carries the
- *    approval id, never the token.
+ * 4. Audit it, then notify: each decider gets a personal signed link (e-mail); the team
+ *    channel (Slack) gets one shared message whose buttons carry only the approval id.
+ * 5. Nobody eligible, or a quorum that cannot be met: raise an alarm (the wait escalates on timeout).
+ * A failed notification is audited and does not fail the request unless every one failed.
  */
 export function requestApproval(deps: RequestApprovalDeps) {
   return async (input: RequestApprovalInput): Promise<{ approvalId: string; expiresAt: string; deciders: string[] }> => {
@@ -74,6 +196,7 @@ export function requestApproval(deps: RequestApprovalDeps) {
     if (!proposal) throw new NotFoundError(`incident ${input.incidentId} has no proposal yet`);
     const now = deps.clock.now();
     const escalation = input.escalation === true;
+    if (escalation) await expireApprovals(deps)(incident.incidentId, 'superseded by an escalated request');
     const { deciders, quorum } = eligibility(deps.index, incident.groups, escalation);
     const request: ApprovalRequest = {
       approvalId: (deps.newId ?? newApprovalId)(),
@@ -92,34 +215,55 @@ export function requestApproval(deps: RequestApprovalDeps) {
       version: 1,
     };
     await deps.approvals.createApproval(request);
-    await changeIncident(deps.incidents, incident.incidentId, moveTo('awaiting-approval', { updatedAt: request.createdAt }));
+    if (incident.status === 'proposed') {
+      await deps.incidents.updateIncident(incident.incidentId, incident.version, { status: 'awaiting-approval', updatedAt: request.createdAt });
+    }
     await deps.audit.append(incident.incidentId, {
       type: escalation ? 'approval.escalated' : 'approval.requested', actor: 'cleanpoint', at: request.createdAt,
-      data: { approvalId: request.approvalId, expiresAt: request.expiresAt, deciders, quorum, mode: request.proposal.mode },
+      data: { approvalId: request.approvalId, expiresAt: request.expiresAt, deciders, quorum, mode: request.proposal.mode, ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}) },
     });
-    const p = request.proposal;
-    const subject = `${escalation ? '[ESCALATED] ' : ''}Approve ${p.mode}-mode failover of ${incident.groups.join(', ')}?`;
-    const text = [
-      `${incident.assessment.finding.type} (severity ${incident.assessment.finding.severity}) touched ${incident.machines.join(', ')}.`,
-      `Data may be corrupted since ${incident.suspectedSince}. Proposed restore points are from before ${p.cutoff}.`,
-      `${p.selection.machines.length} machine(s) restorable, ${p.selection.blockers.length} blocked; estimated RTO ${p.plan.estimatedRtoMinutes} min.`,
-      `Decide before ${request.expiresAt} (${quorum} approval(s) needed). The link is personal: do not forward it.`,
-    ].join('\n');
-    // One message per decider, each with a personal signed link (attributable, expiring).
-    const exp = Math.floor(Date.parse(request.expiresAt) / 1000);
-    for (const personId of deciders) {
-      const url = `${deps.publicBaseUrl.replace(/\/$/, '')}/approvals/${request.approvalId}?${linkQuery(deps.linkSecret, { approvalId: request.approvalId, personId, exp })}`;
-      await deps.notifier.send({
-        kind: escalation ? 'escalation' : 'approval-request', incidentId: incident.incidentId, recipients: [personId],
-        subject, text, links: [{ label: 'Review and decide', url }],
+
+    const card = approvalCard(withoutToken(request), incident, deps.index);
+    const kind = escalation ? 'escalation' : 'approval-request';
+    const subject = `${escalation ? '[ESCALATED] ' : ''}Approve ${card.mode}-mode failover of ${card.groups.join(', ')}?`;
+    const summary = approvalSummary(card);
+    const sends: { to: string; notification: Notification }[] = deciders.map((personId) => {
+      const personal: ApprovalNotification = {
+        kind, incidentId: incident.incidentId, recipients: [personId], subject, audience: 'person', approval: card,
+        text: [...summary, 'The link is personal and acts as you: do not forward it.'].join('\n'),
+        links: [{ label: 'Review and decide', url: personalLink(deps.publicBaseUrl, deps.linkSecret, request, personId) }],
+      };
+      return { to: personId, notification: personal };
+    });
+    const shared: ApprovalNotification = { kind, incidentId: incident.incidentId, recipients: [], subject, audience: 'channel', approval: card, text: summary.join('\n') };
+    sends.push({ to: 'channel', notification: shared });
+
+    const approvers = deciders.filter((d) => mayApprove(deps.index, request, d));
+    if (approvers.length < quorum) {
+      sends.push({
+        to: 'operators',
+        notification: {
+          kind: 'alarm', incidentId: incident.incidentId,
+          subject: deciders.length === 0 ? `Nobody can approve the failover of ${incident.groups.join(', ')}` : `The failover of ${incident.groups.join(', ')} cannot reach its quorum`,
+          text: deciders.length === 0
+            ? `No person is a decider of every affected group (${incident.groups.join(', ')}). Fix the inventory's deciders; the request will escalate on timeout.`
+            : `${quorum} approval(s) are needed but only ${approvers.length} eligible decider(s) may approve${request.requestedBy ? ` (${request.requestedBy} asked for it)` : ''}. The request will escalate on timeout.`,
+        },
       });
     }
-    if (deciders.length === 0) {
-      await deps.notifier.send({
-        kind: 'alarm', incidentId: incident.incidentId, subject: `Nobody can approve the failover of ${incident.groups.join(', ')}`,
-        text: `No person is a decider of every affected group (${incident.groups.join(', ')}). Fix the inventory's deciders; the request will escalate on timeout.`,
-      });
+    const failed: string[] = [];
+    for (const s of sends) {
+      try {
+        await deps.notifier.send(s.notification);
+      } catch (e) {
+        failed.push(s.to);
+        await deps.audit.append(incident.incidentId, {
+          type: 'approval.notify-failed', actor: 'cleanpoint', at: toIso(deps.clock.now()),
+          data: { approvalId: request.approvalId, to: s.to, error: `${(e as Error).name}: ${(e as Error).message}`.slice(0, 300) },
+        });
+      }
     }
+    if (failed.length === sends.length) throw new Error(`no notification about approval request ${request.approvalId} could be sent`);
     return { approvalId: request.approvalId, expiresAt: request.expiresAt, deciders };
   };
 }
@@ -147,18 +291,40 @@ export interface DecideInput {
 
 export interface DecideResult {
   status: ApprovalRequest['status'];
-  /** This call changed nothing (double click, Slack retry, decision after the outcome). */
+  /** This call changed nothing (double click, Slack retry, replayed form). */
   duplicate: boolean;
   approvalsNeeded: number;
   request: ApprovalRequest;
 }
 
+/** Who tried, how and from where: the audit trail of every attempt, accepted or not. */
+export interface Attempt {
+  personId: string;
+  channel: Channel;
+  source: string;
+  decision?: DecisionKind;
+}
+
+/** Audit a refused attempt (one entry per attempt). The request itself is not touched. */
+export async function recordRefusal(
+  deps: { audit: AuditLog; clock: Clock }, request: Pick<ApprovalRequest, 'approvalId' | 'incidentId'>, attempt: Attempt, why: string,
+): Promise<void> {
+  await deps.audit.append(request.incidentId, {
+    type: 'approval.refused', actor: attempt.personId || 'unknown', at: toIso(deps.clock.now()),
+    data: {
+      approvalId: request.approvalId, channel: attempt.channel, source: attempt.source, outcome: why.slice(0, 500),
+      ...(attempt.decision ? { decision: attempt.decision } : {}),
+    },
+  });
+}
+
 /**
  * decideApproval(deps)(input)
  *
- * Every attempt, accepted or refused, is audited with who, when, channel and source.
+ * Every attempt, accepted, repeated or refused, is audited with who, when, channel and source.
  * 1. The request must exist and still be pending; a repeat of a decision already counted
- *    is a no-op (idempotent), any other late decision is refused.
+ *    is a no-op (idempotent: double click, Slack retry, replayed form), any other late
+ *    decision is refused (expired requests with ApprovalExpired).
  * 2. The request must not have expired.
  * 3. The person must be an eligible decider (of every affected group) and, when the group
  *    forbids it, not the person who asked for the failover.
@@ -169,35 +335,35 @@ export interface DecideResult {
  */
 export function decideApproval(deps: DecideDeps) {
   return async (input: DecideInput): Promise<DecideResult> => {
-    for (let attempt = 0; attempt < 5; attempt++) {
+    const attempt: Attempt = { personId: input.personId, channel: input.channel, source: input.source, decision: input.decision };
+    for (let round = 0; round < 5; round++) {
       const request = await deps.approvals.getApproval(input.approvalId);
       if (!request) throw new NotFoundError('approval request not found');
       const at = toIso(deps.clock.now());
       const refuse = async (error: Error): Promise<never> => {
-        await auditAttempt(deps, request, input, at, 'approval.refused', error.message);
+        await recordRefusal(deps, request, attempt, error.message);
         throw error;
+      };
+      const duplicate = async (r: ApprovalRequest): Promise<DecideResult> => {
+        await auditDecision(deps, r, input, at, 'decision.duplicate', 'already recorded; nothing changed');
+        return { status: r.status, duplicate: true, approvalsNeeded: needed(r), request: r };
       };
 
       const mine = request.decisions.find((d) => d.personId === input.personId);
       if (request.status !== 'pending') {
-        if (mine && mine.decision === input.decision) {
-          const repaired = await deliverIfNeeded(deps, request);
-          return { status: repaired.status, duplicate: true, approvalsNeeded: 0, request: repaired };
-        }
-        await refuse(new ConflictError(`the request is already ${request.status}`));
+        if (mine && mine.decision === input.decision) return duplicate(await deliverIfNeeded(deps, request));
+        if (request.status === 'expired') await refuse(new ApprovalExpiredError('the request expired without a decision'));
+        await refuse(new ConflictError(`the request is already ${request.status}; nothing was changed`));
       }
       if (Date.parse(at) > Date.parse(request.expiresAt)) await refuse(new ApprovalExpiredError(`the request expired at ${request.expiresAt}`));
       if (!request.eligibleDeciders.includes(input.personId)) {
         await refuse(new ForbiddenError(`${input.personId} is not a decider for every affected group (${request.groups.join(', ')})`));
       }
-      const forbidSelf = request.groups.some((g) => deps.index.groupByName.get(g)?.approval?.forbidSelfApproval ?? true);
-      if (forbidSelf && request.requestedBy === input.personId && input.decision === 'approve') {
+      if (input.decision === 'approve' && !mayApprove(deps.index, request, input.personId)) {
         await refuse(new ForbiddenError(`${input.personId} asked for this failover and may not approve it`));
       }
       if (mine) {
-        if (mine.decision === input.decision) {
-          return { status: request.status, duplicate: true, approvalsNeeded: needed(request), request };
-        }
+        if (mine.decision === input.decision) return duplicate(request);
         await refuse(new ConflictError(`${input.personId} already decided ${mine.decision}`));
       }
 
@@ -219,7 +385,7 @@ export function decideApproval(deps: DecideDeps) {
         if (e instanceof ConflictError) continue; // somebody decided at the same moment: re-read and re-judge
         throw e;
       }
-      await auditAttempt(deps, updated, input, at, input.decision === 'reject' ? 'decision.rejected' : 'decision.approved',
+      await auditDecision(deps, updated, input, at, input.decision === 'reject' ? 'decision.rejected' : 'decision.approved',
         status === 'pending' ? `${needed(updated)} more approval(s) needed` : `request ${status}`);
       const delivered = status === 'pending' ? updated : await deliverIfNeeded(deps, updated);
       return { status, duplicate: false, approvalsNeeded: needed(delivered), request: delivered };
@@ -260,7 +426,7 @@ async function deliverIfNeeded(deps: DecideDeps, r: ApprovalRequest): Promise<Ap
   }
 }
 
-async function auditAttempt(deps: DecideDeps, r: ApprovalRequest, input: DecideInput, at: string, type: string, outcome: string) {
+async function auditDecision(deps: DecideDeps, r: ApprovalRequest, input: DecideInput, at: string, type: string, outcome: string) {
   await deps.audit.append(r.incidentId, {
     type, actor: input.personId, at,
     data: {
@@ -270,7 +436,135 @@ async function auditAttempt(deps: DecideDeps, r: ApprovalRequest, input: DecideI
   });
 }
 
-/** Mark a request expired when its wait timed out (called from the timeout path). */
+/** A decision as the CLI reports it: the request's public view, never the task token. */
+export interface CliDecisionResult {
+  approvalId: string;
+  incidentId: string;
+  status: ApprovalRequest['status'];
+  duplicate: boolean;
+  approvalsNeeded: number;
+  expiresAt: string;
+  decisions: ApprovalRequest['decisions'];
+}
+
+/**
+ * decideFromCli(deps)(input) — `cleanpoint approvals approve|reject ID --as PERSON [--reason TEXT]`
+ *
+ * The CLI runs with the operator's own credentials for the state table and Step Functions, so
+ * `--as` is an attribution the audit trail records (with the OS user and host as source), not
+ * an authentication. The same rules as every channel apply (eligibility, quorum, expiry,
+ * single use). A rejection needs a reason.
+ * 1. Validate the input (a refused attempt on an existing request is audited).
+ * 2. decideApproval with channel `cli`.
+ * 3. Return the public result.
+ */
+export function decideFromCli(deps: DecideDeps) {
+  return async (input: { approvalId: string; as: string; decision: DecisionKind; reason?: string; source: string }): Promise<CliDecisionResult> => {
+    const reason = input.reason?.trim().slice(0, 1000);
+    if (input.decision === 'reject' && !reason) {
+      const request = await deps.approvals.getApproval(input.approvalId);
+      if (!request) throw new NotFoundError('approval request not found');
+      const error = new ValidationError('approvals reject', [{ path: '--reason', message: 'a rejection needs a reason' }]);
+      await recordRefusal(deps, request, { personId: input.as, channel: 'cli', source: input.source, decision: 'reject' }, error.message);
+      throw error;
+    }
+    const result = await decideApproval(deps)({
+      approvalId: input.approvalId, personId: input.as, decision: input.decision, channel: 'cli', source: input.source, ...(reason ? { reason } : {}),
+    });
+    const r = withoutToken(result.request);
+    return {
+      approvalId: r.approvalId, incidentId: r.incidentId, status: result.status, duplicate: result.duplicate,
+      approvalsNeeded: result.approvalsNeeded, expiresAt: r.expiresAt, decisions: r.decisions,
+    };
+  };
+}
+
+export interface RevokeLinksDeps {
+  approvals: ApprovalStore;
+  audit: AuditLog;
+  clock: Clock;
+  /** Needed only to send a fresh link (`reissue`). */
+  reissue?: { notifier: Notifier; publicBaseUrl: string; linkSecret: string; index: InventoryIndex; incidents: IncidentStore };
+}
+
+/**
+ * revokeLinks(deps)(input)
+ *
+ * A personal link was forwarded or leaked: every link of that person for this request stops
+ * working at once (their generation moves on), without touching anybody else's links or the
+ * server secret. Revoking does not change who may decide.
+ * 1. Bump the person's link generation (conditional write; re-read on a race).
+ * 2. Audit who revoked, why, from where.
+ * 3. Optionally send the person a fresh link (only while the request is pending, not expired,
+ *    and the person is an eligible decider).
+ */
+export function revokeLinks(deps: RevokeLinksDeps) {
+  return async (input: { approvalId: string; personId: string; by: string; channel: Channel; source: string; reason?: string; reissue?: boolean }): Promise<{ generation: number; reissued: boolean }> => {
+    for (let round = 0; round < 5; round++) {
+      const request = await deps.approvals.getApproval(input.approvalId);
+      if (!request) throw new NotFoundError('approval request not found');
+      const generation = linkGeneration(request, input.personId) + 1;
+      let updated: ApprovalRequest;
+      try {
+        updated = await deps.approvals.updateApproval(request.approvalId, request.version, {
+          linkGenerations: { ...request.linkGenerations, [input.personId]: generation },
+        });
+      } catch (e) {
+        if (e instanceof ConflictError) continue;
+        throw e;
+      }
+      const at = toIso(deps.clock.now());
+      await deps.audit.append(request.incidentId, {
+        type: 'approval.links-revoked', actor: input.by, at,
+        data: { approvalId: request.approvalId, personId: input.personId, generation, channel: input.channel, source: input.source, ...(input.reason ? { reason: input.reason.slice(0, 500) } : {}) },
+      });
+      let reissued = false;
+      const live = updated.status === 'pending' && Date.parse(at) <= Date.parse(updated.expiresAt) && updated.eligibleDeciders.includes(input.personId);
+      if (input.reissue && live) {
+        if (!deps.reissue) throw new ValidationError('revokeLinks', [{ path: 'reissue', message: 'no notifier configured to send a fresh link' }]);
+        const r = deps.reissue;
+        const incident = await r.incidents.getIncident(updated.incidentId);
+        if (!incident) throw new NotFoundError('incident not found');
+        const card = approvalCard(withoutToken(updated), incident, r.index);
+        const fresh: ApprovalNotification = {
+          kind: updated.escalation ? 'escalation' : 'approval-request', incidentId: updated.incidentId, recipients: [input.personId], audience: 'person', approval: card,
+          subject: `New link: approve ${card.mode}-mode failover of ${card.groups.join(', ')}?`,
+          text: [...approvalSummary(card), 'Your earlier links for this request were revoked. This link is personal and acts as you: do not forward it.'].join('\n'),
+          links: [{ label: 'Review and decide', url: personalLink(r.publicBaseUrl, r.linkSecret, updated, input.personId) }],
+        };
+        await r.notifier.send(fresh);
+        reissued = true;
+      }
+      return { generation, reissued };
+    }
+    throw new ConflictError('the request kept changing; try again');
+  };
+}
+
+/**
+ * expireApprovals(deps)(incidentId, why)
+ *
+ * Marks every pending request of an incident as expired (on escalation for the superseded
+ * request; when the workflow ends as expired for the last one), audited. Idempotent.
+ */
+export function expireApprovals(deps: { approvals: ApprovalStore; audit: AuditLog; clock: Clock }) {
+  return async (incidentId: string, why: string): Promise<string[]> => {
+    const expired: string[] = [];
+    for (const r of await deps.approvals.listApprovals({ incidentId, status: 'pending' })) {
+      try {
+        await deps.approvals.updateApproval(r.approvalId, r.version, { status: 'expired' });
+      } catch (e) {
+        if (e instanceof ConflictError) continue; // decided at this very moment: the decision wins
+        throw e;
+      }
+      expired.push(r.approvalId);
+      await deps.audit.append(incidentId, { type: 'approval.expired', actor: 'cleanpoint', at: toIso(deps.clock.now()), data: { approvalId: r.approvalId, outcome: why } });
+    }
+    return expired;
+  };
+}
+
+/** Mark one request expired when its wait timed out (kept for callers that know the id). */
 export async function expireApproval(deps: { approvals: ApprovalStore; clock: Clock }, approvalId: string): Promise<void> {
   const r = await deps.approvals.getApproval(approvalId);
   if (!r || r.status !== 'pending') return;
@@ -279,4 +573,9 @@ export async function expireApproval(deps: { approvals: ApprovalStore; clock: Cl
   } catch (e) {
     if (!(e instanceof ConflictError)) throw e;
   }
+}
+
+/** The status a person should see: a pending request past its deadline is expired. */
+export function effectiveStatus(r: Pick<ApprovalRequest, 'status' | 'expiresAt'>, nowMs: number): ApprovalRequest['status'] {
+  return r.status === 'pending' && nowMs > Date.parse(r.expiresAt) ? 'expired' : r.status;
 }

@@ -87,6 +87,10 @@ export function recordRecoveryPoints(deps: { snapshots: SnapshotDirectory; write
 
     const infos = snapshotIds.length ? await deps.snapshots.describeSnapshots(snapshotIds) : [];
     const ignored: RecordedPoints['ignored'] = [];
+    // A set with a snapshot that no longer exists cannot restore the machine (a data disk would be
+    // missing): the point is kept but marked incomplete, so selection skips it.
+    const missing = snapshotIds.filter((id) => !infos.some((i) => i.snapshotId === id));
+    for (const id of missing) ignored.push({ snapshotId: id, reason: 'snapshot not found' });
     const byMachine = new Map<string, SnapshotInfo[]>();
     for (const info of infos) {
       const machineId = machineHint ?? info.tags[SNAPSHOT_TAG.machine];
@@ -104,7 +108,7 @@ export function recordRecoveryPoints(deps: { snapshots: SnapshotDirectory; write
         machineId,
         pointId: byMachine.size > 1 ? `${pointKey}-${machineId}` : pointKey,
         capturedAt,
-        status: snaps.every((s) => s.state === 'completed') ? 'available' : 'incomplete',
+        status: missing.length === 0 && snaps.every((s) => s.state === 'completed') ? 'available' : 'incomplete',
         scan: 'unscanned',
         snapshots: snaps.map((s, i) => ({
           deviceName: s.tags[SNAPSHOT_TAG.device] ?? (i === 0 ? '/dev/xvda' : `/dev/xvd${String.fromCharCode(0x66 + i - 1)}`),

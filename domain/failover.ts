@@ -235,7 +235,10 @@ export function cleanupTestRun(deps: { compute: ComputeProvider; audit: AuditLog
   return async (input: { runId: string }): Promise<{ terminated: string[]; deregistered: string[]; remaining: string[] }> => {
     const tags = { [TAG.incident]: input.runId, [TAG.mode]: 'test' };
     const found = await deps.compute.findTagged(tags);
-    const live = found.instances.filter((i) => i.state !== 'terminated' && i.state !== 'shutting-down').map((i) => i.instanceId);
+    // Second guard besides the tag filter (and IAM): never terminate anything not tagged test mode.
+    const live = found.instances
+      .filter((i) => i.tags[TAG.mode] === 'test' && i.tags[TAG.incident] === input.runId)
+      .filter((i) => i.state !== 'terminated' && i.state !== 'shutting-down').map((i) => i.instanceId);
     if (live.length) await deps.compute.terminateInstances(live);
     for (const imageId of found.imageIds) await deps.compute.deregisterImage(imageId);
     const after = await deps.compute.findTagged(tags);

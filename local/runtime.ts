@@ -73,6 +73,7 @@ export const LOCAL_ENV = {
   KMS_KEY_ID: 'alias/cleanpoint-local',
   LINK_SECRET_PARAMETER: '/cleanpoint/local/link-secret',
   SLACK_SIGNING_SECRET_PARAMETER: '/cleanpoint/local/slack-signing-secret',
+  SLACK_WEBHOOK_URL_PARAMETER: '/cleanpoint/local/slack-webhook-url',
   NOTIFY_EMAIL_FROM: 'cleanpoint@localhost.localdomain',
 } as const;
 
@@ -83,6 +84,8 @@ function loadSecrets(dataDir: string | null): Record<string, string> {
   const secrets = {
     [LOCAL_ENV.LINK_SECRET_PARAMETER]: randomBytes(32).toString('base64url'),
     [LOCAL_ENV.SLACK_SIGNING_SECRET_PARAMETER]: randomBytes(32).toString('hex'),
+    // Never called: the local Slack transport puts messages in the outbox instead of posting them.
+    [LOCAL_ENV.SLACK_WEBHOOK_URL_PARAMETER]: `https://hooks.slack.com/services/LOCAL/${randomBytes(6).toString('hex')}/${randomBytes(12).toString('hex')}`,
   };
   if (file) writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
@@ -170,6 +173,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     outbox.push(msg);
     if (options.echoOutbox) process.stdout.write(`\n[outbox] to ${msg.to.join(', ')}: ${msg.subject}\n${msg.text.split('\n').map((l) => `  ${l}`).join('\n')}\n`);
     return { MessageId: msg.id };
+  });
+
+  // Slack: messages land in the outbox as well (never posted anywhere from a local run).
+  const { useSlackTransport } = await import('../functions/shared/adapters/slack-notifier.ts');
+  useSlackTransport(async (request) => {
+    const body = JSON.parse(request.body) as { text?: string; blocks?: unknown[]; channel?: string };
+    const msg: OutboxMessage = {
+      id: randomUUID(), at: new Date(clock.now()).toISOString(), to: [`slack:${body.channel ?? 'webhook'}`],
+      subject: (body.text ?? '').split('\n')[0] ?? '', text: body.text ?? '', html: JSON.stringify(body.blocks ?? []),
+    };
+    outbox.push(msg);
+    if (options.echoOutbox) process.stdout.write(`\n[outbox] Slack: ${msg.subject}\n`);
+    return { status: 200, body: request.url.includes('hooks.slack.com') ? 'ok' : JSON.stringify({ ok: true, ts: String(Date.now() / 1000) }) };
   });
 
   // SSM: parameters (the generated secrets) answering GetParameter.

@@ -48,56 +48,85 @@ function hiddenInputs(h: Record<string, string>): string {
   return Object.entries(h).map(([k, v]) => `<input type="hidden" name="${e(k)}" value="${e(v)}">`).join('');
 }
 
+/** What the page may offer this person right now (computed by the handler from the rules). */
+export interface PageOptions {
+  now: number;
+  /** Eligible and not barred from approving (self-approval). */
+  canApprove: boolean;
+  /** Eligible (may reject). */
+  canReject: boolean;
+  /** Names for person ids (decisions, requester). */
+  nameOf?: (personId: string) => string;
+  /** A one-line notice above the decision (e.g. "already recorded"). */
+  notice?: string;
+  readiness?: string;
+}
+
 /** The approval page a decider sees. GET renders it; only the POST forms decide. */
-export function approvalPage(r: PublicApprovalRequest, incident: Incident, who: PageIdentity, readiness?: string): string {
+export function approvalPage(r: PublicApprovalRequest, incident: Incident, who: PageIdentity, options: PageOptions): string {
   const f = incident.assessment.finding;
   const p = r.proposal;
+  const nameOf = options.nameOf ?? ((id: string) => id);
+  const status = r.status === 'pending' && options.now > Date.parse(r.expiresAt) ? 'expired' : r.status;
   const approvals = r.decisions.filter((d) => d.decision === 'approve').length;
-  const decided = r.status !== 'pending';
   const mine = r.decisions.find((d) => d.personId === who.personId);
   const cutoffChoices = r.groups.map((g) => {
     const times = [...new Set(p.selection.machines.filter((m) => m.group === g).flatMap((m) => m.alternatives.map((a) => a.capturedAt)))].sort().reverse();
     return `<label>Restore ${e(g)} from points at or before
 <select name="cutoff:${e(g)}"><option value="">the proposed cutoff (${e(p.cutoff)})</option>${times.map((t) => `<option value="${e(t)}">${e(t)}</option>`).join('')}</select></label>`;
   }).join('<br>');
-  return layout(`Failover approval`, `
-<h1>Approve ${e(p.mode)}-mode failover of ${e(r.groups.join(', '))}?</h1>
-<p><span class="badge ${e(p.mode)}">${p.mode === 'test' ? 'TEST MODE — isolated network' : 'RECOVERY MODE — production recovery network'}</span>
- <span class="badge ${e(r.status)}" data-approval-status>${e(r.status.toUpperCase())}</span></p>
-<div class="card"><h2>Finding</h2>
-<p><b>${e(f.type)}</b> — severity ${e(f.severity)} (${e(f.severityLabel)})${f.sample ? ' — <b>sample finding</b>' : ''}<br>
-${e(f.resourceType)} ${e(f.instanceIds.join(', '))} in ${e(f.accountId)}/${e(f.region)}; first seen ${e(f.firstSeen)}, last seen ${e(f.lastSeen)}</p>
-<p>Machines hit: <b>${e(incident.machines.join(', '))}</b>. Data may be corrupted since <b data-suspected>${e(incident.suspectedSince)}</b>.</p></div>
-<div class="card"><h2>Proposed restore points (latest clean point at or before ${e(p.cutoff)})</h2>${selectionTable(p.selection, true)}
-<p>Estimated RTO <b>${e(p.plan.estimatedRtoMinutes)} min</b> in ${p.plan.waves.length} wave(s): ${p.plan.waves.map((w) => `wave ${w.wave}: ${e(w.machines.join(', '))}`).join('; ')}</p>
-${p.plan.problems.length ? `<p class="warn">${p.plan.problems.map(e).join('<br>')}</p>` : ''}</div>
-${readiness ? `<div class="card"><h2>Readiness</h2>${readiness}</div>` : ''}
-<div class="card"><h2>Decision</h2>
-<p>${approvals} of ${r.quorum} approval(s); deadline <b>${e(r.expiresAt)}</b>. You are <b data-person>${e(who.personName)}</b>.</p>
-${r.decisions.length ? `<ul>${r.decisions.map((d) => `<li>${e(d.personId)} ${e(d.decision)}d at ${e(d.at)} via ${e(d.channel)}${d.reason ? ` — “${e(d.reason)}”` : ''}</li>`).join('')}</ul>` : ''}
-${decided || mine ? `<p data-decided>${mine ? `You ${e(mine.decision)}d this request.` : `This request is ${e(r.status)}.`}</p>` : `
+  let decide: string;
+  if (status !== 'pending' || mine) {
+    decide = `<p data-decided>${mine ? `You ${e(mine.decision)}d this request.` : `This request is ${e(status)}; no decision is possible any more.`}</p>`;
+  } else if (!options.canReject) {
+    decide = '<p data-not-eligible class="warn">You are not (or no longer) a decider for every affected group: you can read this request but not decide it.</p>';
+  } else {
+    decide = `${options.canApprove ? `
 <form method="post" action="/approvals/${e(r.approvalId)}/decision">${hiddenInputs(who.hidden)}
 <input type="hidden" name="decision" value="approve">
 <p>${cutoffChoices}</p>
 <button class="approve" type="submit" name="step" value="preview">Review selection with these points</button>
 <button class="approve" type="submit" name="step" value="confirm">Approve failover</button>
-</form>
+</form>` : '<p data-self-approval class="warn">You asked for this failover, so another decider must approve it. You may still reject it.</p>'}
 <form method="post" action="/approvals/${e(r.approvalId)}/decision">${hiddenInputs(who.hidden)}
 <input type="hidden" name="decision" value="reject"><input type="hidden" name="step" value="confirm">
 <p><label>Reason for rejecting (required)<textarea name="reason" rows="2" required maxlength="1000"></textarea></label></p>
-<button class="reject" type="submit">Reject failover</button></form>`}
+<button class="reject" type="submit">Reject failover</button></form>`;
+  }
+  return layout(`Failover approval`, `
+<h1>${r.escalation ? '[ESCALATED] ' : ''}Approve ${e(p.mode)}-mode failover of ${e(r.groups.join(', '))}?</h1>
+<p><span class="badge ${e(p.mode)}">${p.mode === 'test' ? 'TEST MODE — isolated network' : 'RECOVERY MODE — production recovery network'}</span>
+ <span class="badge ${e(status)}" data-approval-status>${e(status.toUpperCase())}</span></p>
+${options.notice ? `<div class="card" role="status" data-notice><p>${e(options.notice)}</p></div>` : ''}
+<div class="card"><h2>Finding</h2>
+<p><b>${e(f.type)}</b> — severity ${e(f.severity)} (${e(f.severityLabel)})${f.sample ? ' — <b>sample finding</b>' : ''}<br>
+${e(f.resourceType)} ${e(f.instanceIds.join(', '))} in ${e(f.accountId)}/${e(f.region)}; first seen ${e(f.firstSeen)}, last seen ${e(f.lastSeen)}</p>
+<p>Groups: <b>${e(r.groups.join(', '))}</b>. Machines hit: <b>${e(incident.machines.join(', '))}</b>. Data may be corrupted since <b data-suspected>${e(incident.suspectedSince)}</b>.</p>
+${r.requestedBy ? `<p>Failover requested by <b>${e(nameOf(r.requestedBy))}</b>.</p>` : ''}</div>
+<div class="card"><h2>Proposed restore points (latest clean point at or before ${e(p.cutoff)})</h2>${selectionTable(p.selection, true)}
+<p>Estimated RTO <b>${e(p.plan.estimatedRtoMinutes)} min</b> in ${p.plan.waves.length} wave(s): ${p.plan.waves.map((w) => `wave ${w.wave}: ${e(w.machines.join(', '))}`).join('; ')}</p>
+${p.plan.problems.length ? `<p class="warn">${p.plan.problems.map(e).join('<br>')}</p>` : ''}</div>
+${options.readiness ? `<div class="card"><h2>Readiness</h2>${options.readiness}</div>` : ''}
+<div class="card"><h2>Decision</h2>
+<p>${approvals} of ${r.quorum} approval(s) from ${e(r.eligibleDeciders.map(nameOf).join(', ') || 'nobody eligible')}; deadline <b>${e(r.expiresAt)}</b>. You are <b data-person>${e(who.personName)}</b>.</p>
+${r.decisions.length ? `<ul>${r.decisions.map((d) => `<li>${e(nameOf(d.personId))} ${e(d.decision)}d at ${e(d.at)} via ${e(d.channel)}${d.reason ? ` — “${e(d.reason)}”` : ''}</li>`).join('')}</ul>` : ''}
+${decide}
 </div>
-<p class="muted">Incident ${e(incident.incidentId)} · approval ${e(r.approvalId)}</p>`);
+<p class="muted">Incident ${e(incident.incidentId)} · approval ${e(r.approvalId)} · This page is personal: anything done here is recorded as ${e(who.personName)}.</p>`);
 }
 
 /** Preview of a recomputed selection for older cutoffs, with a confirm form carrying them. */
-export function previewPage(r: PublicApprovalRequest, selection: Selection, cutoffs: Record<string, string>, who: PageIdentity): string {
+export function previewPage(r: PublicApprovalRequest, selection: Selection, plan: { estimatedRtoMinutes: number; problems: string[] }, cutoffs: Record<string, string>, who: PageIdentity): string {
   const carried = { ...who.hidden, decision: 'approve', step: 'confirm', ...Object.fromEntries(Object.entries(cutoffs).map(([g, t]) => [`cutoff:${g}`, t])) };
+  const picked = Object.entries(cutoffs);
   return layout('Review older restore points', `
 <h1>Restore from older points?</h1>
-<div class="card"><p>With the cutoffs you picked (${Object.entries(cutoffs).map(([g, t]) => `${e(g)} ≤ ${e(t)}`).join(', ')}), the selection becomes:</p>
-${selectionTable(selection, false)}</div>
+<div class="card"><p>${picked.length ? `With the cutoffs you picked (${picked.map(([g, t]) => `${e(g)} ≤ ${e(t)}`).join(', ')})` : 'With the proposed cutoff'}, the selection becomes:</p>
+${selectionTable(selection, false)}
+<p>Estimated RTO <b>${e(plan.estimatedRtoMinutes)} min</b>.</p>
+${selection.blockers.length ? `<p class="warn" data-preview-blockers>${selection.blockers.length} machine(s) would have no restore point.</p>` : ''}
+${plan.problems.length ? `<p class="warn">${plan.problems.map(e).join('<br>')}</p>` : ''}</div>
 <form method="post" action="/approvals/${e(r.approvalId)}/decision">${hiddenInputs(carried)}
 <button class="approve" type="submit">Approve failover with these points</button></form>
-<p><a href="/approvals/${e(r.approvalId)}?${new URLSearchParams({ p: who.hidden['p'] ?? '', e: who.hidden['e'] ?? '', s: who.hidden['s'] ?? '' }).toString()}">Back</a></p>`);
+<p><a href="/approvals/${e(r.approvalId)}?${new URLSearchParams({ p: who.hidden['p'] ?? '', e: who.hidden['e'] ?? '', g: who.hidden['g'] ?? '0', s: who.hidden['s'] ?? '' }).toString()}">Back</a></p>`);
 }

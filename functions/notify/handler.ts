@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { notifyAbout } from '../../domain/notify.ts';
+import { slackConfigVars } from '../shared/adapters/slack-notifier.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { ids, taskInput } from '../shared/task-input.ts';
@@ -7,7 +8,7 @@ import { estate, notifier, stateStores } from '../shared/wiring.ts';
 
 const config = loadConfig({
   STATE_TABLE: configVars.STATE_TABLE, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE,
-  NOTIFY_EMAIL_FROM: configVars.NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO: configVars.NOTIFY_EMAIL_TO,
+  NOTIFY_EMAIL_FROM: configVars.NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO: configVars.NOTIFY_EMAIL_TO, ...slackConfigVars,
 });
 const stores = stateStores(config);
 const send = notifier(config);

@@ -1,5 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
+import { expireApprovals } from '../../domain/approvals.ts';
 import { recordOutcome } from '../../domain/failover.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
@@ -16,14 +17,17 @@ const input = z.looseObject({
   // Step Functions Catch puts {Error, Cause} here; only a bounded string is kept.
   error: z.union([z.string(), z.looseObject({ Error: z.string().optional(), Cause: z.string().optional() })]).optional(),
 });
-type Deps = Parameters<typeof recordOutcome>[0];
+type Deps = Parameters<typeof recordOutcome>[0] & Parameters<typeof expireApprovals>[0];
 
 /** Step Functions task: achieved RTO/RPO and the incident's new status. */
 export function makeHandler(deps: () => Promise<Deps>) {
   return async (event: unknown) => {
     const task = taskInput(input, event);
     const error = typeof task.error === 'string' ? task.error : task.error ? `${task.error.Error ?? 'Error'}: ${task.error.Cause ?? ''}` : undefined;
-    const out = await recordOutcome(await deps())({ runId: task.runId, result: task.result, ...(error ? { error: error.slice(0, 2000) } : {}) });
+    const d = await deps();
+    const out = await recordOutcome(d)({ runId: task.runId, result: task.result, ...(error ? { error: error.slice(0, 2000) } : {}) });
+    // Nobody decided in time: the last request is marked expired too, so no channel shows it as open.
+    if (task.result === 'expired') await expireApprovals(d)(out.incidentId, 'the approval wait timed out after escalation');
     logger.info('outcome recorded', { result: out.result, rtoMinutes: out.rtoMinutes, rpoMinutes: out.rpoMinutes });
     metrics.addMetric(`Failover_${out.result}`, MetricUnit.Count, 1);
     if (out.rtoMinutes !== null) metrics.addMetric('AchievedRtoMinutes', MetricUnit.Count, out.rtoMinutes);
@@ -32,4 +36,4 @@ export function makeHandler(deps: () => Promise<Deps>) {
   };
 }
 
-export const handler = lambda(makeHandler(async () => ({ incidents: stores.incidents, runs: stores.runs, audit: stores.audit, clock })));
+export const handler = lambda(makeHandler(async () => ({ incidents: stores.incidents, runs: stores.runs, audit: stores.audit, approvals: stores.approvals, clock })));

@@ -1,6 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { requestApproval, type RequestApprovalDeps } from '../../domain/approvals.ts';
+import { slackConfigVars } from '../shared/adapters/slack-notifier.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { getSecret } from '../shared/secrets.ts';
@@ -10,7 +11,7 @@ import { clock, estate, notifier, stateStores } from '../shared/wiring.ts';
 
 const config = loadConfig({
   STATE_TABLE: configVars.STATE_TABLE, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE, PUBLIC_BASE_URL: configVars.PUBLIC_BASE_URL,
-  NOTIFY_EMAIL_FROM: configVars.NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO: configVars.NOTIFY_EMAIL_TO,
+  NOTIFY_EMAIL_FROM: configVars.NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO: configVars.NOTIFY_EMAIL_TO, ...slackConfigVars,
   LINK_SECRET_PARAMETER: configVars.LINK_SECRET_PARAMETER,
 });
 const stores = stateStores(config);
@@ -22,6 +23,8 @@ const input = z.strictObject({
   taskToken: z.string().min(1).max(2048),
   timeoutSeconds: z.number().int().min(60).max(7 * 24 * 3600),
   escalation: z.boolean().default(false),
+  /** The person who asked for a manual failover (may not approve it when the group forbids that). */
+  requestedBy: z.string().min(1).max(128).optional(),
 });
 
 /**
@@ -31,8 +34,8 @@ const input = z.strictObject({
  */
 export function makeHandler(deps: () => Promise<RequestApprovalDeps>) {
   return async (event: unknown) => {
-    const { incidentId, taskToken, timeoutSeconds, escalation } = taskInput(input, event);
-    const result = await requestApproval(await deps())({ incidentId, taskToken, timeoutSeconds, escalation });
+    const { incidentId, taskToken, timeoutSeconds, escalation, requestedBy } = taskInput(input, event);
+    const result = await requestApproval(await deps())({ incidentId, taskToken, timeoutSeconds, escalation, ...(requestedBy ? { requestedBy } : {}) });
     logger.info('approval requested', { approvalId: result.approvalId, expiresAt: result.expiresAt, deciders: result.deciders.length, escalation });
     metrics.addMetric(escalation ? 'ApprovalEscalations' : 'ApprovalRequests', MetricUnit.Count, 1);
     return { approvalId: result.approvalId, expiresAt: result.expiresAt };

@@ -26,6 +26,7 @@ export const configVars = {
   STATE_TABLE: nonEmpty,
   EVENT_BUS_NAME: nonEmpty,
   INCIDENT_STATE_MACHINE_ARN: z.string().regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:.+$/, 'must be a state machine ARN'),
+  DRILL_STATE_MACHINE_ARN: z.string().regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:.+$/, 'must be a state machine ARN'),
   /** Where the inventory lives: `ssm:/path/to/parameter` on AWS, `file:path` locally. */
   INVENTORY_SOURCE: z.string().regex(/^(ssm:\/.+|file:.+)$/, 'must be ssm:/parameter/name or file:path'),
   /** Optional policy override, same forms as INVENTORY_SOURCE. */

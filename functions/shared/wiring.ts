@@ -10,7 +10,11 @@ import { DynamoRunStore } from './adapters/dynamodb/run-store.ts';
 import { DynamoDrillStore } from './adapters/dynamodb/drill-store.ts';
 import { SsmAcceptanceChecker } from './adapters/ssm-acceptance-checker.ts';
 import { EventBridgePublisher } from './adapters/eventbridge-publisher.ts';
+import { CompositeNotifier } from './adapters/composite-notifier.ts';
 import { SesNotifier } from './adapters/ses-notifier.ts';
+import { slackNotifier, type SlackConfig } from './adapters/slack-notifier.ts';
+import { logger } from './observability.ts';
+import type { Notifier } from '../../domain/ports.ts';
 import { SfnWorkflowEngine } from './adapters/sfn-workflow-engine.ts';
 import { Ec2ComputeProvider } from './adapters/ec2-compute.ts';
 import { Ec2SnapshotDirectory } from './adapters/ec2-snapshots.ts';
@@ -65,12 +69,17 @@ export function eventPublisher(config: { EVENT_BUS_NAME: string }) {
   return new EventBridgePublisher(eventBridgeClient, config.EVENT_BUS_NAME);
 }
 
-export function notifier(config: { NOTIFY_EMAIL_FROM?: string | undefined; NOTIFY_EMAIL_TO?: string | undefined; INVENTORY_SOURCE: string }) {
-  return new SesNotifier(sesClient, {
+export function notifier(config: { NOTIFY_EMAIL_FROM?: string | undefined; NOTIFY_EMAIL_TO?: string | undefined; INVENTORY_SOURCE: string } & SlackConfig): Notifier {
+  const email = new SesNotifier(sesClient, {
     from: config.NOTIFY_EMAIL_FROM ?? 'cleanpoint@localhost',
     fallbackTo: (config.NOTIFY_EMAIL_TO ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     index: () => loadInventory(config.INVENTORY_SOURCE),
   });
+  const slack = slackNotifier(config);
+  if (!slack) return email;
+  // E-mail carries the personal links; Slack carries the shared message with buttons.
+  return new CompositeNotifier([{ name: 'email', notifier: email }, { name: 'slack', notifier: slack }],
+    (channel, error) => logger.warn('notification channel failed', { channel, error: error.message }));
 }
 
 /** The inventory and policy, loaded once per container and cached. */

@@ -1,0 +1,283 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+
+vi.hoisted(() => {
+  // The handler module validates its configuration at import (cold start); these tests call
+  // the unwrapped factory with in-memory dependencies, so the values only need to be valid.
+  Object.assign(process.env, {
+    STATE_TABLE: 'unit-state', CATALOG_TABLE: 'unit-catalog', INVENTORY_SOURCE: 'file:examples/inventory.yaml',
+    LINK_SECRET_PARAMETER: '/cleanpoint/unit/link-secret', SLACK_SIGNING_SECRET_PARAMETER: '/cleanpoint/unit/slack-signing-secret',
+    POWERTOOLS_LOG_LEVEL: 'WARN',
+  });
+});
+
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { ApprovalRequest } from '../../domain/approval.ts';
+import { revokeLinks } from '../../domain/approvals.ts';
+import { systemClock } from '../../domain/clock.ts';
+import { DEFAULT_POLICY } from '../../domain/policy.ts';
+import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points.ts';
+import { signSlackJob } from '../../domain/slack.ts';
+import { makeHandler, type DecideHttpDeps } from '../../functions/decide-approval/handler.ts';
+import { slackJobEvent, type SlackJobDetail, type SlackJobEvent, type SlackJobOutcome } from '../../functions/decide-approval/slack.ts';
+import type { SlackHttpRequest } from '../../functions/shared/adapters/slack-notifier.ts';
+import type { HttpResult } from '../../functions/shared/http/http.ts';
+import { apiGatewayEvent } from '../../local/http-event.ts';
+import { formFields } from '../helpers/local-runtime.ts';
+import { approvalWorld, auditSince, LINK_SECRET, openRequest, SLACK, SLACK_SECRET, slackBody, slackClick, slackRequest, type World } from './helpers.ts';
+
+interface Harness {
+  w: World;
+  r: ApprovalRequest;
+  call: (event: APIGatewayProxyEventV2) => Promise<HttpResult>;
+  job: (event: SlackJobEvent) => Promise<SlackJobOutcome>;
+  runJobs: () => Promise<SlackJobOutcome[]>;
+  jobs: SlackJobDetail[];
+  slackPosts: SlackHttpRequest[];
+  linkOf: (personId: string) => URL;
+  slackSecret: string | null;
+}
+
+async function harness(options: { requestedBy?: string; timeoutSeconds?: number; slackSecret?: string | null } = {}): Promise<Harness> {
+  const w = await approvalWorld();
+  const r = await openRequest(w, { ...options });
+  const jobs: SlackJobDetail[] = [];
+  const slackPosts: SlackHttpRequest[] = [];
+  const h: Harness = {
+    w, r, jobs, slackPosts, slackSecret: options.slackSecret === undefined ? SLACK_SECRET : options.slackSecret,
+    call: async (event) => handler(event),
+    job: async (event) => handler(event),
+    runJobs: async () => {
+      const out: SlackJobOutcome[] = [];
+      for (const job of jobs.splice(0)) out.push(await handler(slackJobEvent(job)));
+      return out;
+    },
+    linkOf: (personId) => new URL(w.notifier.sent.find((n) => n.recipients?.[0] === personId && n.links?.length)!.links![0]!.url),
+  };
+  const deps: DecideHttpDeps = {
+    ...w, linkSecret: LINK_SECRET, catalog: new InMemoryRecoveryPointCatalog([]), policy: DEFAULT_POLICY,
+    slackSigningSecret: async () => h.slackSecret, dispatch: async (d) => { jobs.push(d); },
+    slackTransport: async (req) => { slackPosts.push(req); return { status: 200, body: 'ok' }; }, wallClock: systemClock,
+  };
+  const handler = makeHandler(async () => deps);
+  return h;
+}
+
+const get = (url: URL, headers: Record<string, string> = {}) => apiGatewayEvent({ method: 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers, sourceIp: '198.51.100.20' });
+const post = (path: string, fields: Record<string, string>, headers: Record<string, string> = {}) => apiGatewayEvent({
+  method: 'POST', path, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(fields).toString(), sourceIp: '198.51.100.20',
+});
+
+/** Snapshot before a refused attempt; `unchanged` asserts the request and the workflow did not move and returns the new audit entries. */
+async function before(h: Harness) {
+  const request = await h.w.approvals.getApproval(h.r.approvalId);
+  const auditLength = (await h.w.audit.list(h.w.incident.incidentId)).length;
+  const calls = h.w.workflows.calls.length;
+  return {
+    async unchanged() {
+      expect(await h.w.approvals.getApproval(h.r.approvalId)).toEqual(request);
+      expect(h.w.workflows.calls).toHaveLength(calls);
+      return auditSince(h.w, auditLength);
+    },
+  };
+}
+
+describe('decide-approval handler: the web page', () => {
+  it('shows the request to the person the link was sent to, with security headers and no token', async () => {
+    // Prepare
+    const h = await harness();
+    // Act
+    const page = await h.call(get(h.linkOf('alice')));
+    // Assess
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('You are <b data-person>Alice Martin</b>');
+    expect(page.body).toContain('name="decision" value="approve"');
+    expect(page.body).not.toContain(h.r.taskToken);
+    expect(page.headers['content-security-policy']).toContain("form-action 'self'");
+    expect(page.headers['cache-control']).toBe('no-store');
+  });
+
+  it('refuses a link that expired with the request (a decision after expiry), audited, nothing changed', async () => {
+    // Prepare
+    const h = await harness({ timeoutSeconds: 600 });
+    const link = h.linkOf('alice');
+    const page = await h.call(get(link));
+    h.w.clock.advance(601_000);
+    const snap = await before(h);
+    // Act
+    const late = await h.call(post(`${link.pathname}/decision`, { ...formFields(page.body, 'approve'), step: 'confirm' }));
+    // Assess
+    expect(late.statusCode).toBe(410);
+    expect(late.body).toContain('This approval link has expired.');
+    expect((await snap.unchanged()).map((a) => [a.type, a.actor, a.data['outcome'], a.data['source']])).toEqual([['approval.refused', 'alice', 'link expired', '198.51.100.20']]);
+  });
+
+  it('refuses a revoked link (GET and POST), audited, while the fresh one works', async () => {
+    // Prepare
+    const h = await harness();
+    const link = h.linkOf('alice');
+    const page = await h.call(get(link));
+    await revokeLinks(h.w)({ approvalId: h.r.approvalId, personId: 'alice', by: 'ops', channel: 'cli', source: 'cli' });
+    const snap = await before(h);
+    // Act
+    const shown = await h.call(get(link));
+    const posted = await h.call(post(`${link.pathname}/decision`, { ...formFields(page.body, 'approve'), step: 'confirm' }));
+    // Assess
+    expect([shown.statusCode, posted.statusCode]).toEqual([403, 403]);
+    expect(shown.body).toContain('withdrawn');
+    expect((await snap.unchanged()).map((a) => a.data['outcome'])).toEqual(['link revoked', 'link revoked']);
+  });
+
+  it('refuses a form posted from another origin even with a valid CSRF token, audited', async () => {
+    // Prepare
+    const h = await harness();
+    const link = h.linkOf('alice');
+    const fields = { ...formFields((await h.call(get(link))).body, 'approve'), step: 'confirm' };
+    const snap = await before(h);
+    // Act
+    const fromOrigin = await h.call(post(`${link.pathname}/decision`, fields, { origin: 'https://evil.example', host: 'approvals.example.com' }));
+    const fromSite = await h.call(post(`${link.pathname}/decision`, fields, { 'sec-fetch-site': 'cross-site' }));
+    // Assess
+    expect([fromOrigin.statusCode, fromSite.statusCode]).toEqual([403, 403]);
+    expect((await snap.unchanged()).map((a) => a.data['outcome'])).toEqual(['cross-site form post (Origin: https://evil.example)', 'cross-site form post (Sec-Fetch-Site: cross-site)']);
+  });
+
+  it('accepts a same-origin post and decides', async () => {
+    const h = await harness();
+    const link = h.linkOf('alice');
+    const fields = { ...formFields((await h.call(get(link))).body, 'approve'), step: 'confirm' };
+    const ok = await h.call(post(`${link.pathname}/decision`, fields, { origin: 'https://approvals.example.com', host: 'approvals.example.com', 'sec-fetch-site': 'same-origin' }));
+    expect(ok.statusCode).toBe(200);
+    expect(ok.body).toContain('You approved this request.');
+  });
+
+  it('refuses a rejection without a reason and a cutoff later than proposed, audited', async () => {
+    // Prepare
+    const h = await harness();
+    const link = h.linkOf('bob');
+    const page = (await h.call(get(link))).body;
+    const snap = await before(h);
+    // Act
+    const noReason = await h.call(post(`${link.pathname}/decision`, { ...formFields(page, 'reject'), reason: ' ' }));
+    const later = await h.call(post(`${link.pathname}/decision`, { ...formFields(page, 'approve'), step: 'confirm', 'cutoff:payments': '2024-05-01T09:59:00.000Z' }));
+    // Assess
+    expect([noReason.statusCode, later.statusCode]).toEqual([400, 400]);
+    expect((await snap.unchanged()).map((a) => a.data['outcome'])).toEqual(['a rejection without a reason', 'invalid cutoff cutoff:payments: may only move the cutoff earlier']);
+  });
+
+  it('offers the person who asked for the failover only the reject form', async () => {
+    const h = await harness({ requestedBy: 'alice' });
+    const page = (await h.call(get(h.linkOf('alice')))).body;
+    expect(page).not.toContain('name="decision" value="approve"');
+    expect(page).toContain('name="decision" value="reject"');
+    expect(page).toContain('data-self-approval');
+  });
+});
+
+describe('decide-approval handler: Slack', () => {
+  const click = (h: Harness, userId: string, decision: 'approve' | 'reject' = 'approve') =>
+    slackBody(slackClick({ approvalId: h.r.approvalId, userId, decision, responseUrl: 'https://hooks.slack.com/actions/T111/42/abc' }));
+
+  it('acknowledges a signed click at once, then decides in the second leg and replaces the message', async () => {
+    // Prepare
+    const h = await harness();
+    // Act
+    const ack = await h.call(slackRequest(click(h, SLACK.bob), { secret: SLACK_SECRET }));
+    const auditAfterAck = (await h.w.audit.list(h.w.incident.incidentId)).length;
+    const [outcome] = await h.runJobs();
+    // Assess
+    expect([ack.statusCode, ack.body]).toEqual([200, '']);
+    expect(auditAfterAck).toBe(1); // nothing decided inside the 3-second acknowledgement
+    expect(outcome).toEqual({ outcome: 'decided', status: 'pending' });
+    const stored = (await h.w.approvals.getApproval(h.r.approvalId))!;
+    expect(stored.decisions).toEqual([expect.objectContaining({ personId: 'bob', channel: 'slack', source: 'slack:T111/U0BOB00001 via 3.5.140.2' })]);
+    expect(h.slackPosts.map((p) => p.url)).toEqual(['https://hooks.slack.com/actions/T111/42/abc']);
+    const reply = JSON.parse(h.slackPosts[0]!.body) as { replace_original: boolean; blocks: { type: string }[] };
+    expect(reply.replace_original).toBe(true);
+    expect(reply.blocks.some((b) => b.type === 'actions')).toBe(true); // quorum 2: still open
+    expect(h.slackPosts[0]!.body).toContain('Bob Chen approved');
+  });
+
+  it('refuses a click with a bad signature: 401, nothing queued, audited on the request it names', async () => {
+    // Prepare
+    const h = await harness();
+    const snap = await before(h);
+    // Act
+    const res = await h.call(slackRequest(click(h, SLACK.bob), { secret: 'not-the-signing-secret' }));
+    // Assess
+    expect(res.statusCode).toBe(401);
+    expect(h.jobs).toEqual([]);
+    expect((await snap.unchanged()).map((a) => [a.type, a.actor, a.data['channel'], a.data['outcome']])).toEqual([
+      ['approval.refused', `unverified:slack:${SLACK.bob}`, 'slack', 'Slack request refused: bad-signature'],
+    ]);
+  });
+
+  it('refuses a click signed more than five minutes ago (replay), audited', async () => {
+    const h = await harness();
+    const snap = await before(h);
+    const res = await h.call(slackRequest(click(h, SLACK.bob), { secret: SLACK_SECRET, timestampSec: Math.floor(Date.now() / 1000) - 301 }));
+    expect(res.statusCode).toBe(401);
+    expect(h.jobs).toEqual([]);
+    expect((await snap.unchanged()).map((a) => a.data['outcome'])).toEqual(['Slack request refused: stale']);
+  });
+
+  it('refuses a Slack user who is not in the inventory, audited, and tells only them', async () => {
+    // Prepare
+    const h = await harness();
+    const snap = await before(h);
+    // Act
+    await h.call(slackRequest(click(h, SLACK.stranger), { secret: SLACK_SECRET }));
+    const [outcome] = await h.runJobs();
+    // Assess
+    expect(outcome?.outcome).toBe('refused');
+    expect((await snap.unchanged()).map((a) => [a.type, a.actor, a.data['outcome']])).toEqual([
+      ['approval.refused', `slack:${SLACK.stranger}`, `Slack user ${SLACK.stranger} is not linked to any person in the inventory`],
+    ]);
+    expect(JSON.parse(h.slackPosts[0]!.body)).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+  });
+
+  it('refuses a Slack decision after the request expired, audited', async () => {
+    // Prepare
+    const h = await harness({ timeoutSeconds: 600 });
+    h.w.clock.advance(601_000);
+    const snap = await before(h);
+    // Act
+    await h.call(slackRequest(click(h, SLACK.alice), { secret: SLACK_SECRET }));
+    const [outcome] = await h.runJobs();
+    // Assess
+    expect(outcome).toEqual({ outcome: 'refused', reason: `the request expired at ${h.r.expiresAt}` });
+    expect((await snap.unchanged()).map((a) => [a.type, a.actor, a.data['channel']])).toEqual([['approval.refused', 'alice', 'slack']]);
+    expect(JSON.parse(h.slackPosts[0]!.body).text).toMatch(/^Not done: the request expired/);
+  });
+
+  it('refuses a queued job that was not made by the acknowledgement (forged on the bus), audited', async () => {
+    // Prepare
+    const h = await harness();
+    const job = { approvalId: h.r.approvalId, decision: 'approve' as const, slackUserId: SLACK.alice, sourceIp: '10.0.0.1', receivedAt: Date.now() };
+    const snap = await before(h);
+    // Act
+    const outcome = await h.job(slackJobEvent({ job, mac: signSlackJob('guessed-secret', job) }));
+    // Assess
+    expect(outcome).toEqual({ outcome: 'refused', reason: 'bad-signature' });
+    expect((await snap.unchanged()).map((a) => a.data['outcome'])).toEqual(['Slack job refused: bad-signature']);
+  });
+
+  it('answers 404 when Slack is not set up, and acknowledges other interactions without queueing', async () => {
+    const off = await harness({ slackSecret: null });
+    expect((await off.call(slackRequest(click(off, SLACK.bob), { secret: SLACK_SECRET }))).statusCode).toBe(404);
+    const on = await harness();
+    const other = slackBody({ type: 'view_closed', user: { id: SLACK.bob } });
+    expect((await on.call(slackRequest(other, { secret: SLACK_SECRET }))).statusCode).toBe(200);
+    expect(on.jobs).toEqual([]);
+  });
+});
+
+describe('decide-approval handler: routing', () => {
+  let h: Harness;
+  beforeEach(async () => { h = await harness(); });
+
+  it('answers 405 for other methods on known paths and 404 elsewhere', async () => {
+    expect((await h.call(apiGatewayEvent({ method: 'DELETE', path: `/approvals/${h.r.approvalId}` }))).statusCode).toBe(405);
+    expect((await h.call(apiGatewayEvent({ method: 'GET', path: '/slack/interactions' }))).statusCode).toBe(405);
+    expect((await h.call(apiGatewayEvent({ method: 'GET', path: '/nothing' }))).statusCode).toBe(404);
+  });
+});

@@ -1,0 +1,268 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { incidentIdFor } from '../../domain/incident.ts';
+import { DEFAULT_POLICY } from '../../domain/policy.ts';
+import { MemoryAuditLog, MemoryIncidentStore } from '../../functions/shared/adapters/memory/index.ts';
+import { INSTANCES, loadSharedFixture, makeEvent, makeFinding } from '../helpers/fixtures.ts';
+import {
+  auditTypes, EVENT_BUS, fixedClock, inventoryIndex, issuePaths, lambdaContext, MIDDY_API, middyApi, NOW, OPS_EMAIL, RecordingEvents,
+  RecordingNotifier, RecordingWorkflows, rejectionOf, rememberWrites, removeTempFiles, STATE_MACHINE_ARN, STATE_TABLE, stubHandlerEnv,
+  writeInventorySource, writeYamlSource,
+} from './support.ts';
+
+type Module = typeof import('../../functions/assess-finding/handler.ts');
+let mod: Module;
+
+const SPAMBOT = 'guardduty/findings/o7conseils_sns_message_Backdoor-EC2-Spambot_2021-03-07.json';
+const CLOUDTRAIL = 'guardduty/findings/sumologic_cloudwatchevents_guardduty_event.json';
+
+interface GuardDutyEvent { detail: { id: string; accountId: string; region: string; resource: { instanceDetails: { instanceId: string } } } }
+
+/** The shared Spambot sample (a GuardDuty sample finding, severity 5) re-targeted at payments-db. */
+function spambotOnPaymentsDb(): GuardDutyEvent {
+  const event = loadSharedFixture<GuardDutyEvent>(SPAMBOT);
+  event.detail.resource.instanceDetails.instanceId = INSTANCES.paymentsDb;
+  return event;
+}
+const spambotIncidentId = () => incidentIdFor(spambotOnPaymentsDb().detail);
+
+beforeAll(async () => {
+  stubHandlerEnv({
+    STATE_TABLE,
+    EVENT_BUS_NAME: EVENT_BUS,
+    INVENTORY_SOURCE: writeInventorySource(),
+    // The Spambot sample is severity 5: this policy lets medium findings propose (test-mode) failovers.
+    POLICY_SOURCE: writeYamlSource('policy.yaml', { version: 'handler-tests', failoverMinSeverity: 5 }),
+    INCIDENT_STATE_MACHINE_ARN: STATE_MACHINE_ARN,
+    NOTIFY_EMAIL_TO: OPS_EMAIL,
+  });
+  mod = await import('../../functions/assess-finding/handler.ts');
+  const { useClock } = await import('../../functions/shared/wiring.ts');
+  useClock(fixedClock(NOW));
+});
+
+afterAll(() => removeTempFiles());
+
+describe('assess-finding handler (factory, in-memory fakes)', () => {
+  function world() {
+    const store = new MemoryIncidentStore();
+    const workflows = new RecordingWorkflows();
+    const events = new RecordingEvents();
+    const notifier = new RecordingNotifier();
+    const handle = mod.makeHandler(async () => ({
+      policy: DEFAULT_POLICY, index: inventoryIndex(), store, audit: new MemoryAuditLog(), workflows, events, notifier, clock: fixedClock(NOW),
+    }));
+    return { store, workflows, events, notifier, handle };
+  }
+
+  it('opens an incident for a backdoor on a protected machine and returns its summary without the incident body', async () => {
+    // Prepare
+    const w = world();
+    const finding = makeFinding();
+    const incidentId = incidentIdFor(finding);
+
+    // Act
+    const out = await w.handle(makeEvent(finding));
+
+    // Assess
+    expect(out).toEqual({
+      incidentId, delivery: 'new', created: true, correlated: false, executionName: `incident-${incidentId}`, action: 'failover-proposal',
+    });
+    expect(w.workflows.starts).toEqual([{ machine: 'incident-response', name: `incident-${incidentId}`, input: { incidentId } }]);
+    expect(w.events.published.map((e) => e.detailType)).toEqual(['Incident Created']);
+  });
+
+  it('answers a redelivery of the same event as a duplicate of the same incident and publishes nothing more', async () => {
+    // Prepare
+    const w = world();
+    const event = makeEvent();
+    const first = await w.handle(event);
+
+    // Act
+    const again = await w.handle(structuredClone(event));
+
+    // Assess
+    expect(again).toMatchObject({ incidentId: first.incidentId, delivery: 'duplicate', created: false });
+    expect(await w.store.listIncidents()).toHaveLength(1);
+    expect(w.events.published).toHaveLength(1);
+  });
+
+  it('notifies without starting a workflow when the finding is below the failover threshold', async () => {
+    // Prepare
+    const w = world();
+
+    // Act
+    const out = await w.handle(makeEvent(makeFinding({ severity: 5 })));
+
+    // Assess
+    expect(out).toMatchObject({ action: 'notify', created: true, executionName: null });
+    expect(w.workflows.starts).toEqual([]);
+    expect(w.notifier.sent.map((n) => n.kind)).toEqual(['finding']);
+  });
+
+  it('refuses a CloudTrail API call event from aws.guardduty with UnsupportedEventError and stores nothing', async () => {
+    // Prepare
+    const w = world();
+
+    // Act
+    const error = await rejectionOf(w.handle(loadSharedFixture(CLOUDTRAIL)));
+
+    // Assess
+    expect(error.name).toBe('UnsupportedEventError');
+    expect(error.message).toContain('AWS API Call via CloudTrail');
+    expect(await w.store.listIncidents()).toEqual([]);
+  });
+
+  it.each([
+    ['a string', 'GuardDuty Finding'],
+    ['null', null],
+    ['a number', 42],
+    ['an array', [makeFinding()]],
+  ])('refuses %s instead of an event with a ValidationError', async (_what, event) => {
+    // Prepare
+    const w = world();
+
+    // Act
+    const error = await rejectionOf(w.handle(event));
+
+    // Assess
+    expect(error.name).toBe('ValidationError');
+    expect(issuePaths(error)).toEqual(['']);
+    expect(await w.store.listIncidents()).toEqual([]);
+  });
+
+  it('refuses a finding without a severity with a ValidationError naming detail.severity', async () => {
+    // Prepare
+    const w = world();
+
+    // Act
+    const error = await rejectionOf(w.handle(makeEvent(makeFinding({ severity: undefined }))));
+
+    // Assess
+    expect(error.name).toBe('ValidationError');
+    expect(issuePaths(error)).toEqual(['detail.severity']);
+  });
+});
+
+describe('assess-finding handler (wrapped, aws-sdk-client-mock)', () => {
+  const ddb = mockClient(DynamoDBDocumentClient);
+  const sfn = mockClient(SFNClient);
+  const eventBridge = mockClient(EventBridgeClient);
+  const ses = mockClient(SESv2Client);
+
+  beforeEach(() => {
+    ddb.reset();
+    sfn.reset();
+    eventBridge.reset();
+    ses.reset();
+    rememberWrites(ddb);
+    sfn.on(StartExecutionCommand).callsFake((input: { stateMachineArn: string; name: string }) => ({
+      executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: new Date(NOW),
+    }));
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'evt-1' }] });
+    ses.on(SendEmailCommand).resolves({ MessageId: 'msg-1' });
+  });
+
+  afterAll(() => {
+    ddb.restore();
+    sfn.restore();
+    eventBridge.restore();
+    ses.restore();
+  });
+
+  it('exports the middy-wrapped handler, not the bare factory', () => {
+    // Act
+    const api = middyApi(mod.handler);
+
+    // Assess
+    expect(api).toEqual(MIDDY_API);
+  });
+
+  it('writes the incident conditionally, starts the workflow named after it and publishes a cleanpoint event', async () => {
+    // Prepare
+    const incidentId = spambotIncidentId();
+
+    // Act
+    const out = await mod.handler(spambotOnPaymentsDb(), lambdaContext());
+
+    // Assess
+    expect(out).toEqual({
+      incidentId, delivery: 'new', created: true, correlated: false, executionName: `incident-${incidentId}`, action: 'failover-proposal',
+    });
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      TableName: STATE_TABLE,
+      Item: expect.objectContaining({ pk: `INCIDENT#${incidentId}`, sk: 'META', status: 'proposed', mode: 'test', groups: ['payments'] }),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    expect(sfn).toHaveReceivedCommandExactlyOnceWith(StartExecutionCommand, {
+      stateMachineArn: STATE_MACHINE_ARN, name: `incident-${incidentId}`, input: JSON.stringify({ incidentId }),
+    });
+    expect(eventBridge).toHaveReceivedCommandExactlyOnceWith(PutEventsCommand, {
+      Entries: [expect.objectContaining({ Source: 'cleanpoint', EventBusName: EVENT_BUS, DetailType: 'Incident Created' })],
+    });
+    expect(auditTypes(ddb)).toEqual(['incident.created', 'workflow.started']);
+  });
+
+  it('retries the entries PutEvents reports as failed and succeeds when the retry is accepted', async () => {
+    // Prepare
+    eventBridge.on(PutEventsCommand)
+      .resolvesOnce({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'ThrottlingException', ErrorMessage: 'Rate exceeded' }] })
+      .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'evt-2' }] });
+
+    // Act
+    const out = await mod.handler(spambotOnPaymentsDb(), lambdaContext());
+
+    // Assess
+    expect(out.created).toBe(true);
+    expect(eventBridge).toHaveReceivedCommandTimes(PutEventsCommand, 2);
+    const [first, second] = eventBridge.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries);
+    expect(second).toEqual(first);
+  });
+
+  it('throws TransientError when PutEvents keeps failing an entry, so the delivery is retried', async () => {
+    // Prepare
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }] });
+
+    // Act
+    const error = await rejectionOf(mod.handler(spambotOnPaymentsDb(), lambdaContext()));
+
+    // Assess
+    expect(error.name).toBe('TransientError');
+    expect(error.message).toContain('InternalFailure');
+    expect(eventBridge).toHaveReceivedCommandTimes(PutEventsCommand, 3);
+  });
+
+  it('treats StartExecution answering ExecutionAlreadyExists as already started and records the derived execution ARN', async () => {
+    // Prepare
+    const incidentId = spambotIncidentId();
+    sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: `Execution Already Exists: 'incident-${incidentId}'`, $metadata: { httpStatusCode: 400 } }));
+
+    // Act
+    const out = await mod.handler(spambotOnPaymentsDb(), lambdaContext());
+
+    // Assess
+    expect(out).toMatchObject({ incidentId, created: true, executionName: `incident-${incidentId}` });
+    const update = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).find((u) => u.Key?.['pk'] === `INCIDENT#${incidentId}`);
+    expect(Object.values(update?.ExpressionAttributeValues ?? {})).toContain(
+      `arn:aws:states:eu-west-1:111122223333:execution:cleanpoint-incident-response:incident-${incidentId}`,
+    );
+    expect(auditTypes(ddb)).toEqual(['incident.created']);
+    expect(eventBridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+  });
+
+  it('refuses a CloudTrail event before touching any AWS service, so it lands in the dead-letter queue untouched', async () => {
+    // Act
+    const error = await rejectionOf(mod.handler(loadSharedFixture(CLOUDTRAIL), lambdaContext()));
+
+    // Assess
+    expect(error.name).toBe('UnsupportedEventError');
+    expect(ddb).not.toHaveReceivedAnyCommand();
+    expect(sfn).not.toHaveReceivedAnyCommand();
+    expect(eventBridge).not.toHaveReceivedAnyCommand();
+  });
+});

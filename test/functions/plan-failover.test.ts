@@ -1,0 +1,158 @@
+import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ApprovalRequest } from '../../domain/approval.ts';
+import type { Incident } from '../../domain/incident.ts';
+import { DEFAULT_POLICY } from '../../domain/policy.ts';
+import { MemoryApprovalStore, MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
+import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
+import {
+  approvalItem, auditTypes, CATALOG_TABLE, fixedClock, incidentItem, inventoryIndex, issuePaths, lambdaContext, makeApprovalFor,
+  makeIncidentFor, MIDDY_API, middyApi, NOW, pointsFor, rejectionOf, rememberWrites, removeTempFiles, STATE_TABLE, storedProposalFor,
+  stubHandlerEnv, writeInventorySource,
+} from './support.ts';
+
+type Module = typeof import('../../functions/plan-failover/handler.ts');
+let mod: Module;
+
+const index = inventoryIndex();
+let incident: Incident;
+let approved: ApprovalRequest;
+const task = () => ({ incidentId: incident.incidentId, approvalId: approved.approvalId });
+
+/** What plan-failover must return for the payments group: the Run Failover state passes it on as is. */
+const expectedPlan = () => {
+  const item = (machineId: string) => ({ runId: incident.incidentId, kind: 'incident', mode: 'recovery', machineId });
+  return {
+    runId: incident.incidentId, kind: 'incident', mode: 'recovery',
+    waves: [{ wave: 1, machines: [item('payments-db')] }, { wave: 2, machines: [item('payments-api'), item('payments-web')] }],
+  };
+};
+
+beforeAll(async () => {
+  stubHandlerEnv({ STATE_TABLE, CATALOG_TABLE, INVENTORY_SOURCE: writeInventorySource() });
+  mod = await import('../../functions/plan-failover/handler.ts');
+  const { useClock } = await import('../../functions/shared/wiring.ts');
+  useClock(fixedClock(NOW));
+  incident = makeIncidentFor(index, {}, { status: 'awaiting-approval' });
+  approved = makeApprovalFor(incident, await storedProposalFor(index, incident, pointsFor(index, 'payments')), {
+    status: 'approved',
+    decisions: [
+      { personId: 'bob', decision: 'approve', at: '2024-05-01T09:55:00.000Z', channel: 'web', source: '198.51.100.7' },
+      { personId: 'alice', decision: 'approve', at: '2024-05-01T09:58:00.000Z', channel: 'slack', source: 'T012AB/U012ABCDEF' },
+    ],
+  });
+});
+
+afterAll(() => removeTempFiles());
+
+describe('plan-failover handler (factory, in-memory fakes)', () => {
+  async function world(request: ApprovalRequest = approved) {
+    const incidents = new MemoryIncidentStore();
+    await incidents.createIncident(incident);
+    const approvals = new MemoryApprovalStore();
+    await approvals.createApproval(request);
+    const runs = new MemoryRunStore();
+    const handle = mod.makeHandler(async () => ({
+      incidents, approvals, runs, audit: new MemoryAuditLog(), catalog: new MemoryRecoveryPointCatalog(pointsFor(index, 'payments')),
+      policy: DEFAULT_POLICY, index, clock: fixedClock(NOW),
+    }));
+    return { incidents, runs, handle };
+  }
+
+  it('returns the run id, kind, mode and waves the Run Failover state passes on, one launch item per machine', async () => {
+    // Prepare
+    const w = await world();
+
+    // Act
+    const out = await w.handle(task());
+
+    // Assess
+    expect(out).toEqual(expectedPlan());
+    expect((await w.runs.getRun(incident.incidentId))?.decidedAt).toBe('2024-05-01T09:58:00.000Z');
+    expect((await w.incidents.getIncident(incident.incidentId))?.status).toBe('failing-over');
+  });
+
+  it('refuses to plan from a request that is still pending with ConflictError', async () => {
+    // Prepare
+    const w = await world({ ...approved, status: 'pending', decisions: [] });
+
+    // Act
+    const error = await rejectionOf(w.handle(task()));
+
+    // Assess
+    expect(error.name).toBe('ConflictError');
+    expect(await w.runs.getRun(incident.incidentId)).toBeNull();
+  });
+
+  it.each([
+    ['a missing incidentId', { incidentId: undefined }, 'incidentId'],
+    ['a malformed incidentId', { incidentId: 'inc-NOT-HEX-0000000000' }, 'incidentId'],
+    ['a missing approvalId', { approvalId: undefined }, 'approvalId'],
+    ['an approvalId too short to be one', { approvalId: 'abc' }, 'approvalId'],
+  ])('refuses task input with %s with a ValidationError naming the path', async (_what, change, path) => {
+    // Prepare
+    const w = await world();
+
+    // Act
+    const error = await rejectionOf(w.handle({ ...task(), ...change }));
+
+    // Assess
+    expect(error.name).toBe('ValidationError');
+    expect(issuePaths(error)).toEqual([path]);
+    expect(await w.runs.getRun(incident.incidentId)).toBeNull();
+  });
+
+  it('refuses task input that is not an object with a ValidationError', async () => {
+    // Prepare
+    const w = await world();
+
+    // Act
+    const error = await rejectionOf(w.handle(42));
+
+    // Assess
+    expect(error.name).toBe('ValidationError');
+  });
+});
+
+describe('plan-failover handler (wrapped, aws-sdk-client-mock)', () => {
+  const ddb = mockClient(DynamoDBDocumentClient);
+
+  beforeEach(() => {
+    ddb.reset();
+    const table = rememberWrites(ddb);
+    table.seed(STATE_TABLE, incidentItem(incident));
+    table.seed(STATE_TABLE, approvalItem(approved));
+  });
+
+  afterAll(() => ddb.restore());
+
+  it('exports the middy-wrapped handler, not the bare factory', () => {
+    // Act
+    const api = middyApi(mod.handler);
+
+    // Assess
+    expect(api).toEqual(MIDDY_API);
+  });
+
+  it('writes each machine record and then the run with conditional puts, and moves the incident to failing-over', async () => {
+    // Act
+    const out = await mod.handler(task(), lambdaContext());
+
+    // Assess
+    expect(out).toEqual(expectedPlan());
+    const runPk = `RUN#${incident.incidentId}`;
+    const puts = ddb.commandCalls(PutCommand).map((c) => c.args[0].input).filter((p) => p.Item?.['pk'] === runPk);
+    expect(puts.map((p) => [p.Item?.['sk'], p.ConditionExpression])).toEqual([
+      ['MACHINE#payments-db', 'attribute_not_exists(pk)'],
+      ['MACHINE#payments-api', 'attribute_not_exists(pk)'],
+      ['MACHINE#payments-web', 'attribute_not_exists(pk)'],
+      ['META', 'attribute_not_exists(pk)'],
+    ]);
+    expect(puts[0]?.Item).toMatchObject({ mode: 'recovery', network: { subnetId: 'subnet-0a1b2c3d' }, pointId: 'payments-db@2024-05-01T08:00:00.000Z' });
+    const update = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).find((u) => u.Key?.['pk'] === `INCIDENT#${incident.incidentId}`);
+    expect(Object.values(update?.ExpressionAttributeValues ?? {})).toContain('failing-over');
+    expect(auditTypes(ddb)).toEqual(['failover.planned']);
+  });
+});

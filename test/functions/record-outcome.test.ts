@@ -1,0 +1,131 @@
+import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Incident } from '../../domain/incident.ts';
+import { MemoryAuditLog, MemoryIncidentStore } from '../../functions/shared/adapters/memory/index.ts';
+import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
+import {
+  auditTypes, fixedClock, incidentItem, inventoryIndex, issuePaths, lambdaContext, makeIncidentFor, makeRunMachine, MIDDY_API, middyApi, NOW,
+  rejectionOf, rememberWrites, STATE_TABLE, stubHandlerEnv,
+} from './support.ts';
+
+type Module = typeof import('../../functions/record-outcome/handler.ts');
+let mod: Module;
+
+const index = inventoryIndex();
+let incident: Incident;
+
+beforeAll(async () => {
+  stubHandlerEnv({ STATE_TABLE });
+  mod = await import('../../functions/record-outcome/handler.ts');
+  const { useClock } = await import('../../functions/shared/wiring.ts');
+  useClock(fixedClock(NOW));
+  incident = makeIncidentFor(index, {}, { status: 'failing-over' });
+});
+
+describe('record-outcome handler (factory, in-memory fakes)', () => {
+  async function world(status: Incident['status'] = 'failing-over') {
+    const incidents = new MemoryIncidentStore();
+    await incidents.createIncident({ ...incident, status });
+    const runs = new MemoryRunStore();
+    const runId = incident.incidentId;
+    await runs.createRun(
+      { runId, kind: 'incident', incidentId: runId, mode: 'recovery', createdAt: '2024-05-01T09:55:00.000Z', decidedAt: '2024-05-01T09:54:00.000Z', waves: [{ wave: 1, machines: ['payments-db'] }] },
+      [makeRunMachine({ runId, mode: 'recovery', lossMinutes: 90, instanceId: 'i-0aaaaaaaaaaaaaaa1', readyAt: '2024-05-01T10:06:00.000Z' })],
+    );
+    const audit = new MemoryAuditLog();
+    const handle = mod.makeHandler(async () => ({ incidents, runs, audit, clock: fixedClock(NOW) }));
+    return { incidents, audit, handle };
+  }
+
+  it('returns the result with the achieved RTO (decision to last machine ready) and RPO (clean data given up)', async () => {
+    // Prepare
+    const w = await world();
+
+    // Act
+    const out = await w.handle({ runId: incident.incidentId, kind: 'incident', result: 'recovered' });
+
+    // Assess
+    expect(out).toEqual({ incidentId: incident.incidentId, result: 'recovered', rtoMinutes: 12, rpoMinutes: 90 });
+    expect((await w.incidents.getIncident(incident.incidentId))?.status).toBe('recovered');
+  });
+
+  it('keeps the Error and Cause a Catch handed over as one bounded string on the audit entry', async () => {
+    // Prepare
+    const w = await world();
+
+    // Act
+    await w.handle({ runId: incident.incidentId, kind: 'incident', result: 'failed', error: { Error: 'States.TaskFailed', Cause: 'x'.repeat(5000) } });
+
+    // Assess
+    const entry = (await w.audit.list(incident.incidentId)).find((e) => e.type === 'outcome.recorded');
+    const error = String(entry?.data['error']);
+    expect(error.startsWith('States.TaskFailed: xxx')).toBe(true);
+    expect(error).toHaveLength(2000);
+  });
+
+  it.each([
+    ['a result it does not know', { result: 'won' }, 'result'],
+    ['a missing runId', { runId: undefined }, 'runId'],
+    ['an error that is neither text nor a Catch object', { error: 500 }, 'error'],
+  ])('refuses task input with %s with a ValidationError naming the path', async (_what, change, path) => {
+    // Prepare
+    const w = await world();
+
+    // Act
+    const error = await rejectionOf(w.handle({ runId: incident.incidentId, result: 'recovered', ...change }));
+
+    // Assess
+    expect(error.name).toBe('ValidationError');
+    expect(issuePaths(error)).toEqual([path]);
+    expect(await w.audit.list(incident.incidentId)).toEqual([]);
+  });
+
+  it('refuses task input that is not an object with a ValidationError', async () => {
+    // Prepare
+    const w = await world();
+
+    // Act
+    const error = await rejectionOf(w.handle('recovered'));
+
+    // Assess
+    expect(error.name).toBe('ValidationError');
+  });
+});
+
+describe('record-outcome handler (wrapped, aws-sdk-client-mock)', () => {
+  const ddb = mockClient(DynamoDBDocumentClient);
+
+  beforeEach(() => {
+    ddb.reset();
+    rememberWrites(ddb).seed(STATE_TABLE, incidentItem({ ...incident, status: 'awaiting-approval' }));
+  });
+
+  afterAll(() => ddb.restore());
+
+  it('exports the middy-wrapped handler, not the bare factory', () => {
+    // Act
+    const api = middyApi(mod.handler);
+
+    // Assess
+    expect(api).toEqual(MIDDY_API);
+  });
+
+  it('records a rejection on the incident and gives back the groups it held', async () => {
+    // Act: what the Record Rejection state sends
+    const out = await mod.handler({ runId: incident.incidentId, kind: 'incident', result: 'rejected' }, lambdaContext());
+
+    // Assess
+    expect(out).toEqual({ incidentId: incident.incidentId, result: 'rejected', rtoMinutes: null, rpoMinutes: null });
+    const update = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).find((u) => u.Key?.['pk'] === `INCIDENT#${incident.incidentId}`);
+    expect(update?.ConditionExpression).toBe('attribute_exists(#pk) AND #version = :expected');
+    expect(Object.values(update?.ExpressionAttributeValues ?? {})).toContain('rejected');
+    expect(ddb).toHaveReceivedCommandExactlyOnceWith(DeleteCommand, {
+      TableName: STATE_TABLE, Key: { pk: 'GROUP#payments', sk: 'LOCK' }, ConditionExpression: '#owner = :me',
+      ExpressionAttributeValues: { ':me': incident.incidentId },
+    });
+    expect(auditTypes(ddb)).toEqual(['outcome.recorded']);
+  });
+});
+

@@ -1,0 +1,199 @@
+import { DescribeSnapshotsCommand, EC2Client, EC2ServiceException } from '@aws-sdk/client-ec2';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { SnapshotInfo } from '../../domain/ports.ts';
+import { MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
+import { loadSharedFixture, makeEvent, makeInventory } from '../helpers/fixtures.ts';
+import {
+  CATALOG_TABLE, FixedSnapshots, inventoryIndex, issuePaths, lambdaContext, MIDDY_API, middyApi, rejectionOf, rememberWrites,
+  removeTempFiles, stubHandlerEnv, writeInventorySource,
+} from './support.ts';
+
+type Module = typeof import('../../functions/record-recovery-point/handler.ts');
+let mod: Module;
+
+const EBS_MULTI = 'eventbridge/ebs/awsdocs_ebs_createSnapshots_succeeded.json';
+const EBS_MULTI_FAILED = 'eventbridge/ebs/awsdocs_ebs_createSnapshots_failed.json';
+const DRS_PIT = 'eventbridge/drs/awsdocs-drs_DRS-PIT-Snapshot-Taken_PIT-Snapshot-Taken.json';
+
+/** makeInventory() with ledger-db replicated by the DRS source server of the shared DRS sample. */
+function inventoryWithDrs() {
+  const raw = makeInventory();
+  const ledgerDb = raw.groups.find((g) => g.name === 'ledger')!.machines.find((m) => m.id === 'ledger-db')!;
+  ledgerDb['drsSourceServerId'] = 's-12345678901234567';
+  return raw;
+}
+const index = inventoryIndex(inventoryWithDrs());
+
+/** The two volumes of the EBS multi-volume sample, tagged as payments-db's root and data disks. */
+const ebsSnapshots: SnapshotInfo[] = [
+  { snapshotId: 'snap-01234567', state: 'completed', startTime: '2024-05-01T08:00:00.000Z', volumeId: 'vol-01234567', volumeSize: 50, tags: { 'cleanpoint:machine': 'payments-db', 'cleanpoint:device': '/dev/xvda' } },
+  { snapshotId: 'snap-012345678', state: 'completed', startTime: '2024-05-01T08:00:01.000Z', volumeId: 'vol-012345678', volumeSize: 500, tags: { 'cleanpoint:machine': 'payments-db', 'cleanpoint:device': '/dev/sdf' } },
+];
+
+beforeAll(async () => {
+  stubHandlerEnv({ CATALOG_TABLE, INVENTORY_SOURCE: writeInventorySource(inventoryWithDrs()) });
+  mod = await import('../../functions/record-recovery-point/handler.ts');
+});
+
+afterAll(() => removeTempFiles());
+
+describe('record-recovery-point handler (factory, in-memory fakes)', () => {
+  function world(infos: SnapshotInfo[] = ebsSnapshots) {
+    const writer = new MemoryRecoveryPointCatalog();
+    const snapshots = new FixedSnapshots(infos);
+    const handle = mod.makeHandler(async () => ({ snapshots, writer, index }));
+    return { writer, snapshots, handle };
+  }
+
+  it('records the shared EBS multi-volume sample as one crash-consistent point of the tagged machine', async () => {
+    // Prepare
+    const w = world();
+
+    // Act
+    const out = await w.handle(loadSharedFixture(EBS_MULTI));
+
+    // Assess
+    expect(out).toEqual({ recorded: [{ machineId: 'payments-db', pointId: 'ebs-snap-01234567', capturedAt: '2024-05-01T08:00:00.000Z' }], ignored: [] });
+    expect(w.writer.all('payments-db')).toMatchObject([{
+      pointId: 'ebs-snap-01234567', status: 'available', scan: 'unscanned', source: 'ebs',
+      snapshots: [{ deviceName: '/dev/xvda', snapshotId: 'snap-01234567', volumeSize: 50 }, { deviceName: '/dev/sdf', snapshotId: 'snap-012345678', volumeSize: 500 }],
+    }]);
+  });
+
+  it('records the shared DRS PIT sample for the machine its source server replicates, at the event time', async () => {
+    // Prepare
+    const w = world([
+      { snapshotId: 'snap-445566', state: 'completed', startTime: '2016-08-22T20:10:00.000Z', tags: {} },
+      { snapshotId: 'snap-778899', state: 'completed', startTime: '2016-08-22T20:10:00.000Z', tags: {} },
+    ]);
+
+    // Act
+    const out = await w.handle(loadSharedFixture(DRS_PIT));
+
+    // Assess
+    expect(out.recorded).toEqual([{ machineId: 'ledger-db', pointId: 'drs-112233', capturedAt: '2016-08-22T20:12:19.000Z' }]);
+    expect(w.snapshots.asked).toEqual([['snap-445566', 'snap-778899']]);
+  });
+
+  it('ignores snapshots that carry no machine tag and says why', async () => {
+    // Prepare
+    const w = world(ebsSnapshots.map((s) => ({ ...s, tags: {} })));
+
+    // Act
+    const out = await w.handle(loadSharedFixture(EBS_MULTI));
+
+    // Assess
+    expect(out).toEqual({
+      recorded: [],
+      ignored: [
+        { snapshotId: 'snap-01234567', reason: 'no cleanpoint:machine tag' },
+        { snapshotId: 'snap-012345678', reason: 'no cleanpoint:machine tag' },
+      ],
+    });
+  });
+
+  it.each([
+    ['a failed multi-volume snapshot', () => loadSharedFixture(EBS_MULTI_FAILED)],
+    ['a GuardDuty finding', () => makeEvent()],
+    ['something that is not an event at all', () => 'snap-01234567'],
+  ])('refuses %s with UnsupportedEventError and records nothing', async (_what, event) => {
+    // Prepare
+    const w = world();
+
+    // Act
+    const error = await rejectionOf(w.handle(event()));
+
+    // Assess
+    expect(error.name).toBe('UnsupportedEventError');
+    expect(w.writer.all('payments-db')).toEqual([]);
+  });
+
+  it('refuses a snapshot notification whose snapshot id is not an EBS snapshot ARN, naming the path', async () => {
+    // Prepare
+    const w = world();
+    const event = loadSharedFixture<{ detail: { snapshots: { snapshot_id: string }[] } }>(EBS_MULTI);
+    event.detail.snapshots[0]!.snapshot_id = 'arn:aws:ec2::us-east-1:volume/vol-01234567';
+
+    // Act
+    const error = await rejectionOf(w.handle(event));
+
+    // Assess
+    expect(error.name).toBe('ValidationError');
+    expect(issuePaths(error)).toEqual(['detail.snapshots[0].snapshot_id']);
+    expect(w.snapshots.asked).toEqual([]);
+  });
+});
+
+describe('record-recovery-point handler (wrapped, aws-sdk-client-mock)', () => {
+  const ddb = mockClient(DynamoDBDocumentClient);
+  const ec2 = mockClient(EC2Client);
+
+  beforeEach(() => {
+    ddb.reset();
+    ec2.reset();
+    rememberWrites(ddb);
+    ec2.on(DescribeSnapshotsCommand).resolves({
+      Snapshots: ebsSnapshots.map((s) => ({
+        SnapshotId: s.snapshotId, State: 'completed', StartTime: new Date(s.startTime), VolumeId: s.volumeId, VolumeSize: s.volumeSize,
+        Tags: Object.entries(s.tags).map(([Key, Value]) => ({ Key, Value })),
+      })),
+    });
+  });
+
+  afterAll(() => {
+    ddb.restore();
+    ec2.restore();
+  });
+
+  it('exports the middy-wrapped handler, not the bare factory', () => {
+    // Act
+    const api = middyApi(mod.handler);
+
+    // Assess
+    expect(api).toEqual(MIDDY_API);
+  });
+
+  it('looks up the EBS sample\'s snapshots and writes the point and its pointer to the catalogue table', async () => {
+    // Act
+    const out = await mod.handler(loadSharedFixture(EBS_MULTI), lambdaContext());
+
+    // Assess
+    expect(out.recorded).toEqual([{ machineId: 'payments-db', pointId: 'ebs-snap-01234567', capturedAt: '2024-05-01T08:00:00.000Z' }]);
+    expect(ec2).toHaveReceivedCommandExactlyOnceWith(DescribeSnapshotsCommand, { SnapshotIds: ['snap-01234567', 'snap-012345678'] });
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      TableName: CATALOG_TABLE,
+      Item: expect.objectContaining({
+        machineId: 'payments-db', sk: '2024-05-01T08:00:00.000Z#ebs-snap-01234567', pointId: 'ebs-snap-01234567', status: 'available',
+        snapshots: [
+          { deviceName: '/dev/xvda', snapshotId: 'snap-01234567', volumeSize: 50 },
+          { deviceName: '/dev/sdf', snapshotId: 'snap-012345678', volumeSize: 500 },
+        ],
+      }),
+    });
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      TableName: CATALOG_TABLE, Item: { machineId: 'payments-db', sk: 'POINT#ebs-snap-01234567', pointId: 'ebs-snap-01234567', capturedAt: '2024-05-01T08:00:00.000Z' },
+    });
+  });
+
+  it('never records a multi-volume point as available when one snapshot of the set no longer exists', async () => {
+    // Prepare: EC2 refuses the batch because one id is unknown; asked one by one, only the root volume is found
+    ec2.on(DescribeSnapshotsCommand, { SnapshotIds: ['snap-01234567', 'snap-012345678'] })
+      .rejects(new EC2ServiceException({ name: 'InvalidSnapshot.NotFound', message: "The snapshot 'snap-012345678' does not exist.", $fault: 'client', $metadata: { httpStatusCode: 400 } }));
+    ec2.on(DescribeSnapshotsCommand, { SnapshotIds: ['snap-012345678'] })
+      .rejects(new EC2ServiceException({ name: 'InvalidSnapshot.NotFound', message: "The snapshot 'snap-012345678' does not exist.", $fault: 'client', $metadata: { httpStatusCode: 400 } }));
+    ec2.on(DescribeSnapshotsCommand, { SnapshotIds: ['snap-01234567'] }).resolves({
+      Snapshots: [{ SnapshotId: 'snap-01234567', State: 'completed', StartTime: new Date('2024-05-01T08:00:00.000Z'), VolumeSize: 50, Tags: [{ Key: 'cleanpoint:machine', Value: 'payments-db' }] }],
+    });
+
+    // Act
+    await mod.handler(loadSharedFixture(EBS_MULTI), lambdaContext());
+
+    // Assess: a point without its data volume would restore payments-db without its data
+    const available = ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item ?? {})
+      .filter((item) => item['pointId'] === 'ebs-snap-01234567' && item['status'] === 'available');
+    expect(available).toEqual([]);
+  });
+});

@@ -1,0 +1,166 @@
+import { DynamoDBDocumentClient, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Incident } from '../../domain/incident.ts';
+import { DEFAULT_POLICY } from '../../domain/policy.ts';
+import type { RecoveryPoint } from '../../domain/recovery-points.ts';
+import { MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
+import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
+import { INSTANCES } from '../helpers/fixtures.ts';
+import {
+  auditTypes, CATALOG_TABLE, fixedClock, incidentItem, inventoryIndex, issuePaths, lambdaContext, makeIncidentFor, MIDDY_API, middyApi,
+  NOW, pointsFor, rejectionOf, rememberWrites, removeTempFiles, STATE_TABLE, stubHandlerEnv, writeInventorySource,
+} from './support.ts';
+
+type Module = typeof import('../../functions/select-recovery-points/handler.ts');
+let mod: Module;
+
+const index = inventoryIndex();
+let incident: Incident;
+
+beforeAll(async () => {
+  stubHandlerEnv({ STATE_TABLE, CATALOG_TABLE, INVENTORY_SOURCE: writeInventorySource() });
+  mod = await import('../../functions/select-recovery-points/handler.ts');
+  const { useClock } = await import('../../functions/shared/wiring.ts');
+  useClock(fixedClock(NOW));
+  incident = makeIncidentFor(index);
+});
+
+afterAll(() => removeTempFiles());
+
+describe('select-recovery-points handler (factory, in-memory fakes)', () => {
+  async function world(points: RecoveryPoint[], subject: Incident = incident) {
+    const incidents = new MemoryIncidentStore();
+    await incidents.createIncident(subject);
+    const runs = new MemoryRunStore();
+    const handle = mod.makeHandler(async () => ({
+      incidents, runs, audit: new MemoryAuditLog(), catalog: new MemoryRecoveryPointCatalog(points), policy: DEFAULT_POLICY, index, clock: fixedClock(NOW),
+    }));
+    return { runs, handle };
+  }
+
+  it('returns ready, the counts and the approval wait that Any Machine Restorable? and Request Failover Approval read', async () => {
+    // Prepare
+    const w = await world(pointsFor(index, 'payments'));
+
+    // Act
+    const out = await w.handle({ incidentId: incident.incidentId });
+
+    // Assess
+    expect(out).toEqual({ incidentId: incident.incidentId, mode: 'recovery', ready: true, machineCount: 3, blockerCount: 0, approvalTimeoutSeconds: 3600 });
+    expect((await w.runs.getProposal(incident.incidentId))?.plan.machines.map((m) => m.pointId)).toEqual([
+      'payments-db@2024-05-01T08:00:00.000Z', 'payments-api@2024-05-01T08:00:00.000Z', 'payments-web@2024-05-01T08:00:00.000Z',
+    ]);
+  });
+
+  it('reports not ready, with every machine a blocker, when no point is older than the cutoff', async () => {
+    // Prepare
+    const w = await world([]);
+
+    // Act
+    const out = await w.handle({ incidentId: incident.incidentId });
+
+    // Assess
+    expect(out).toMatchObject({ ready: false, machineCount: 0, blockerCount: 3 });
+  });
+
+  it('reports not ready when a test-mode failover has no isolated network to launch into', async () => {
+    // Prepare: a GuardDuty sample finding (test mode only) on the ledger group, which has no test network
+    const sample = makeIncidentFor(index, { resource: { instanceDetails: { instanceId: INSTANCES.ledgerDb } }, service: { additionalInfo: { sample: true } } });
+    const w = await world(pointsFor(index, 'ledger'), sample);
+
+    // Act
+    const out = await w.handle({ incidentId: sample.incidentId });
+
+    // Assess
+    expect(out).toMatchObject({ mode: 'test', ready: false, machineCount: 2, blockerCount: 0, approvalTimeoutSeconds: 3600 });
+  });
+
+  it.each([
+    ['a missing incidentId', () => ({}), 'incidentId'],
+    ['group cutoffs given as a list', () => ({ incidentId: incident.incidentId, groupCutoffs: ['2024-05-01T07:00:00Z'] }), 'groupCutoffs'],
+    ['a group cutoff that is not text', () => ({ incidentId: incident.incidentId, groupCutoffs: { payments: 1714546800000 } }), 'groupCutoffs.payments'],
+  ])('refuses task input with %s with a ValidationError naming the path', async (_what, input, path) => {
+    // Prepare
+    const w = await world(pointsFor(index, 'payments'));
+
+    // Act
+    const error = await rejectionOf(w.handle(input()));
+
+    // Assess
+    expect(error.name).toBe('ValidationError');
+    expect(issuePaths(error)).toEqual([path]);
+    expect(await w.runs.getProposal(incident.incidentId)).toBeNull();
+  });
+
+  it('refuses task input with a field the state never sends', async () => {
+    // Prepare
+    const w = await world(pointsFor(index, 'payments'));
+
+    // Act
+    const error = await rejectionOf(w.handle({ incidentId: incident.incidentId, cutoff: '2020-01-01T00:00:00Z' }));
+
+    // Assess
+    expect(error.name).toBe('ValidationError');
+    expect(error.message).toContain('cutoff');
+  });
+
+  it('refuses task input that is not an object with a ValidationError', async () => {
+    // Prepare
+    const w = await world(pointsFor(index, 'payments'));
+
+    // Act
+    const error = await rejectionOf(w.handle(incident.incidentId));
+
+    // Assess
+    expect(error.name).toBe('ValidationError');
+  });
+});
+
+describe('select-recovery-points handler (wrapped, aws-sdk-client-mock)', () => {
+  const ddb = mockClient(DynamoDBDocumentClient);
+  const points = () => pointsFor(index, 'payments');
+
+  beforeEach(() => {
+    ddb.reset();
+    rememberWrites(ddb).seed(STATE_TABLE, incidentItem(incident));
+    // The catalogue answers each machine's query with its points, newest first, as DynamoDB would.
+    ddb.on(QueryCommand, { TableName: CATALOG_TABLE }).callsFake((input: QueryCommandInput) => {
+      const machineId = input.ExpressionAttributeValues?.[':m'];
+      const upper = String(input.ExpressionAttributeValues?.[':upper']);
+      const items = points().filter((p) => p.machineId === machineId).map((p) => ({ ...p, sk: `${p.capturedAt}#${p.pointId}` }))
+        .filter((i) => i.sk < upper).reverse();
+      return { Items: items };
+    });
+  });
+
+  afterAll(() => ddb.restore());
+
+  it('exports the middy-wrapped handler, not the bare factory', () => {
+    // Act
+    const api = middyApi(mod.handler);
+
+    // Assess
+    expect(api).toEqual(MIDDY_API);
+  });
+
+  it('reads each machine\'s points newest first from the cutoff and stores the proposal in the state table', async () => {
+    // Act
+    const out = await mod.handler({ incidentId: incident.incidentId }, lambdaContext());
+
+    // Assess
+    expect(out).toMatchObject({ ready: true, machineCount: 3, approvalTimeoutSeconds: 3600 });
+    for (const machineId of ['payments-db', 'payments-api', 'payments-web']) {
+      expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+        TableName: CATALOG_TABLE, KeyConditionExpression: 'machineId = :m AND sk < :upper', ScanIndexForward: false,
+        ExpressionAttributeValues: { ':m': machineId, ':upper': '2024-05-01T08:30:00.000Z$' },
+      });
+    }
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      TableName: STATE_TABLE,
+      Item: expect.objectContaining({ pk: `INCIDENT#${incident.incidentId}`, sk: 'PROPOSAL', cutoff: '2024-05-01T08:30:00.000Z' }),
+    });
+    expect(auditTypes(ddb)).toEqual(['points.selected']);
+  });
+});
