@@ -1,5 +1,10 @@
+import { APPROVALS_USAGE, approvalsCommand } from './commands/approvals.ts';
 import { ASSESS_USAGE, assessCommand } from './commands/assess.ts';
+import { FINDINGS_USAGE, findingsCommand } from './commands/findings.ts';
+import { INCIDENTS_USAGE, incidentsCommand } from './commands/incidents.ts';
+import { MACHINES_USAGE, machinesCommand } from './commands/machines.ts';
 import { PLAN_USAGE, planCommand } from './commands/plan.ts';
+import { RUNBOOK_USAGE, runbookCommand } from './commands/runbook.ts';
 import { EXIT_INVALID, exitCodeFor, processIo, type Io } from './io.ts';
 
 type Command = (io: Io, argv: string[]) => Promise<number>;
@@ -7,6 +12,12 @@ type Command = (io: Io, argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, { run: Command; usage: string }> = {
   assess: { run: assessCommand, usage: ASSESS_USAGE },
   plan: { run: planCommand, usage: PLAN_USAGE },
+  runbook: { run: runbookCommand, usage: RUNBOOK_USAGE },
+  // Against the running local system (`npm start`), over its HTTP API:
+  findings: { run: findingsCommand, usage: FINDINGS_USAGE },
+  incidents: { run: incidentsCommand, usage: INCIDENTS_USAGE },
+  approvals: { run: approvalsCommand, usage: APPROVALS_USAGE },
+  machines: { run: machinesCommand, usage: MACHINES_USAGE },
 };
 
 export function usage(): string {

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { withoutToken, type ApprovalRequest, type PublicApprovalRequest } from '../domain/approval.ts';
 import type { Incident, IncidentStatus } from '../domain/incident.ts';
 import type { AuditEntry, Run, RunMachine, StoredProposal } from '../domain/ports.ts';
@@ -8,6 +9,8 @@ import type { RouteDeps } from './routes.ts';
  * What the console and the local API show, read from the same stores the handlers write
  * (incidents, approvals, audit log, runs, catalogue) and from the EC2 simulator.
  */
+
+export const incidentIdSchema = z.string().regex(/^inc-[0-9a-f]{20}$/, 'must be an incident id like inc-0123456789abcdef0123');
 
 /** Statuses after which nothing more happens without a person (or a failback) starting it. */
 export const FINAL_STATUSES: readonly IncidentStatus[] = ['recovered', 'failover-failed', 'rejected', 'expired', 'notified', 'ignored', 'closed'];
@@ -110,6 +113,8 @@ export interface MachineView {
   instanceId: string;
   instanceType: string | null;
   latestPoint: Pick<RecoveryPoint, 'pointId' | 'capturedAt' | 'status' | 'scan'> | null;
+  /** The newest point a failover could restore from (available, not infected). */
+  latestCleanPoint: Pick<RecoveryPoint, 'pointId' | 'capturedAt' | 'status' | 'scan'> | null;
   lifecycle: Lifecycle;
   /** The lifecycle comes from a test-mode run (isolated network), not a real failover. */
   testMode: boolean;
@@ -139,10 +144,10 @@ export async function machineViews(deps: RouteDeps): Promise<MachineView[]> {
   const views: MachineView[] = [];
   for (const group of rt.index.inventory.groups) {
     for (const m of group.machines) {
-      const latestPoint = await newestPoint(deps, m.id, now);
+      const { latest, latestClean } = await newestPoints(deps, m.id, now);
       let view: MachineView = {
-        machineId: m.id, group: group.name, wave: m.wave, instanceId: m.instanceId, instanceType: m.instanceType ?? null, latestPoint,
-        lifecycle: latestPoint && !ineligibility(latestPoint) ? 'Protected' : 'Not Protected', testMode: false,
+        machineId: m.id, group: group.name, wave: m.wave, instanceId: m.instanceId, instanceType: m.instanceType ?? null,
+        latestPoint: latest, latestCleanPoint: latestClean, lifecycle: latestClean ? 'Protected' : 'Not Protected', testMode: false,
         incidentId: null, pendingIncidentId: null, recovery: null, drill: 'Never Tested',
       };
       // Newest incident first: the most recent failover of this machine decides its status.
@@ -163,11 +168,17 @@ export async function machineViews(deps: RouteDeps): Promise<MachineView[]> {
   return views;
 }
 
-async function newestPoint(deps: RouteDeps, machineId: string, now: string): Promise<MachineView['latestPoint']> {
-  for await (const p of deps.stores.catalog.pointsAtOrBefore(machineId, now, { pageSize: 1 })) {
-    return { pointId: p.pointId, capturedAt: p.capturedAt, status: p.status, scan: p.scan };
+/** The newest point, and the newest one a failover could use (looked for among the newest 200). */
+async function newestPoints(deps: RouteDeps, machineId: string, now: string): Promise<{ latest: MachineView['latestPoint']; latestClean: MachineView['latestPoint'] }> {
+  let latest: MachineView['latestPoint'] = null;
+  let seen = 0;
+  for await (const p of deps.stores.catalog.pointsAtOrBefore(machineId, now, { pageSize: 25 })) {
+    const view = { pointId: p.pointId, capturedAt: p.capturedAt, status: p.status, scan: p.scan };
+    latest ??= view;
+    if (!ineligibility(p)) return { latest, latestClean: view };
+    if (++seen >= 200) break;
   }
-  return null;
+  return { latest, latestClean: null };
 }
 
 function recoveryOf(deps: RouteDeps, run: RunMachine): MachineView['recovery'] {

@@ -39,3 +39,7 @@ export class HttpFailure extends Error {
   override readonly name = 'HttpFailure' as const;
   constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) { super(message); }
 }
+
+export function json(status: number, value: unknown, headers: Record<string, string> = {}): LocalResponse {
+  return { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers }, body: JSON.stringify(value, null, 2) };
+}

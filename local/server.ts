@@ -4,7 +4,7 @@ import { localApiRoutes } from './api.ts';
 import { consoleRoutes } from './console/index.ts';
 import { errorPage } from './console/layout.ts';
 import { apiGatewayEvent } from './http-event.ts';
-import { HttpFailure, MAX_BODY_BYTES, type LocalRequest, type LocalResponse, type Route, type RouteDeps } from './routes.ts';
+import { HttpFailure, json, MAX_BODY_BYTES, type LocalRequest, type LocalResponse, type Route, type RouteDeps } from './routes.ts';
 import { httpRoutes } from './serverless-config.ts';
 
 /**
@@ -91,10 +91,6 @@ async function handle(routes: Route[], port: number, req: IncomingMessage, res: 
 function reply(res: ServerResponse, r: LocalResponse): void {
   res.writeHead(r.status, { ...r.headers, 'content-length': String(Buffer.byteLength(r.body)) });
   res.end(r.body);
-}
-
-export function json(status: number, value: unknown, headers: Record<string, string> = {}): LocalResponse {
-  return { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers }, body: JSON.stringify(value, null, 2) };
 }
 
 function allowedHost(host: string | undefined, port: number): boolean {

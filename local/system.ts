@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import path from 'node:path';
 import { parseInventoryText } from '../domain/inventory.ts';
 import { seedDemoEstate } from './demo-estate.ts';
@@ -33,6 +34,7 @@ export interface LocalSystem {
   stores: LocalStores;
   /** Base URL of the HTTP server, e.g. http://127.0.0.1:8787 */
   url: string;
+  server: Server;
   /** What was seeded on this start; null when the data dir already held an estate. */
   seeded: { points: number; machines: number } | null;
   /** Stop serving, save the simulator and the clock, close the embedded services. */
@@ -62,7 +64,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     const runtime = rt;
     let closing: Promise<void> | undefined;
     return {
-      rt, stores, url, seeded,
+      rt, stores, url, server, seeded,
       close: () => (closing ??= closeServer(server).then(() => runtime.close())),
     };
   } catch (e) {

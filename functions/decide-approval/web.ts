@@ -153,6 +153,9 @@ function crossSiteReason(event: APIGatewayProxyEventV2): string | null {
   if (site && site !== 'same-origin' && site !== 'none') return `Sec-Fetch-Site: ${site}`;
   const origin = header(event, 'origin');
   if (origin === undefined) return null;
+  // Browsers send the opaque origin "null" when the page's referrer policy withholds it; the
+  // browser's own Sec-Fetch-Site then says whether the form came from this site.
+  if (origin === 'null') return site === 'same-origin' ? null : 'Origin: null without Sec-Fetch-Site: same-origin';
   const host = header(event, 'host');
   if (!host) return null; // API Gateway always passes Host; a local caller that does not is judged by Sec-Fetch-Site and CSRF
   try {

@@ -1,0 +1,50 @@
+import { approvalView, incidentDetail, incidentIdSchema, isFinal, machineViews, summarise } from '../read-model.ts';
+import { HttpFailure, type LocalRequest, type Route, type RouteDeps } from '../routes.ts';
+import { incidentPage } from './incident.ts';
+import { incidentsPage } from './incidents.ts';
+import { page } from './layout.ts';
+import { machinesPage } from './machines.ts';
+import { outboxPage } from './outbox.ts';
+import { overviewPage } from './overview.ts';
+
+/** The console: read-only pages over the running system (deciding happens on the approval pages). */
+export function consoleRoutes(deps: RouteDeps): Route[] {
+  const now = () => new Date(deps.rt.clock.now()).toISOString();
+  return [
+    {
+      method: 'GET', path: '/', handle: async (req) => {
+        noQuery(req);
+        const [incidents, approvals, machines] = await Promise.all([
+          deps.stores.incidents.listIncidents(), deps.stores.approvals.listApprovals({ status: 'pending' }), machineViews(deps),
+        ]);
+        return page({ title: 'Overview', section: '/', now: now() }, overviewPage({
+          incidents: incidents.map(summarise), approvals: approvals.map((a) => approvalView(deps, a)), machines, outbox: deps.rt.outbox,
+        }));
+      },
+    },
+    { method: 'GET', path: '/machines', handle: async (req) => { noQuery(req); return page({ title: 'Machines', section: '/machines', now: now() }, machinesPage(await machineViews(deps))); } },
+    {
+      method: 'GET', path: '/incidents', handle: async (req) => {
+        noQuery(req);
+        return page({ title: 'Incidents', section: '/incidents', now: now() }, incidentsPage((await deps.stores.incidents.listIncidents()).map(summarise)));
+      },
+    },
+    {
+      method: 'GET', path: '/incidents/{incidentId}', handle: async (req) => {
+        noQuery(req);
+        const parsed = incidentIdSchema.safeParse(req.params['incidentId']);
+        if (!parsed.success) throw new HttpFailure(404, `${req.params['incidentId']} is not an incident id (they look like inc-0123456789abcdef0123)`);
+        const detail = await incidentDetail(deps, parsed.data);
+        if (!detail) throw new HttpFailure(404, `There is no incident ${parsed.data}.`);
+        const refresh = isFinal(detail.incident.status) ? {} : { refreshSeconds: 2 };
+        return page({ title: `Incident ${detail.incident.incidentId}`, section: '/incidents', now: now(), ...refresh }, incidentPage(detail, deps.rt.clock.now()));
+      },
+    },
+    { method: 'GET', path: '/outbox', handle: async (req) => { noQuery(req); return page({ title: 'Outbox', section: '/outbox', now: now() }, outboxPage(deps.rt.outbox, deps.rt.options.publicBaseUrl)); } },
+  ];
+}
+
+function noQuery(req: LocalRequest): void {
+  const keys = [...new Set(req.query.keys())];
+  if (keys.length) throw new HttpFailure(400, `this page takes no query parameters (got ${keys.join(', ')})`);
+}

@@ -1,0 +1,121 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalSystem } from '../../local/system.ts';
+import { verifyFailover } from '../../local/verify-failover.ts';
+import { getJson, inventoryWithLongDeadlines, postJson, ransomwareEvent, startTestSystem, until } from '../helpers/local-system.ts';
+
+/**
+ * The console and the approval page in real Chromium (Debian's package, driven by
+ * playwright-core): a decider reads the proposal and clicks Approve; the console shows the
+ * incident through to Recovered. The screenshots it takes are the README's.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const IMAGES = path.resolve('docs/images');
+
+let system: LocalSystem;
+let browser: Browser;
+let page: Page;
+const cspViolations: string[] = [];
+
+beforeAll(async () => {
+  // CI installs Chromium; a machine without it must not pass this file by skipping it.
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: the browser tests need Debian's chromium (apt-get install -y chromium)`);
+  }
+  [system, browser] = await Promise.all([
+    startTestSystem({ inventoryFile: inventoryWithLongDeadlines() }),
+    chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    }),
+  ]);
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(10_000);
+  page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(m.text()); });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await system?.close();
+});
+
+describe('the console and the approval page in Chromium', () => {
+  it('takes a decider from the e-mailed link through Approve to a recovered incident', async () => {
+    // Prepare: the ransomware finding arrives; the decider's link is in the outbox
+    const sent = await postJson(system, '/local/findings', await ransomwareEvent(system));
+    const incidentId = sent.body['incidentId'] as string;
+    const approvalId = (sent.body['approval'] as { approvalId: string }).approvalId;
+    const { body: outbox } = await getJson(system, '/local/outbox?to=dana@example.com');
+    const email = (outbox['messages'] as { text: string }[]).find((m) => m.text.includes(`/approvals/${approvalId}?`));
+    const link = email?.text.match(/http:\/\/\S+\/approvals\/\S+/)?.[0];
+    expect(link, 'approval link in the outbox').toBeTruthy();
+
+    // Act 1: open the link and read the proposal
+    await page.goto(link!);
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Approve recovery-mode failover of payments?');
+    const proposed = Object.fromEntries(await page.locator('tr[data-machine]').evaluateAll((rows) =>
+      rows.map((r) => [r.getAttribute('data-machine'), r.querySelector('[data-point]')?.textContent ?? ''])));
+    expect(Object.keys(proposed)).toEqual(['payments-db-1', 'payments-api-1', 'payments-api-2']);
+
+    // Act 2: approve
+    const [decision] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/decision') && r.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Approve failover', exact: true }).click(),
+    ]);
+    await page.waitForLoadState();
+    expect(decision.status(), `the decision page said: ${await page.locator('main').innerText()}`).toBe(200);
+    expect(await page.locator('[data-approval-status]').textContent()).toBe('APPROVED');
+
+    // Act 3: follow the incident in the console until it shows Recovered
+    await page.goto(`${system.url}/incidents/${incidentId}`);
+    await until('the incident page to show Recovered', async () => {
+      await page.reload();
+      return (await page.locator('[data-incident-status]').textContent()) === 'Recovered';
+    }, 20_000);
+
+    // Assess: the page tells the whole story
+    await expect.poll(() => page.locator('ol.phases li.done').count()).toBe(7);
+    expect(await page.locator('[data-outcome="recovered"] [data-rto]').textContent()).toMatch(/^[\d.]+ min/);
+    expect(await page.locator('svg[data-chart="launch-timeline"] rect.boot').count()).toBe(3);
+    expect(await page.locator('li[data-skipped]').count()).toBeGreaterThan(0);
+    const shownPoints = Object.fromEntries(await page.locator('tr[data-machine]').evaluateAll((rows) =>
+      rows.map((r) => [r.getAttribute('data-machine'), r.querySelector('[data-point]')?.textContent ?? ''])));
+    expect(shownPoints).toEqual(proposed);
+
+    // Assess: the simulator runs every machine from the point the decider approved, the latest clean one
+    const verification = await verifyFailover({ rt: system.rt, stores: system.stores }, incidentId);
+    expect(verification.problems).toEqual([]);
+    expect(Object.fromEntries(verification.machines.map((m) => [m.machineId, m.used?.pointId]))).toEqual(proposed);
+    expect(verification.machines.every((m) => m.instanceState === 'running')).toBe(true);
+
+    mkdirSync(IMAGES, { recursive: true });
+    await page.screenshot({ path: path.join(IMAGES, 'console-incident.png'), fullPage: true });
+  }, 30_000);
+
+  it('shows the recovered machines with their recovery instances, and the rest protected', async () => {
+    // Act
+    await page.goto(`${system.url}/machines`);
+
+    // Assess
+    const lifecycle = Object.fromEntries(await page.locator('tr[data-machine]').evaluateAll((rows) =>
+      rows.map((r) => [r.getAttribute('data-machine'), r.querySelector('[data-lifecycle]')?.textContent ?? ''])));
+    expect(lifecycle).toEqual({
+      'payments-db-1': 'Recovered', 'payments-api-1': 'Recovered', 'payments-api-2': 'Recovered',
+      'crm-db-1': 'Protected', 'crm-app-1': 'Protected', 'intranet-web-1': 'Protected',
+    });
+    expect(await page.locator('tr[data-machine="payments-db-1"]').textContent()).toMatch(/i-[0-9a-f]+\s*running/);
+    expect(await page.locator('tr[data-machine="crm-db-1"]').textContent()).toContain('Never Tested');
+    await page.screenshot({ path: path.join(IMAGES, 'console-machines.png'), fullPage: true });
+  });
+
+  it('renders every page under its CSP without a single violation', async () => {
+    // Act
+    for (const p of ['/', '/incidents', '/outbox', '/machines']) await page.goto(`${system.url}${p}`);
+
+    // Assess: the stylesheet is allowed by its hash (a wrong hash would leave pages unstyled and log here)
+    expect(cspViolations).toEqual([]);
+    expect(await page.locator('header').evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor)).toBe('rgb(29, 36, 48)');
+  });
+});
