@@ -31,6 +31,22 @@ export class LocalApi {
     return this.request<T>('GET', path, undefined, context);
   }
 
+  /** A GET whose answer is not JSON (an HTML export); errors are still JSON. */
+  async getText(path: string, context: string): Promise<string> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, { signal: AbortSignal.timeout(60_000) });
+    } catch (e) {
+      throw new LocalServerError(`cannot reach Cleanpoint at ${this.baseUrl} (${(e as Error).message}). Is \`npm start\` running?`);
+    }
+    const text = await res.text();
+    if (res.ok) return text;
+    let error: string | undefined;
+    try { error = (JSON.parse(text) as { error?: string }).error; } catch { /* not JSON */ }
+    if (res.status < 500) throw new UsageError(`${context}: ${error ?? `refused (${res.status})`}`);
+    throw new LocalServerError(`${context}: the server failed (${res.status})`);
+  }
+
   post<T>(path: string, body: unknown, context: string): Promise<T> {
     return this.request<T>('POST', path, body, context);
   }

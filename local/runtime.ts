@@ -280,6 +280,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     save,
     async close() {
       save();
+      // Stop workflows still running (waiting for a decision, booting machines) before the
+      // database goes away, so none of their tasks runs against a closed table.
+      const running = [...engine.executions.values()].filter((e) => e.status === 'RUNNING');
+      for (const e of running) { try { engine.abort(e.executionArn); } catch { /* already finished */ } }
+      await Promise.race([Promise.allSettled(running.map((e) => e.done)), new Promise((r) => setTimeout(r, 2_000))]);
       clock.dispose?.();
       clients.dynamoClient.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { localApiRoutes } from './api.ts';
+import { incidentActionRoutes } from './incident-actions.ts';
+import { drillApiRoutes } from './drills-api.ts';
 import { consoleRoutes } from './console/index.ts';
 import { errorPage } from './console/layout.ts';
 import { apiGatewayEvent } from './http-event.ts';
@@ -12,7 +14,7 @@ import { httpRoutes } from './serverless-config.ts';
  *   - every `httpApi` route of serverless.yml, answered by its function's handler with an
  *     API Gateway HTTP API (payload 2.0) event, as on AWS;
  *   - the console pages (server-rendered, no scripts, strict CSP);
- *   - the local JSON API the CLI uses (/local/...).
+ *   - the local JSON API the CLI uses (/local/...), drills included (/local/drills, /local/schedules/tick).
  * Bodies over 16 KiB are refused with 413 before anything runs (API Gateway's own limit is
  * larger; the handlers' is 16 KiB, so the local server refuses early and the same way).
  */
@@ -29,7 +31,7 @@ export async function listenLocal(port: number): Promise<{ server: Server; url: 
 
 /** Replace the start-up responder with the real routes. */
 export function serveLocal(server: Server, deps: RouteDeps): void {
-  const routes = [...functionRoutes(deps), ...localApiRoutes(deps), ...consoleRoutes(deps)];
+  const routes = [...functionRoutes(deps), ...localApiRoutes(deps), ...incidentActionRoutes(deps), ...drillApiRoutes(deps), ...consoleRoutes(deps)];
   const port = (server.address() as AddressInfo).port;
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {

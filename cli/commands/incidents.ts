@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { AuditEntry } from '../../domain/ports.ts';
 import { describe } from '../../local/console/incident.ts';
@@ -5,7 +6,8 @@ import { FINAL_STATUSES, incidentIdSchema, type IncidentDetail, type IncidentSum
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Io } from '../io.ts';
 import { columns, LocalApi, shortTime, URL_OPTION } from '../local-api.ts';
 
-export const INCIDENTS_USAGE = 'cleanpoint incidents list|show ID|watch ID [--url URL] [--json] [--interval MS] [--timeout SECONDS]';
+export const INCIDENTS_USAGE = 'cleanpoint incidents list|show ID|watch ID [--url URL] [--json] [--interval MS] [--timeout SECONDS]\n'
+  + '  cleanpoint incidents export ID [--format json|html] [--out FILE] | verify ID | failback ID --as PERSON | close ID --as PERSON --reason TEXT';
 
 /** Statuses `watch` ends on with exit 0: recovered, or nothing to fail over. */
 const GOOD_ENDINGS = ['recovered', 'notified', 'ignored', 'closed'];
@@ -13,10 +15,18 @@ const GOOD_ENDINGS = ['recovered', 'notified', 'ignored', 'closed'];
 export async function incidentsCommand(io: Io, argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true, strict: true,
-    options: { ...URL_OPTION, json: { type: 'boolean', default: false }, interval: { type: 'string' }, timeout: { type: 'string' } },
+    options: {
+      ...URL_OPTION, json: { type: 'boolean', default: false }, interval: { type: 'string' }, timeout: { type: 'string' },
+      format: { type: 'string' }, out: { type: 'string' }, as: { type: 'string' }, reason: { type: 'string' },
+    },
   });
   const [sub, id, ...extra] = positionals;
   const api = new LocalApi(values.url);
+  if (sub && ['export', 'verify', 'failback', 'close'].includes(sub) && id && extra.length === 0) {
+    const parsed = incidentIdSchema.safeParse(id);
+    if (!parsed.success) throw new UsageError(`ID ${JSON.stringify(id)} ${parsed.error.issues[0]?.message ?? 'is not an incident id'}`);
+    return afterIncident(io, api, sub as 'export' | 'verify' | 'failback' | 'close', id, values);
+  }
   if (sub === 'list' && !id) {
     const { incidents } = await api.get<{ incidents: IncidentSummary[] }>('/local/incidents', 'incidents');
     io.stdout(values.json ? JSON.stringify(incidents, null, 2) : renderList(incidents));
@@ -36,6 +46,30 @@ export async function incidentsCommand(io: Io, argv: string[]): Promise<number> 
     });
   }
   throw new UsageError(`${sub ? `cannot run "incidents ${[sub, id, ...extra].filter(Boolean).join(' ')}"` : 'missing subcommand'}\nusage: ${INCIDENTS_USAGE}`);
+}
+
+/** export / verify / failback / close: what happens after the failover. */
+async function afterIncident(io: Io, api: LocalApi, sub: 'export' | 'verify' | 'failback' | 'close', id: string,
+  flags: { format?: string | undefined; out?: string | undefined; as?: string | undefined; reason?: string | undefined; json: boolean }): Promise<number> {
+  if (sub === 'export') {
+    const format = flags.format ?? 'json';
+    if (format !== 'json' && format !== 'html') throw new UsageError(`--format must be json or html, not ${JSON.stringify(format)}`);
+    const text = format === 'json'
+      ? JSON.stringify(await api.get(`/local/incidents/${id}/evidence?format=json`, `incident ${id}`), null, 2)
+      : await api.getText(`/local/incidents/${id}/evidence?format=html`, `incident ${id}`);
+    if (flags.out) { await writeFile(flags.out, text); io.stderr(`wrote ${flags.out}`); } else io.stdout(text);
+    return EXIT_OK;
+  }
+  if (sub === 'verify') {
+    const v = await api.get<{ ok: boolean; entries: number; reason?: string }>(`/local/incidents/${id}/verify`, `incident ${id}`);
+    io.stdout(v.ok ? `audit chain of ${id} intact (${v.entries} entries)` : `audit chain of ${id} BROKEN: ${v.reason}`);
+    return v.ok ? EXIT_OK : EXIT_FAILURE;
+  }
+  if (!flags.as) throw new UsageError('--as PERSON is required: the executor (from the inventory) who does this');
+  if (sub === 'close' && !flags.reason?.trim()) throw new UsageError('--reason TEXT is required to close an incident without failback');
+  const out = await api.post<{ status: string; executionName?: string }>(`/local/incidents/${id}/${sub}`, sub === 'close' ? { by: flags.as, reason: flags.reason } : { by: flags.as }, `incident ${id}`);
+  io.stdout(sub === 'failback' ? `Failback of ${id} started (${out.executionName}). Follow it with: cleanpoint incidents watch ${id}` : `Incident ${id} closed without failback.`);
+  return EXIT_OK;
 }
 
 function flagNumber(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
