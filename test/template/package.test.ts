@@ -60,9 +60,22 @@ const FUNCTIONS = [
   'cleanup-test-machines',
   'record-outcome',
   'notify',
+  'prepare-failback',
+  'check-failback-snapshots',
+  'retire-run-machines',
+  'record-failback',
+  'manage-incident',
+  'start-drill',
+  'run-acceptance-checks',
+  'record-drill',
+  'check-drill-schedule',
+  'finish-aborted-drill',
+  'check-protection',
 ] as const;
 /** Invoked asynchronously (by EventBridge rules): must end in a dead-letter queue on failure. */
-const ASYNC_FUNCTIONS = ['assess-finding', 'record-recovery-point'] as const;
+const ASYNC_FUNCTIONS = ['assess-finding', 'record-recovery-point', 'decide-approval', 'check-drill-schedule', 'finish-aborted-drill', 'check-protection'] as const;
+/** Actions AWS authorises only on Resource "*" (no resource-level permissions). */
+const STAR_ONLY_ACTIONS = /^(ec2:Describe[A-Za-z]+|ssm:GetCommandInvocation|ses:GetEmailIdentity|iam:SimulatePrincipalPolicy|servicequotas:GetServiceQuota|ssm:DescribeInstanceInformation)$/;
 
 let template: Template;
 
@@ -301,11 +314,11 @@ describe('IAM', () => {
     expect(checked).toBeGreaterThan(30);
   });
 
-  it('uses Resource "*" in role policies only for EC2 Describe calls, which support no resource-level permissions', () => {
+  it('uses Resource "*" in role policies only for calls that support no resource-level permissions (EC2 Describe*, SSM command results)', () => {
     for (const { owner, kind, statements } of policyDocuments()) {
       if (kind !== 'identity') continue;
       for (const s of statements.filter((st) => resourcesOf(st).includes('*'))) {
-        for (const a of actionsOf(s)) expect(a, `${owner}: ${a} on "*"`).toMatch(/^ec2:Describe[A-Za-z]+$/);
+        for (const a of actionsOf(s)) expect(a, `${owner}: ${a} on "*"`).toMatch(STAR_ONLY_ACTIONS);
       }
     }
   });
@@ -323,25 +336,29 @@ describe('IAM', () => {
         const onOwnedResources = /:(instance|volume|image)\/\*/.test(arns);
         const conditionKeys = Object.values(s.Condition ?? {}).flatMap((c) => Object.keys(c));
         if (onOwnedResources) expect(conditionKeys.some((k) => tagKey.test(k)), `${owner}: ${ec2Mutations.join(',')} on ${arns}`).toBe(true);
-        // Without a tag condition only the resources a launch *uses* (subnet, security group,
-        // network interface, source snapshot) may appear, and only for launching.
-        else expect(ec2Mutations.every((a) => ['ec2:RunInstances', 'ec2:RegisterImage'].includes(a)), `${owner}: ${ec2Mutations.join(',')} on ${arns}`).toBe(true);
+        // Without a tag condition only the resources a launch or a failback snapshot *uses* (subnet,
+        // security group, network interface, source snapshot, the volumes of a tagged instance) may
+        // appear, and only for launching or snapshotting.
+        else expect(ec2Mutations.every((a) => ['ec2:RunInstances', 'ec2:RegisterImage', 'ec2:CreateSnapshots', 'ec2:CreateTags'].includes(a)), `${owner}: ${ec2Mutations.join(',')} on ${arns}`).toBe(true);
       }
     }
     expect(mutations).toBeGreaterThan(0);
   });
 
-  it('lets only the cleanup function terminate instances or deregister images, and only test ones', () => {
+  it('lets only cleanup (test machines) and failback (machines Cleanpoint launched) terminate instances or deregister images', () => {
     for (const key of FUNCTIONS) {
       const statements = functionStatements(key);
       for (const action of ['ec2:TerminateInstances', 'ec2:DeregisterImage']) {
         const grants = allowed(statements, action);
-        if (key !== 'cleanup-test-machines') {
+        if (key === 'cleanup-test-machines') {
+          expect(grants.length).toBe(1);
+          expect(grants[0]!.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/cleanpoint:mode': 'test' } });
+        } else if (key === 'retire-run-machines') {
+          expect(grants.length).toBe(1);
+          expect(grants[0]!.Condition).toEqual({ Null: { 'aws:ResourceTag/cleanpoint:incident': 'false' } });
+        } else {
           expect(grants, `${key} ${action}`).toEqual([]);
-          continue;
         }
-        expect(grants.length).toBe(1);
-        expect(grants[0]!.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/cleanpoint:mode': 'test' } });
       }
     }
   });
@@ -361,14 +378,22 @@ describe('IAM', () => {
       Null: { 'aws:RequestTag/cleanpoint:incident': 'false' },
     });
     for (const key of FUNCTIONS.filter((f) => f !== 'launch-machine')) {
-      for (const action of ['ec2:RunInstances', 'ec2:RegisterImage', 'ec2:CreateTags']) expect(allowed(functionStatements(key), action), `${key} ${action}`).toEqual([]);
+      for (const action of ['ec2:RunInstances', 'ec2:RegisterImage']) expect(allowed(functionStatements(key), action), `${key} ${action}`).toEqual([]);
+      // Besides launching, only the failback's snapshots may be tagged, and only as they are created.
+      const tags = allowed(functionStatements(key), 'ec2:CreateTags');
+      if (key !== 'prepare-failback') expect(tags, `${key} ec2:CreateTags`).toEqual([]);
+      else expect(tags.map((t) => t.Condition)).toEqual([{ StringEquals: { 'ec2:CreateAction': 'CreateSnapshots' }, Null: { 'aws:RequestTag/cleanpoint:incident': 'false' } }]);
     }
   });
 
-  it('starts, and answers task tokens of, the incident-response machine only', () => {
+  it('starts each machine only from the function whose job it is, and answers task tokens of the incident-response machine only', () => {
     const start = FUNCTIONS.filter((k) => allowed(functionStatements(k), 'states:StartExecution').length);
-    expect(start).toEqual(['assess-finding']);
+    expect(start.sort(), JSON.stringify(start)).toEqual(['assess-finding', 'check-drill-schedule', 'finish-aborted-drill', 'manage-incident']);
     expect(allowed(functionStatements('assess-finding'), 'states:StartExecution').map((s) => s.Resource)).toEqual([{ Ref: 'IncidentResponseStateMachine' }]);
+    expect(allowed(functionStatements('manage-incident'), 'states:StartExecution').map((s) => s.Resource)).toEqual([{ Ref: 'FailbackStateMachine' }]);
+    for (const key of ['check-drill-schedule', 'finish-aborted-drill']) {
+      expect(allowed(functionStatements(key), 'states:StartExecution').map((s) => s.Resource), key).toEqual([{ Ref: 'DrillStateMachine' }]);
+    }
     for (const action of ['states:SendTaskSuccess', 'states:SendTaskFailure']) {
       expect(FUNCTIONS.filter((k) => allowed(functionStatements(k), action).length)).toEqual(['decide-approval']);
       expect(allowed(functionStatements('decide-approval'), action).map((s) => s.Resource)).toEqual([{ Ref: 'IncidentResponseStateMachine' }]);
@@ -376,7 +401,7 @@ describe('IAM', () => {
   });
 
   it('lets each state machine invoke exactly the functions its definition calls, and nothing else of Lambda', () => {
-    for (const [machineId, file] of [['IncidentResponseStateMachine', 'incident-response'], ['FailoverStateMachine', 'failover']] as const) {
+    for (const [machineId, file] of [['IncidentResponseStateMachine', 'incident-response'], ['FailoverStateMachine', 'failover'], ['FailbackStateMachine', 'failback'], ['DrillStateMachine', 'drill']] as const) {
       const definition = readFileSync(path.join(ROOT, 'statemachines', `${file}.asl.json`), 'utf8');
       const called = [...new Set([...definition.matchAll(/"Fn::GetAtt":\s*\[\s*"([a-z-]+)"/g)].map((m) => lambdaLogicalId(m[1]!)))].sort();
       const machine = resource(machineId);
@@ -473,12 +498,15 @@ describe('asynchronous delivery', () => {
     expect(references(alarm['AlarmActions']!)).toEqual(['AlertTopic']);
   });
 
-  it('alerts on incident-response and failover executions that fail, time out or are aborted', () => {
+  it('alerts on executions of every Cleanpoint machine that fail, time out or are aborted', () => {
     const rule = resource('ExecutionFailureRule').Properties;
     expect(rule['EventPattern']).toEqual({
       source: ['aws.states'],
       'detail-type': ['Step Functions Execution Status Change'],
-      detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [{ Ref: 'IncidentResponseStateMachine' }, { Ref: 'FailoverStateMachine' }] },
+      detail: {
+        status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+        stateMachineArn: [{ Ref: 'IncidentResponseStateMachine' }, { Ref: 'FailoverStateMachine' }, { Ref: 'FailbackStateMachine' }, { Ref: 'DrillStateMachine' }],
+      },
     });
     expect((rule['Targets'] as JsonObject[]).flatMap((t) => references(t['Arn']!))).toEqual(['AlertTopic']);
     const matches = compilePattern({ ...(rule['EventPattern'] as JsonObject), detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'] } });
