@@ -270,3 +270,85 @@ export interface DrillStore {
 export interface AcceptanceChecker {
   probe(request: import('./acceptance-checks.ts').ProbeRequest): Promise<import('./acceptance-checks.ts').ProbeResult>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Protection: coverage, RPO monitoring, readiness (docs/readiness.md)
+
+/** The result of a check that may be impossible to make: true, false, or null = could not be verified. */
+export interface CheckOutcome {
+  ok: boolean | null;
+  detail: string;
+}
+
+export type RouteTargetKind =
+  | 'local' | 'internet-gateway' | 'egress-only-internet-gateway' | 'nat-gateway' | 'vpc-peering' | 'transit-gateway'
+  | 'virtual-private-gateway' | 'vpc-endpoint' | 'instance' | 'network-interface' | 'carrier-gateway' | 'local-gateway' | 'other';
+
+export interface RouteFact {
+  /** CIDR or prefix list. */
+  destination: string;
+  /** The target's id (`local`, `igw-…`, `nat-…`, `pcx-…`, …). */
+  target: string;
+  kind: RouteTargetKind;
+}
+
+/** What EC2 knows about the subnets and security groups asked for; missing ones are simply absent. */
+export interface NetworkFacts {
+  subnets: { subnetId: string; vpcId: string; availableIpAddressCount?: number }[];
+  securityGroups: { groupId: string; vpcId: string }[];
+  /** Routes of each existing subnet's route table (its explicit association, else its VPC's main table). */
+  routes: Record<string, RouteFact[]>;
+}
+
+/**
+ * The environment a recovery needs, read-only: the instances that exist, the networks, the
+ * instance quota, and the account-level prerequisites (the KMS key, the e-mail sender).
+ */
+export interface RecoveryEnvironment {
+  /** Instances carrying `tagKey` (any value) and not terminated, plus those of `instanceIds` that EC2 still knows (any state). */
+  findInstances(query: { tagKey: string; instanceIds: string[] }): Promise<import('./coverage.ts').ObservedInstance[]>;
+  describeNetworks(query: { subnetIds: string[]; securityGroupIds: string[] }): Promise<NetworkFacts>;
+  /** The account's instance limit and the instances pending or running now. */
+  instanceQuota(): Promise<{ maxInstances: number; running: number }>;
+  /** Can recovery volumes be encrypted with this key (enabled, usable by EC2)? */
+  keyStatus(keyId: string): Promise<CheckOutcome>;
+  /** Can notifications be e-mailed (the sender identity verified)? */
+  emailSenderStatus(): Promise<CheckOutcome>;
+}
+
+/**
+ * Protection state in the state table: RPO breach state per machine (`RPO#<machineId>` / `STATE`,
+ * conditional writes so each transition is announced once), achieved-RPO history per group
+ * (`RPO#GROUP#<group>` / `HISTORY`, a bounded list), the latest readiness report per group
+ * (`READINESS#<group>` / `LATEST`) and the latest coverage report (`COVERAGE` / `LATEST`).
+ */
+export interface ProtectionStore {
+  getRpoState(machineId: string): Promise<import('./rpo-monitor.ts').RpoState | null>;
+  /** Every machine's RPO state (the console's breach badges). */
+  listRpoStates(): Promise<import('./rpo-monitor.ts').RpoState[]>;
+  /**
+   * Open a breach unless one is open: `opened` is true only for the call whose conditional write
+   * took effect. Sets a pending start notice.
+   */
+  openRpoBreach(machineId: string, breach: { group: string; since: string; reason: string; last: NonNullable<import('./rpo-monitor.ts').RpoState['last']> }): Promise<{ opened: boolean }>;
+  /** Close the open breach: `closed` is true only for the call that closed it. Sets a pending end notice. */
+  closeRpoBreach(machineId: string, end: { group: string; endedAt: string; last: NonNullable<import('./rpo-monitor.ts').RpoState['last']> }): Promise<{ closed: boolean }>;
+  /** Record an observation without a transition (creates the state when there is none). */
+  observeRpo(machineId: string, observation: { group: string; last: NonNullable<import('./rpo-monitor.ts').RpoState['last']>; reason?: string }): Promise<void>;
+  /** Record a DRS stall change at `at`; false (nothing changed) when a later change is already recorded. */
+  setReplicationStalled(machineId: string, change: { group: string; stalled: boolean; at: string }): Promise<boolean>;
+  /** The notice set at `noticeAt` went out. */
+  markRpoNoticeSent(machineId: string, noticeAt: string): Promise<void>;
+  /** Take over the unsent notice set at `noticeAt` (re-dated `at`): true for exactly one caller. */
+  claimRpoNotice(machineId: string, noticeAt: string, at: string): Promise<boolean>;
+  /** Append a sample unless the last one is younger than `minIntervalMs`; keeps the newest `keep`. */
+  appendRpoSample(group: string, sample: import('./rpo-monitor.ts').RpoSample, options: { keep: number; minIntervalMs: number }): Promise<boolean>;
+  /** Oldest first. */
+  getRpoHistory(group: string): Promise<import('./rpo-monitor.ts').RpoSample[]>;
+  /** Replace the group's latest readiness report; returns the one it replaced. */
+  putReadiness(report: import('./readiness.ts').GroupReadiness): Promise<{ previous: import('./readiness.ts').GroupReadiness | null }>;
+  getReadiness(group: string): Promise<import('./readiness.ts').GroupReadiness | null>;
+  /** Record a coverage report: `changed` only for the call that stored a fingerprint different from the last one. */
+  recordCoverage(report: import('./coverage.ts').CoverageReport & { fingerprint: string }): Promise<{ changed: boolean }>;
+  getCoverage(): Promise<(import('./coverage.ts').CoverageReport & { fingerprint: string }) | null>;
+}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { requestDrill } from '../domain/drills.ts';
+import { OPEN_STATUSES } from '../domain/incident.ts';
 import { lifecycleOf } from '../domain/lifecycle.ts';
 import type { WorkflowEngine } from '../domain/ports.ts';
 import type { LocalRuntime } from './runtime.ts';
@@ -54,6 +55,10 @@ export function drillApiRoutes(deps: RouteDeps): Route[] {
     {
       method: 'POST', path: '/local/drills', handle: async (req) => {
         const body = parse(startBody, jsonBody(req), 'body');
+        // Refused here, as the schedule does, rather than started and failed by Start Drill: a drill
+        // that never ran is not a failed test, and must not turn the group Drill Failed.
+        const holding = (await stores.incidents.listIncidents({ limit: 200 })).find((i) => OPEN_STATUSES.includes(i.status) && i.groups.includes(body.group));
+        if (holding) throw new HttpFailure(409, `group ${body.group} is part of open incident ${holding.incidentId} (${holding.status}): no drill while it lasts`);
         try {
           const started = await startLocalDrill(rt, body);
           return json(202, { ...started, drillUrl: `/local/drills/${started.drillId}` });

@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import { ValidationError } from '../domain/errors.ts';
 import { parseInventoryText } from '../domain/inventory.ts';
 import { parsePolicyText } from '../domain/policy.ts';
+import { minutes } from './console/html.ts';
+import { drillExecution } from './drills-api.ts';
 import { parseFaults, type Ec2Faults } from './ec2-sim/index.ts';
 import { seededAt, startLocalSystem, type LocalSystem } from './system.ts';
 
@@ -14,7 +16,7 @@ import { seededAt, startLocalSystem, type LocalSystem } from './system.ts';
  * serves the console and approval pages on 127.0.0.1, prints what to do next, and on
  * Ctrl-C / SIGTERM stops serving, saves the simulator and closes the embedded DynamoDB.
  */
-export const START_USAGE = `usage: npm start -- [--port N] [--data-dir DIR | --in-memory] [--speed N] [--inventory FILE] [--policy FILE] [--faults FILE]
+export const START_USAGE = `usage: npm start -- [--port N] [--data-dir DIR | --in-memory] [--speed N] [--inventory FILE] [--policy FILE] [--faults FILE] [--no-schedules]
 
   --port N          HTTP port on 127.0.0.1 (default 8787; 0 picks a free one)
   --data-dir DIR    where state is kept between runs (default .cleanpoint/)
@@ -22,7 +24,9 @@ export const START_USAGE = `usage: npm start -- [--port N] [--data-dir DIR | --i
   --speed N         virtual time runs N times faster than wall time (default 20)
   --inventory FILE  the estate (default examples/inventory.yaml)
   --policy FILE     assessment policy (default: the built-in policy)
-  --faults FILE     EC2 fault injection for the simulator (JSON; see local/ec2-sim/faults.ts)`;
+  --faults FILE     EC2 fault injection for the simulator (JSON; see local/ec2-sim/faults.ts)
+  --no-schedules    do not tick the schedules (scheduled drills, the daily drill check) every virtual
+                    hour; tick them by hand with: npx cleanpoint drills tick`;
 
 export interface StartOptions {
   port: number;
@@ -31,6 +35,8 @@ export interface StartOptions {
   inventoryFile: string;
   policyFile?: string;
   faults?: Ec2Faults;
+  /** false: no schedule ticks while running (--no-schedules). Absent: they run. */
+  schedules?: false;
 }
 
 /** A flag the user can fix. */
@@ -45,7 +51,8 @@ export function parseStartArgs(argv: string[]): StartOptions | 'help' {
       args: argv, strict: true, allowPositionals: false,
       options: {
         port: { type: 'string' }, 'data-dir': { type: 'string' }, 'in-memory': { type: 'boolean' }, speed: { type: 'string' },
-        inventory: { type: 'string' }, policy: { type: 'string' }, faults: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        inventory: { type: 'string' }, policy: { type: 'string' }, faults: { type: 'string' }, 'no-schedules': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -61,7 +68,10 @@ export function parseStartArgs(argv: string[]): StartOptions | 'help' {
   fileFlag('--inventory', inventoryFile, (text) => parseInventoryText(text, inventoryFile));
   if (v.policy !== undefined) fileFlag('--policy', v.policy, (text) => parsePolicyText(text, v.policy));
   const faults = v.faults === undefined ? undefined : fileFlag('--faults', v.faults, (text) => parseFaults(parseJson(text, v.faults!)));
-  return { port, speed, dataDir, inventoryFile, ...(v.policy !== undefined ? { policyFile: v.policy } : {}), ...(faults ? { faults } : {}) };
+  return {
+    port, speed, dataDir, inventoryFile, ...(v.policy !== undefined ? { policyFile: v.policy } : {}), ...(faults ? { faults } : {}),
+    ...(v['no-schedules'] ? { schedules: false as const } : {}),
+  };
 }
 
 function integerFlag(flag: string, raw: string, min: number, max: number): number {
@@ -118,6 +128,7 @@ Cleanpoint is running on this machine (virtual time ×${options.speed}; ${option
 ${estate}
 
   Console         ${url}/
+  Drills          ${url}/drills
   Outbox          ${url}/outbox   (approval e-mails also print in this terminal)
 
 Next, in another terminal:
@@ -127,6 +138,11 @@ Next, in another terminal:
      Deadlines run on virtual time: a ${deadline}-minute approval deadline passes in ${wall >= 120 ? `${Math.round(wall / 60)} minutes` : `${Math.round(wall)} seconds`} here (--speed 1 for real time).
   3. Watch the failover:
        npx cleanpoint incidents watch INCIDENT_ID${urlFlag}      or ${url}/incidents
+
+Drills: ${options.schedules === false
+    ? 'the schedules are off (--no-schedules); one tick: npx cleanpoint drills tick'
+    : `the schedules tick every virtual hour (${wallText(SCHEDULE_TICK_VIRTUAL_MS / 1000 / options.speed)} here): due drills start, and once a day\n  groups never tested, overdue or failed are reported`}. A drill now:
+       npx cleanpoint drills run crm --wait${urlFlag}
 
 Ctrl-C stops and saves.`;
 }
@@ -150,12 +166,95 @@ export async function start(argv: string[]): Promise<number> {
     return 1;
   }
   process.stdout.write(`${nextSteps(system, options)}\n`);
-  await untilStopped(system);
+  const ticker = options.schedules === false ? null : startScheduleTicker(system, { speed: options.speed });
+  await untilStopped(system, ticker);
   return 0;
 }
 
+/** Virtual time between two ticks of the schedules: serverless.yml's drill tick is rate(1 hour). */
+export const SCHEDULE_TICK_VIRTUAL_MS = 3_600_000;
+/** setTimeout's largest delay; a slower tick (--speed below ~0.0009) waits this long instead of firing at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface ScheduleTicker {
+  /** Run one tick now (what the timer does); resolves when it has finished. */
+  tick(): Promise<void>;
+  /** No more ticks; resolves once a tick in progress has finished. */
+  stop(): Promise<void>;
+}
+
+/**
+ * While `npm start` runs, what EventBridge does on AWS: one tick of every schedule in
+ * serverless.yml (rt.runSchedules()) per virtual hour at the runtime's speed, so scheduled drills
+ * start and the daily lifecycle check runs (it decides itself whether a day has passed). Ticks
+ * never overlap. Prints a line when a tick starts a drill and when that drill ends, and a
+ * schedule that cannot run (once per reason). Only `npm start` starts it: tests and the demo
+ * tick by hand (rt.runSchedules(), POST /local/schedules/tick) or call this.
+ */
+export function startScheduleTicker(
+  system: Pick<LocalSystem, 'rt' | 'stores' | 'url'>,
+  o: { speed: number; out?: (line: string) => void; err?: (line: string) => void },
+): ScheduleTicker {
+  const out = o.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const err = o.err ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const wallMs = Math.min(MAX_TIMER_MS, Math.max(1, Math.round(SCHEDULE_TICK_VIRTUAL_MS / o.speed)));
+  const lastNotice = new Map<string, string>();
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+
+  const once = async () => {
+    for (const run of await system.rt.runSchedules()) {
+      if (run.error) { err(`schedule tick: ${run.functionName} failed: ${run.error}`); continue; }
+      const decisions = (run.result as { decisions?: unknown } | undefined)?.decisions;
+      if (!Array.isArray(decisions)) continue;
+      for (const d of decisions as { group: string; action: string; drillId?: string; slot?: string; alreadyStarted?: boolean; reason?: string }[]) {
+        if (d.action === 'started' && d.drillId && !d.alreadyStarted) {
+          lastNotice.delete(d.group);
+          out(`Drill started: ${d.drillId} (${d.group}, scheduled for ${d.slot ?? 'now'}): ${system.url}/drills/${encodeURIComponent(d.group)}`);
+          announceEnd(d.drillId);
+        } else if ((d.action === 'skipped' || d.action === 'invalid-schedule') && d.reason && lastNotice.get(d.group) !== d.reason) {
+          lastNotice.set(d.group, d.reason);
+          out(`Scheduled drill of ${d.group} not started: ${d.reason}`);
+        }
+      }
+    }
+  };
+  const announceEnd = (drillId: string) => {
+    void drillExecution(system.rt, drillId)?.done.then(async (ex) => {
+      if (stopped) return;
+      const drill = await system.stores.drills.getDrill(drillId);
+      const verdict = drill?.status === 'aborted' ? 'aborted' : drill?.result === 'warn' ? 'passed with warnings' : drill?.result === 'pass' ? 'passed' : drill?.result === 'fail' ? 'failed' : ex.status.toLowerCase();
+      const rto = drill?.measurements?.rtoMinutes;
+      out(`Drill ${drillId} ${verdict}${rto !== undefined && rto !== null ? `, RTO ${minutes(rto)}` : ''}${drill?.cleanup?.status === 'incomplete' ? ', cleanup INCOMPLETE' : ''}.`);
+    }).catch(() => undefined);
+  };
+  const tick = (): Promise<void> => {
+    running ??= once().catch((e: unknown) => { err(`schedule tick failed: ${(e as Error).message}`); }).finally(() => { running = undefined; });
+    return running;
+  };
+  const arm = () => {
+    if (stopped) return;
+    // unref: the server keeps the process alive; the ticker alone must not.
+    timer = setTimeout(() => { void tick().then(arm); }, wallMs).unref();
+  };
+  arm();
+  return {
+    tick,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+function wallText(wallSeconds: number): string {
+  return wallSeconds >= 120 ? `every ${Math.round(wallSeconds / 60)} minutes` : `every ${Math.round(wallSeconds)} seconds`;
+}
+
 /** Resolves after the first SIGINT/SIGTERM has saved and closed everything; a second one exits at once. */
-function untilStopped(system: LocalSystem): Promise<void> {
+function untilStopped(system: LocalSystem, ticker: ScheduleTicker | null): Promise<void> {
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
@@ -163,7 +262,7 @@ function untilStopped(system: LocalSystem): Promise<void> {
       stopping = true;
       const running = [...system.rt.engine.executions.values()].filter((x) => x.status === 'RUNNING').length;
       process.stdout.write(`\n${signal}: saving and stopping…${running ? ` (${running} workflow(s) still running; they do not resume after a restart)` : ''}\n`);
-      system.close().then(() => { process.stdout.write('Stopped.\n'); resolve(); }, (e: Error) => { process.stderr.write(`while stopping: ${e.message}\n`); process.exitCode = 1; resolve(); });
+      (ticker?.stop() ?? Promise.resolve()).then(() => system.close()).then(() => { process.stdout.write('Stopped.\n'); resolve(); }, (e: Error) => { process.stderr.write(`while stopping: ${e.message}\n`); process.exitCode = 1; resolve(); });
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

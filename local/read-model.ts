@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { withoutToken, type ApprovalRequest, type PublicApprovalRequest } from '../domain/approval.ts';
 import type { Incident, IncidentStatus } from '../domain/incident.ts';
+import { lifecycleOf, type DrillState, type GroupLifecycle, type LifecycleState } from '../domain/lifecycle.ts';
 import type { AuditEntry, Run, RunMachine, StoredProposal } from '../domain/ports.ts';
 import { ineligibility, type RecoveryPoint } from '../domain/recovery-points.ts';
 import type { RouteDeps } from './routes.ts';
@@ -122,9 +123,20 @@ export interface MachineView {
   /** An incident still waiting for a decision about this machine. */
   pendingIncidentId: string | null;
   recovery: { instanceId: string | null; state: string | null; pointId: string; capturedAt: string } | null;
-  /** Drills come later: no group has a drill result yet. */
-  drill: 'Never Tested';
+  /** The machine's drill state (lifecycleOf, domain/lifecycle.ts): from its own outcome in the drills that reached it. */
+  drill: DrillState;
+  /**
+   * The DR lifecycle as the console shows it: the incident state while an incident holds this
+   * machine (`lifecycle` above, with `testMode`), else its drill state.
+   */
+  drLifecycle: LifecycleState;
+  /** The last finished drill that reached this machine, and the machine's own outcome in it. */
+  lastDrill: { drillId: string; testedAt: string; result: 'pass' | 'fail' | null } | null;
+  /** A drill of the machine's group is running now (a test-mode failover into the isolated test network). */
+  runningDrillId: string | null;
 }
+
+const INCIDENT_LIFECYCLES: readonly Lifecycle[] = ['Failing Over', 'Recovered', 'Failover Failed', 'Failback Pending'];
 
 /** Every machine of the inventory with its newest recovery point and DR lifecycle status. */
 export async function machineViews(deps: RouteDeps): Promise<MachineView[]> {
@@ -140,15 +152,17 @@ export async function machineViews(deps: RouteDeps): Promise<MachineView[]> {
     }
     return c;
   };
-  const now = new Date(rt.clock.now()).toISOString();
+  const nowMs = rt.clock.now();
+  const now = new Date(nowMs).toISOString();
   const views: MachineView[] = [];
   for (const group of rt.index.inventory.groups) {
+    const drillLife: GroupLifecycle = lifecycleOf(group, await stores.drills.listDrills(group.name, { limit: 50 }), incidents, nowMs);
     for (const m of group.machines) {
       const { latest, latestClean } = await newestPoints(deps, m.id, now);
       let view: MachineView = {
         machineId: m.id, group: group.name, wave: m.wave, instanceId: m.instanceId, instanceType: m.instanceType ?? null,
         latestPoint: latest, latestCleanPoint: latestClean, lifecycle: latestClean ? 'Protected' : 'Not Protected', testMode: false,
-        incidentId: null, pendingIncidentId: null, recovery: null, drill: 'Never Tested',
+        incidentId: null, pendingIncidentId: null, recovery: null, ...machineLifecycle(drillLife, m.id, null),
       };
       // Newest incident first: the most recent failover of this machine decides its status.
       for (const incident of incidents) {
@@ -162,10 +176,25 @@ export async function machineViews(deps: RouteDeps): Promise<MachineView[]> {
         view = { ...view, lifecycle, testMode: incident.mode === 'test', incidentId: incident.incidentId, recovery: run ? recoveryOf(deps, run) : null };
         break;
       }
-      views.push(view);
+      views.push({ ...view, ...machineLifecycle(drillLife, m.id, view.lifecycle) });
     }
   }
   return views;
+}
+
+/**
+ * A machine's DR lifecycle: its drill state from its group's lifecycle (lifecycleOf), with the
+ * state of the incident holding it (`incidentLifecycle`, from its newest failover) laid over it.
+ */
+export function machineLifecycle(life: GroupLifecycle, machineId: string, incidentLifecycle: Lifecycle | null): Pick<MachineView, 'drill' | 'drLifecycle' | 'lastDrill' | 'runningDrillId'> {
+  const m = life.machines.find((x) => x.machineId === machineId);
+  const drill = m?.state ?? 'Never Tested';
+  const held = incidentLifecycle !== null && INCIDENT_LIFECYCLES.includes(incidentLifecycle);
+  return {
+    drill, drLifecycle: held ? (incidentLifecycle as LifecycleState) : drill,
+    lastDrill: m?.lastDrillId && m.lastTestedAt ? { drillId: m.lastDrillId, testedAt: m.lastTestedAt, result: m.lastResult } : null,
+    runningDrillId: life.runningDrillId,
+  };
 }
 
 /** The newest point, and the newest one a failover could use (looked for among the newest 200). */

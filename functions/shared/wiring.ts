@@ -18,6 +18,8 @@ import type { Notifier } from '../../domain/ports.ts';
 import { SfnWorkflowEngine } from './adapters/sfn-workflow-engine.ts';
 import { Ec2ComputeProvider } from './adapters/ec2-compute.ts';
 import { Ec2SnapshotDirectory } from './adapters/ec2-snapshots.ts';
+import { AwsAccountChecks, Ec2Environment, type AccountChecks } from './adapters/ec2-environment.ts';
+import { DynamoProtectionStore } from './adapters/dynamodb/protection-store.ts';
 import { documentClient, ec2Client, eventBridgeClient, sesClient, sfnClient, ssmClient } from './clients.ts';
 import { loadInventory, loadPolicy } from './inventory-source.ts';
 
@@ -94,4 +96,25 @@ export function compute(config: { KMS_KEY_ID: string }) {
 
 export function snapshotDirectory() {
   return new Ec2SnapshotDirectory(ec2Client);
+}
+
+/** Protection state (RPO breaches and history, readiness and coverage reports) in the state table. */
+export function protectionStore(config: { STATE_TABLE: string }) {
+  return new DynamoProtectionStore({ client: documentClient, tableName: config.STATE_TABLE });
+}
+
+let accountChecksOverride: AccountChecks | undefined;
+
+/**
+ * The local runtime has no KMS or SES identities: it installs simulated account checks here
+ * (as it does the clock). Read on every check, so it applies to handlers already loaded.
+ */
+export function useAccountChecks(checks: AccountChecks | undefined): void {
+  accountChecksOverride = checks;
+}
+
+/** Networks, instances and quota from EC2; the key and the e-mail sender from the account checks. */
+export function recoveryEnvironment(config: { NOTIFY_EMAIL_FROM?: string | undefined }) {
+  const aws = new AwsAccountChecks(sesClient, config.NOTIFY_EMAIL_FROM);
+  return new Ec2Environment(ec2Client, () => accountChecksOverride ?? aws);
 }

@@ -104,7 +104,7 @@ function historyRow(d: Drill): string {
   const passed = d.checks.filter((c) => c.passed).length;
   const cleanup = !d.cleanup ? (d.status === 'running' ? badge('pending', 'info') : badge('unknown', 'muted'))
     : d.cleanup.status === 'clean' ? badge('clean', 'ok') : `${badge('incomplete', 'bad')}<div class="warn-text">${e(d.cleanup.remaining.join('; '))}</div>`;
-  return `<tr data-drill="${e(d.drillId)}"><td>${e(time(d.startedAt))}<div class="muted"><code>${e(d.drillId)}</code></div></td>
+  return `<tr data-drill="${e(d.drillId)}" id="${e(d.drillId)}"><td>${e(time(d.startedAt))}<div class="muted"><code>${e(d.drillId)}</code></div></td>
 <td>${e(d.trigger === 'schedule' ? 'schedule' : `on demand (${d.requestedBy})`)}</td><td><code>${e(d.pointSpec)}</code></td>
 <td>${resultBadge(d)}${d.reasons.length ? `<div class="muted">${d.reasons.map(e).join('<br>')}</div>` : ''}</td>
 <td>${e(minutes(m?.rtoMinutes))}${m?.waves.length ? `<div class="muted">${m.waves.map((w) => `w${e(w.wave)} +${e(minutes(w.readyMinutes))}`).join(', ')}</div>` : ''}</td>

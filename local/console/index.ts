@@ -1,5 +1,6 @@
 import { approvalView, incidentDetail, incidentIdSchema, isFinal, machineViews, summarise } from '../read-model.ts';
-import { HttpFailure, type LocalRequest, type Route, type RouteDeps } from '../routes.ts';
+import { HttpFailure, type LocalRequest, type LocalResponse, type Route, type RouteDeps } from '../routes.ts';
+import { drillsPageData, renderDrillsPage } from './drills.ts';
 import { incidentPage } from './incident.ts';
 import { incidentsPage } from './incidents.ts';
 import { page } from './layout.ts';
@@ -40,8 +41,27 @@ export function consoleRoutes(deps: RouteDeps): Route[] {
         return page({ title: `Incident ${detail.incident.incidentId}`, section: '/incidents', now: now(), ...refresh }, incidentPage(detail, deps.rt.clock.now()));
       },
     },
+    {
+      method: 'GET', path: '/drills', handle: async (req) => {
+        const keys = [...new Set(req.query.keys())];
+        const unknown = keys.filter((k) => k !== 'group');
+        if (unknown.length) throw new HttpFailure(400, `this page takes only ?group=NAME (got ${unknown.join(', ')})`);
+        const groups = req.query.getAll('group');
+        if (groups.length > 1) throw new HttpFailure(400, 'name one group: ?group=NAME');
+        return drillsPage(groups[0] ?? null);
+      },
+    },
+    { method: 'GET', path: '/drills/{group}', handle: async (req) => { noQuery(req); return drillsPage(req.params['group'] ?? ''); } },
     { method: 'GET', path: '/outbox', handle: async (req) => { noQuery(req); return page({ title: 'Outbox', section: '/outbox', now: now() }, outboxPage(deps.rt.outbox, deps.rt.options.publicBaseUrl)); } },
   ];
+
+  /** Every group's drill lifecycle, or one group's (404 when the inventory has no such group); reloads while a drill runs. */
+  async function drillsPage(group: string | null): Promise<LocalResponse> {
+    if (group !== null && !deps.rt.index.groupByName.has(group)) throw new HttpFailure(404, `There is no group ${JSON.stringify(group)} in the inventory.`);
+    const data = await drillsPageData(deps, group);
+    const running = data.groups.some((g) => (group === null || g.group.name === group) && g.lifecycle.runningDrillId);
+    return page({ title: group ? `Drills of ${group}` : 'Drills', section: '/drills', now: now(), ...(running ? { refreshSeconds: 2 } : {}) }, renderDrillsPage(data));
+  }
 }
 
 function noQuery(req: LocalRequest): void {

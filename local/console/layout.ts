@@ -65,7 +65,7 @@ export const CONSOLE_HEADERS: Record<string, string> = {
   'x-frame-options': 'DENY',
 };
 
-const NAV: [string, string][] = [['/', 'Overview'], ['/machines', 'Machines'], ['/incidents', 'Incidents'], ['/outbox', 'Outbox']];
+const NAV: [string, string][] = [['/', 'Overview'], ['/machines', 'Machines'], ['/incidents', 'Incidents'], ['/drills', 'Drills'], ['/outbox', 'Outbox']];
 
 export interface PageFrame {
   title: string;

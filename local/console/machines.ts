@@ -1,14 +1,18 @@
 import type { MachineView } from '../read-model.ts';
+import { lifecycleTone } from './drills.ts';
 import { badge, e, statusTone, table, time } from './html.ts';
 
 /** `/machines`: every protected machine, its newest recovery point and its DR lifecycle. */
 export function machinesPage(machines: MachineView[]): string {
-  const headers = ['Machine', 'Group', 'Wave', 'Latest recovery point', 'DR lifecycle', 'Recovery instance', 'Drill'];
+  const headers = ['Machine', 'Group', 'Wave', 'Latest recovery point', 'DR lifecycle', 'Recovery instance', 'Last drill'];
   const rows = machines.map(machineRow);
   return `<h1>Machines</h1>
 <div class="card">${table(headers, rows, 'The inventory has no machines.')}</div>
-<p class="muted">Lifecycle: Protected (has an eligible recovery point) → Failing Over → Recovered → Failback Pending. A
-<span class="badge test">TEST</span> badge marks a test-mode (isolated network) run. Drills are not scheduled yet.</p>`;
+<p class="muted">DR lifecycle: <b>Never Tested</b> → <b>Tested Recently</b> (its last drill passed, within the group's window) →
+<b>Test Overdue</b> once that window has passed; <b>Drill Failed</b> until a later drill passes. While an incident holds a
+machine it shows the incident's state instead (Failing Over → Recovered → Failback Pending, or Failover Failed), with the
+drill state beside it. A <span class="badge test">TEST</span> badge marks a test-mode (isolated network) run: a drill, or a
+test-mode incident. <a href="/drills">Drills</a> shows each group's drill history and RTO trend.</p>`;
 }
 
 function machineRow(m: MachineView): string {
@@ -17,13 +21,21 @@ function machineRow(m: MachineView): string {
     : '<span class="warn-text">no recovery point</span>';
   const clean = m.latestCleanPoint && m.latestCleanPoint.pointId !== m.latestPoint?.pointId
     ? `<div class="muted">newest usable: ${e(time(m.latestCleanPoint.capturedAt))}</div>` : '';
-  const lifecycle = `${badge(m.lifecycle, statusTone(m.lifecycle), 'data-lifecycle')}${m.testMode ? ` ${badge('TEST', 'test', 'data-test-mode')}` : ''}`
+  const heldByIncident = m.drLifecycle !== m.drill;
+  const lifecycle = `${badge(m.drLifecycle, lifecycleTone(m.drLifecycle), 'data-lifecycle')}${m.testMode && heldByIncident ? ` ${badge('TEST', 'test', 'data-test-mode')}` : ''}`
+    + (m.lifecycle === 'Not Protected' ? ` ${badge('Not Protected', 'bad', 'data-protection')}` : '')
+    + (m.runningDrillId ? `<div>${badge('drill running', 'info', 'data-drill-running')} ${badge('TEST', 'test', 'data-test-mode')}</div>` : '')
+    + (heldByIncident ? `<div class="muted">drills: <span data-drill-state>${e(m.drill)}</span></div>` : '')
     + (m.incidentId ? `<div class="muted"><a href="/incidents/${e(m.incidentId)}">${e(m.incidentId)}</a></div>` : '')
     + (m.pendingIncidentId ? `<div class="muted">approval pending: <a href="/incidents/${e(m.pendingIncidentId)}">${e(m.pendingIncidentId)}</a></div>` : '');
   const recovery = m.recovery
     ? `${m.recovery.instanceId ? `<code>${e(m.recovery.instanceId)}</code> ${badge(m.recovery.state ?? 'unknown', m.recovery.state === 'running' ? 'ok' : 'warn')}` : '<span class="muted">not launched</span>'}
 <div class="muted">from ${e(m.recovery.pointId)} (${e(time(m.recovery.capturedAt))})</div>`
     : '<span class="muted">—</span>';
+  const drillLink = (id: string) => `<a href="/drills/${e(encodeURIComponent(m.group))}#${e(encodeURIComponent(id))}"><code>${e(id)}</code></a>`;
+  const lastDrill = m.lastDrill
+    ? `${e(time(m.lastDrill.testedAt))} ${m.lastDrill.result === 'fail' ? badge('failed', 'bad') : badge('passed', 'ok')}<div class="muted">${drillLink(m.lastDrill.drillId)}</div>`
+    : '<span class="muted">never</span>';
   return `<tr data-machine="${e(m.machineId)}"><td><b>${e(m.machineId)}</b><div class="muted"><code>${e(m.instanceId)}</code> ${e(m.instanceType ?? '')}</div></td>
-<td>${e(m.group)}</td><td>${e(m.wave)}</td><td>${point}${clean}</td><td>${lifecycle}</td><td>${recovery}</td><td>${badge(m.drill, 'muted')}</td></tr>`;
+<td>${e(m.group)}</td><td>${e(m.wave)}</td><td>${point}${clean}</td><td>${lifecycle}</td><td>${recovery}</td><td data-last-drill>${lastDrill}</td></tr>`;
 }
