@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Incident } from '../../domain/incident.ts';
-import { MemoryAuditLog, MemoryIncidentStore } from '../../functions/shared/adapters/memory/index.ts';
+import { MemoryApprovalStore, MemoryAuditLog, MemoryIncidentStore } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 import {
   auditTypes, fixedClock, incidentItem, inventoryIndex, issuePaths, lambdaContext, makeIncidentFor, makeRunMachine, MIDDY_API, middyApi, NOW,
@@ -35,8 +35,9 @@ describe('record-outcome handler (factory, in-memory fakes)', () => {
       [makeRunMachine({ runId, mode: 'recovery', lossMinutes: 90, instanceId: 'i-0aaaaaaaaaaaaaaa1', readyAt: '2024-05-01T10:06:00.000Z' })],
     );
     const audit = new MemoryAuditLog();
-    const handle = mod.makeHandler(async () => ({ incidents, runs, audit, clock: fixedClock(NOW) }));
-    return { incidents, audit, handle };
+    const approvals = new MemoryApprovalStore();
+    const handle = mod.makeHandler(async () => ({ incidents, runs, audit, approvals, clock: fixedClock(NOW) }));
+    return { incidents, audit, approvals, handle };
   }
 
   it('returns the result with the achieved RTO (decision to last machine ready) and RPO (clean data given up)', async () => {

@@ -35,6 +35,7 @@ describe('incident-response workflow: waiting for a decision', () => {
     expect(entered).toContain('Record Expiry');
     expect(rt.outbox.some((m) => m.to.includes('esme@example.com') && m.subject.startsWith('[ESCALATED]'))).toBe(true);
     expect((await (await stores()).incidents.getIncident(incidentId))?.status).toBe('expired');
+    expect(await (await stores()).approvals.listApprovals({ incidentId, status: 'pending' })).toEqual([]);
     expect(rt.sim.resources({ tag: { key: 'cleanpoint:incident', value: incidentId } })).toEqual([]);
   }, 60_000);
 

@@ -1,15 +1,26 @@
 import { describe, expect, it } from 'vitest';
+import type { Drill } from '../../domain/drills.ts';
+import type { Incident } from '../../domain/incident.ts';
+import { lifecycleOf } from '../../domain/lifecycle.ts';
 import type { Run, RunMachine } from '../../domain/ports.ts';
+import { renderDrillsPage } from '../../local/console/drills.ts';
 import { launchChart } from '../../local/console/launch-chart.ts';
+import { page } from '../../local/console/layout.ts';
 import { machinesPage } from '../../local/console/machines.ts';
-import type { MachineView } from '../../local/read-model.ts';
+import { machineLifecycle, type MachineView } from '../../local/read-model.ts';
+import { DAY, demoIndex, makeDrill, MINUTE, passedDrill, T0 } from '../drills/support.ts';
 
 const machine = (o: Partial<MachineView>): MachineView => ({
   machineId: 'payments-db-1', group: 'payments', wave: 1, instanceId: 'i-0aa0000000000db01', instanceType: 'r6i.large',
   latestPoint: { pointId: 'rp-1', capturedAt: '2026-11-26T09:00:00.000Z', status: 'available', scan: 'clean' },
   latestCleanPoint: { pointId: 'rp-1', capturedAt: '2026-11-26T09:00:00.000Z', status: 'available', scan: 'clean' },
-  lifecycle: 'Protected', testMode: false, incidentId: null, pendingIncidentId: null, recovery: null, drill: 'Never Tested', ...o,
+  lifecycle: 'Protected', testMode: false, incidentId: null, pendingIncidentId: null, recovery: null,
+  drill: 'Never Tested', drLifecycle: 'Never Tested', lastDrill: null, runningDrillId: null, ...o,
 });
+
+/** Each row's DR lifecycle badge, by machine. */
+const lifecycles = (html: string) => Object.fromEntries([...html.matchAll(/<tr data-machine="([^"]+)">[\s\S]*?data-lifecycle>([^<]+)<\/span>/g)].map((m) => [m[1], m[2]]));
+const rowOf = (html: string, machineId: string) => html.split('<tr data-machine=').find((r) => r.startsWith(`"${machineId}"`)) ?? '';
 
 describe('console pages', () => {
   it('marks a machine recovered in test mode with a TEST badge, and a real recovery without one', () => {
@@ -18,8 +29,8 @@ describe('console pages', () => {
 
     // Act
     const html = machinesPage([
-      machine({ machineId: 'in-a-drill', lifecycle: 'Recovered', testMode: true, incidentId: 'inc-00000000000000000001', recovery }),
-      machine({ machineId: 'for-real', lifecycle: 'Recovered', incidentId: 'inc-00000000000000000002', recovery }),
+      machine({ machineId: 'in-a-drill', lifecycle: 'Recovered', drLifecycle: 'Recovered', testMode: true, incidentId: 'inc-00000000000000000001', recovery }),
+      machine({ machineId: 'for-real', lifecycle: 'Recovered', drLifecycle: 'Recovered', incidentId: 'inc-00000000000000000002', recovery }),
     ]);
 
     // Assess
@@ -49,5 +60,97 @@ describe('console pages', () => {
     expect(svg).toContain('api&lt;1&gt;');
     expect(svg).toContain('waiting');
     expect(svg).not.toContain('api<1>');
+  });
+
+  it('fills the DR lifecycle column from lifecycleOf: drill states per machine, incident states over them, TEST for test-mode runs', () => {
+    // Prepare: payments passed a drill 2 days ago, but payments-api-2 failed its acceptance check in it;
+    // crm's only drill passed 20 days ago (window 14); intranet was never drilled and a drill of it is running.
+    const index = demoIndex();
+    const now = T0 + 2 * DAY;
+    const payments = passedDrill('drill-payments-a', T0);
+    payments.checks = [{ name: 'api-health', type: 'http', machineId: 'payments-api-2', instanceId: 'i-2', runnerMachineId: 'payments-api-1', passed: false, detail: 'HTTP 503', attempts: 3, startedAt: '', finishedAt: '', durationSeconds: 15, timeoutSeconds: 60 }];
+    const crm = passedDrill('drill-crm-a', now - 20 * DAY, 'crm', ['crm-db-1', 'crm-app-1']);
+    const running = makeDrill({ drillId: 'drill-intranet-r', group: 'intranet', status: 'running', startedAt: new Date(now - 5 * MINUTE).toISOString() });
+    const drills: Drill[] = [payments, crm, running];
+    // A test-mode failover of crm-app-1 recovered it (an incident, not a drill).
+    const incident = { incidentId: 'inc-00000000000000000003', status: 'recovered', groups: ['crm'], mode: 'test' } as Pick<Incident, 'incidentId' | 'status' | 'groups' | 'mode'>;
+    const life = (g: string) => lifecycleOf(index.groupByName.get(g)!, drills, [incident], now);
+    const views = [...index.inventory.groups].flatMap((g) => g.machines.map((m) => {
+      const incidentLifecycle = m.id === 'crm-app-1' ? 'Recovered' as const : null;
+      return machine({
+        machineId: m.id, group: g.name, ...(incidentLifecycle ? { lifecycle: incidentLifecycle, testMode: true, incidentId: incident.incidentId } : {}),
+        ...(m.id === 'intranet-web-1' ? { lifecycle: 'Not Protected' as const, latestCleanPoint: null } : {}),
+        ...machineLifecycle(life(g.name), m.id, incidentLifecycle),
+      });
+    }));
+
+    // Act
+    const html = machinesPage(views);
+
+    // Assess: the state of each machine
+    expect(lifecycles(html)).toEqual({
+      'payments-db-1': 'Tested Recently', 'payments-api-1': 'Tested Recently', 'payments-api-2': 'Drill Failed',
+      'crm-db-1': 'Test Overdue', 'crm-app-1': 'Recovered', 'intranet-web-1': 'Never Tested',
+    });
+    // Tones follow the state; the incident's test mode is marked, and the drill state stays beside it.
+    expect(rowOf(html, 'payments-db-1')).toContain('<span class="badge ok" data-lifecycle>Tested Recently</span>');
+    expect(rowOf(html, 'payments-api-2')).toContain('<span class="badge bad" data-lifecycle>Drill Failed</span>');
+    expect(rowOf(html, 'crm-db-1')).toContain('<span class="badge warn" data-lifecycle>Test Overdue</span>');
+    expect(rowOf(html, 'crm-db-1')).not.toContain('data-test-mode');
+    expect(rowOf(html, 'crm-app-1')).toContain('data-test-mode>TEST</span>');
+    expect(rowOf(html, 'crm-app-1')).toContain('drills: <span data-drill-state>Test Overdue</span>');
+    expect(rowOf(html, 'crm-app-1')).toContain('href="/incidents/inc-00000000000000000003"');
+    // A running drill is a test-mode failover too; a machine without a usable point says so.
+    expect(rowOf(html, 'intranet-web-1')).toMatch(/data-drill-running>drill running<\/span> <span class="badge test" data-test-mode>TEST<\/span>/);
+    expect(rowOf(html, 'intranet-web-1')).toContain('data-protection>Not Protected</span>');
+    expect(rowOf(html, 'payments-db-1')).not.toMatch(/data-drill-running|data-protection/);
+    // The last drill column: when, the machine's own outcome, a link to the drill on the drills page.
+    expect(rowOf(html, 'payments-api-2')).toMatch(/data-last-drill>2025-03-02 03:20:00Z <span class="badge bad">failed<\/span>.*href="\/drills\/payments#drill-payments-a"/s);
+    expect(rowOf(html, 'crm-db-1')).toContain('<span class="badge ok">passed</span>');
+    expect(rowOf(html, 'intranet-web-1')).toContain('<td data-last-drill><span class="muted">never</span></td>');
+    expect(html).not.toContain('Drills are not scheduled yet');
+  });
+
+  it('renders the drills page in the console frame: lifecycle per group, history, RTO trend, escaped text', () => {
+    // Prepare: two payments drills (one passed with an RTO of 12 min, one failed), crm never drilled
+    const index = demoIndex();
+    const payments = index.groupByName.get('payments')!;
+    const crm = index.groupByName.get('crm')!;
+    const now = T0 + 2 * DAY;
+    const passed = passedDrill('drill-payments-a', T0);
+    passed.measurements = { rtoMinutes: 12, waves: [{ wave: 1, machines: 1, readyMinutes: 4, durationMinutes: 3 }], pointAgeMinutes: 10, consistencySkewMinutes: 0, estimatedRtoMinutes: 15, instanceMinutes: 27, instanceMinutesByType: { 'r6i.large': 27 }, instancesLaunched: 3, imagesRegistered: 3 };
+    const failed = makeDrill({
+      drillId: 'drill-payments-b', startedAt: new Date(T0 + DAY).toISOString(), finishedAt: new Date(T0 + DAY + 30 * MINUTE).toISOString(), result: 'fail',
+      reasons: ['check api-health failed: <img src=x onerror=alert(1)>'], cleanup: { status: 'incomplete', at: '', terminated: [], deregistered: [], remaining: ['instance i-0abc (running, m6i.large, payments-api-1)'] },
+    });
+    const drills = [failed, passed];
+
+    // Act
+    const res = page({ title: 'Drills', section: '/drills', now: new Date(now).toISOString() }, renderDrillsPage({
+      now: new Date(now).toISOString(), selected: 'payments',
+      groups: [
+        { group: payments, lifecycle: lifecycleOf(payments, drills, [], now), drills, nextScheduledAt: '2025-03-09T03:00:00.000Z' },
+        { group: crm, lifecycle: lifecycleOf(crm, [], [], now), drills: [], nextScheduledAt: new Date(now).toISOString() },
+      ],
+    }));
+    const html = res.body;
+
+    // Assess: the nav marks Drills; every group in the summary, only the selected one in detail
+    expect(res.status).toBe(200);
+    expect(html).toContain('<a href="/drills" aria-current="page">Drills</a>');
+    expect(html).toMatch(/<tr data-group="payments">[\s\S]*?data-lifecycle>Drill Failed<\/span>[\s\S]*?resources left/);
+    expect(html).toMatch(/<tr data-group="crm">[\s\S]*?data-lifecycle>Never Tested<\/span>/);
+    expect(html).toContain('data-group-detail="payments"');
+    expect(html).not.toContain('data-group-detail="crm"');
+    // History newest first, each row linkable from the machines page
+    expect([...html.matchAll(/<tr data-drill="([^"]+)" id="\1"/g)].map((m) => m[1])).toEqual(['drill-payments-b', 'drill-payments-a']);
+    // The RTO trend: one mark per finished drill, the objective as a dashed line
+    const svg = html.match(/<svg class="chart"[^>]*data-chart="rto-trend">[\s\S]*?<\/svg>/)?.[0] ?? '';
+    expect(svg).toContain('RTO objective 30 min');
+    expect(svg.match(/<circle [^>]*data-verdict="pass"/g)).toHaveLength(1);
+    expect(svg).toContain('drill-payments-b: fail, no RTO (did not recover)');
+    // What people or machines wrote is escaped; the page carries no script
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(html).not.toMatch(/<script|<img/i);
   });
 });

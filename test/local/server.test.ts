@@ -2,6 +2,7 @@ import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decisionForm } from '../../local/demo.ts';
+import { startScheduleTicker } from '../../local/main.ts';
 import { httpRoutes } from '../../local/serverless-config.ts';
 import type { LocalSystem } from '../../local/system.ts';
 import { aboutMachine, getJson, inventoryWithLongDeadlines, postJson, ransomwareEvent, startTestSystem, storedState, until } from '../helpers/local-system.ts';
@@ -62,6 +63,16 @@ const BAD_REQUESTS: BadCase[] = [
   { name: 'a GET of the findings endpoint', method: 'GET', path: '/local/findings', status: 405, mentions: /use POST/ },
   { name: 'a PUT of the faults', method: 'PUT', path: '/local/faults', body: '{}', status: 405, mentions: /use GET or POST/ },
   { name: 'an unknown local endpoint', method: 'GET', path: '/local/secrets', status: 404, mentions: /no such page or endpoint/ },
+  { name: 'a drill request sent as text/plain', method: 'POST', path: '/local/drills', body: '{"group":"crm"}', contentType: 'text/plain', status: 415, mentions: /application\/json/ },
+  { name: 'a drill request with an unknown field', method: 'POST', path: '/local/drills', body: '{"group":"crm","force":true}', status: 400, mentions: /body.*force/ },
+  { name: 'a drill of a group the inventory does not have', method: 'POST', path: '/local/drills', body: '{"group":"nope"}', status: 422, mentions: /no group "nope"/ },
+  { name: 'a drill from a point it cannot read', method: 'POST', path: '/local/drills', body: '{"group":"crm","point":"random-ish"}', status: 422, mentions: /random-within:Nd/ },
+  { name: 'a drill of a group an open incident holds (refused, not started and failed)', method: 'POST', path: '/local/drills', body: '{"group":"payments"}', status: 409, mentions: /open incident inc-[0-9a-f]{20} \(awaiting-approval\)/ },
+  { name: 'a drill id of the wrong shape', method: 'GET', path: '/local/drills/..%2Fincidents', status: 400, mentions: /drillId: must be a drill id/ },
+  { name: 'a drill that does not exist', method: 'GET', path: '/local/drills/drill-crm-20260101T0300', status: 404, mentions: /no drill drill-crm-20260101T0300/ },
+  { name: 'an abort of a drill that never ran', method: 'POST', path: '/local/drills/drill-crm-20260101T0300/abort', body: '{}', status: 404, mentions: /no drill execution/ },
+  { name: 'the drills of a group the inventory does not have', method: 'GET', path: '/local/drills?group=nope', status: 404, mentions: /no group nope/ },
+  { name: 'a GET of the schedule tick', method: 'GET', path: '/local/schedules/tick', status: 405, mentions: /use POST/ },
 ];
 
 async function send(c: BadCase) {
@@ -135,6 +146,19 @@ describe('local API: a bad request is refused with a clear 4xx and changes nothi
     expect(unknownIncident.status).toBe(404);
     expect(await unknownIncident.text()).toContain('There is no incident inc-00000000000000000000');
     expect(await storedState(system)).toEqual(before);
+  });
+
+  it.each([
+    ['/drills/nope', 404, 'There is no group &quot;nope&quot; in the inventory.'],
+    ['/drills?group=nope', 404, 'There is no group &quot;nope&quot; in the inventory.'],
+    ['/drills?group=crm&group=intranet', 400, 'name one group: ?group=NAME'],
+    ['/drills?colour=red', 400, 'this page takes only ?group=NAME (got colour)'],
+    ['/drills/crm?group=crm', 400, 'this page takes no query parameters (got group)'],
+  ])('answers the drills page %s with %i and says why', async (p, status, message) => {
+    const res = await fetch(`${system.url}${p}`);
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await res.text()).toContain(message);
   });
 });
 
@@ -217,7 +241,7 @@ describe('local server: what it serves', () => {
     expect(cleared.body['faults']).toEqual({});
   });
 
-  it.each(['/', '/machines', '/incidents', '/outbox', `/incidents/{id}`])('serves %s as a script-free page under a strict CSP', async (p) => {
+  it.each(['/', '/machines', '/incidents', '/outbox', `/incidents/{id}`, '/drills', '/drills?group=crm', '/drills/intranet'])('serves %s as a script-free page under a strict CSP', async (p) => {
     // Act
     const res = await fetch(`${system.url}${p.replace('{id}', incidentId)}`);
     const html = await res.text();
@@ -255,4 +279,37 @@ describe('local server: what it serves', () => {
     expect(page).not.toMatch(/<script|<b>bold/);
     expect(outbox).not.toMatch(/<script|<b>bold/);
   });
+});
+
+describe('npm start: the schedules tick every virtual hour (off unless asked)', () => {
+  it('starts the due crm drill on a tick, says so, says how it ended, and stops ticking when stopped', async () => {
+    // Prepare: nothing ticks by itself in a test system; this ticker runs a tick every 50 wall ms
+    // (speed 72 000: a virtual hour), counting the ticks and keeping the lines it prints.
+    let ticks = 0;
+    const rt = { ...system.rt, runSchedules: () => { ticks++; return system.rt.runSchedules(); } };
+    const lines: string[] = [];
+    const errors: string[] = [];
+    const drillsBefore = await system.stores.drills.listDrills('crm', { limit: 10 });
+    expect(drillsBefore).toEqual([]);
+
+    // Act
+    const ticker = startScheduleTicker({ ...system, rt }, { speed: 72_000, out: (l) => lines.push(l), err: (l) => errors.push(l) });
+    const started = await until('a tick to start the crm drill', () => lines.find((l) => l.startsWith('Drill started: drill-crm-')), 10_000);
+    const drillId = started.match(/drill-crm-\d{8}T\d{4}/)![0];
+    const ended = await until('the drill to end', () => lines.find((l) => l.startsWith(`Drill ${drillId} `)), 20_000);
+    await until('another tick', () => ticks >= 3, 5_000);
+    await ticker.stop();
+    const ticksAtStop = ticks;
+    await new Promise((r) => setTimeout(r, 200));
+
+    // Assess
+    expect(errors).toEqual([]);
+    expect(started).toMatch(new RegExp(`^Drill started: ${drillId} \\(crm, scheduled for \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:00\\.000Z\\): ${system.url}/drills/crm$`));
+    expect(ended).toMatch(new RegExp(`^Drill ${drillId} passed with warnings, RTO [\\d.]+ min\\.$`));
+    expect(lines.filter((l) => l.startsWith('Drill started: drill-crm-'))).toHaveLength(1); // later ticks: the slot is taken
+    expect(ticks).toBe(ticksAtStop);
+    expect(await system.stores.drills.getDrill(drillId)).toMatchObject({ trigger: 'schedule', status: 'finished', result: 'warn' });
+    const machines = await (await fetch(`${system.url}/machines`)).text();
+    expect(machines).toMatch(/<tr data-machine="crm-db-1">[\s\S]*?data-lifecycle>Tested Recently<\/span>/);
+  }, 40_000);
 });
