@@ -1,5 +1,6 @@
 import { APPROVALS_USAGE, approvalsCommand } from './commands/approvals.ts';
 import { ASSESS_USAGE, assessCommand } from './commands/assess.ts';
+import { DRILLS_USAGE, drillsCommand } from './commands/drills.ts';
 import { FINDINGS_USAGE, findingsCommand } from './commands/findings.ts';
 import { INCIDENTS_USAGE, incidentsCommand } from './commands/incidents.ts';
 import { MACHINES_USAGE, machinesCommand } from './commands/machines.ts';
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   incidents: { run: incidentsCommand, usage: INCIDENTS_USAGE },
   approvals: { run: approvalsCommand, usage: APPROVALS_USAGE },
   machines: { run: machinesCommand, usage: MACHINES_USAGE },
+  drills: { run: drillsCommand, usage: DRILLS_USAGE },
 };
 
 export function usage(): string {

@@ -179,6 +179,12 @@ export function launchMachine(deps: LaunchDeps) {
       return { instanceId, instanceType, waitSeconds, throttledRetries: throttled };
     }
     const failures = outcome.failures;
+    if (outcome.retryable) {
+      // Throttling outlasted this invocation's retries (other launches share the account's bucket):
+      // the workflow retries the task later; the idempotency token keeps that from double-launching.
+      await deps.runs.updateMachine(m.runId, m.machineId, { imageId, throttledRetries: throttled });
+      throw new ThrottledError(`${m.machineId}: EC2 kept throttling (${failures.join('; ')}); the workflow will retry`);
+    }
     const error = `could not launch ${m.machineId}: ${failures.join('; ')}`;
     await deps.runs.updateMachine(m.runId, m.machineId, { imageId, failedAt: toIso(deps.clock.now()), error, throttledRetries: throttled });
     await deps.audit.append(m.runId, { type: 'machine.launch-failed', actor: 'cleanpoint', at: toIso(deps.clock.now()), data: { machineId: m.machineId, error } });

@@ -70,7 +70,11 @@ interface OutcomeBase {
   startedAt: number;
 }
 export interface LaunchSuccess extends OutcomeBase { ok: true; instanceId: string; launchedAt: number }
-export interface LaunchFailure extends OutcomeBase { ok: false; error: string; launchedAt: null }
+export interface LaunchFailure extends OutcomeBase {
+  ok: false; error: string; launchedAt: null;
+  /** The retries ran out on throttling or transient errors (not capacity): worth trying again later. */
+  retryable: boolean;
+}
 export type LaunchOutcome = LaunchSuccess | LaunchFailure;
 
 export interface LaunchOneDeps {
@@ -127,13 +131,13 @@ export function launchOne(deps: LaunchOneDeps) {
           }
           if (attempt + 1 >= retry.maxAttempts) {
             failures.push(`${instanceType}: ${e.message}`);
-            break types;
+            return { ok: false, key, error: failures.join('; '), instanceType, attempts, throttled, failures, startedAt, launchedAt: null, retryable: true };
           }
           await deps.clock.sleep(launchBackoffMs(retry, attempt, isThrottle));
         }
       }
     }
-    return { ok: false, key, error: failures.join('; '), instanceType: lastType, attempts, throttled, failures, startedAt, launchedAt: null };
+    return { ok: false, key, error: failures.join('; '), instanceType: lastType, attempts, throttled, failures, startedAt, launchedAt: null, retryable: false };
   };
 }
 
@@ -216,7 +220,7 @@ async function runPool(
         const error = e instanceof Error ? e.message : String(e);
         results[index] = {
           ok: false, key: item.key, error, instanceType: item.instanceType, attempts: 1, throttled: 0, failures: [error],
-          startedAt: itemStart, launchedAt: null,
+          startedAt: itemStart, launchedAt: null, retryable: false,
         };
       }
     }

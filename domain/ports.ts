@@ -348,7 +348,10 @@ export interface ProtectionStore {
   /** Replace the group's latest readiness report; returns the one it replaced. */
   putReadiness(report: import('./readiness.ts').GroupReadiness): Promise<{ previous: import('./readiness.ts').GroupReadiness | null }>;
   getReadiness(group: string): Promise<import('./readiness.ts').GroupReadiness | null>;
-  /** Record a coverage report: `changed` only for the call that stored a fingerprint different from the last one. */
-  recordCoverage(report: import('./coverage.ts').CoverageReport & { fingerprint: string }): Promise<{ changed: boolean }>;
+  /**
+   * Record a coverage report: `changed` only for the call that stored a fingerprint different from
+   * the last one; `first` when there was no report before.
+   */
+  recordCoverage(report: import('./coverage.ts').CoverageReport & { fingerprint: string }): Promise<{ changed: boolean; first: boolean }>;
   getCoverage(): Promise<(import('./coverage.ts').CoverageReport & { fingerprint: string }) | null>;
 }

@@ -250,7 +250,8 @@ export function startScheduleTicker(
 }
 
 function wallText(wallSeconds: number): string {
-  return wallSeconds >= 120 ? `every ${Math.round(wallSeconds / 60)} minutes` : `every ${Math.round(wallSeconds)} seconds`;
+  const [n, unit] = wallSeconds >= 120 ? [Math.round(wallSeconds / 60), 'minute'] : [Math.max(1, Math.round(wallSeconds)), 'second'];
+  return n === 1 ? `every ${unit}` : `every ${n} ${unit}s`;
 }
 
 /** Resolves after the first SIGINT/SIGTERM has saved and closed everything; a second one exits at once. */

@@ -144,8 +144,11 @@ export class LocalWorkflowEngine {
         return;
       }
       if (state['Type'] === 'Task') overrides[stateName] = this.withTimeout(state, this.taskHandler(state, executionArn));
-      // The interpreter takes one fixed interval per retrier (no backoff): the first interval, scaled.
+      // The interpreter takes one fixed interval per retrier (no backoff). Keep the first interval
+      // (so a machine that is ready early is seen early) and allow as many attempts as it takes to
+      // wait as long in total as the backoff schedule does on AWS.
       const retriers = (state['Retry'] ?? []) as Record<string, unknown>[];
+      for (const r of retriers) r['MaxAttempts'] = attemptsForSamePatience(r);
       if (retriers.length) retries[stateName] = retriers.map((r) => Math.round(Number(r['IntervalSeconds'] ?? 1) * 1000 / scale));
     });
     const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: false, checkArn: false, noValidate: true } as never });
@@ -307,6 +310,20 @@ export function forEachState(definition: Record<string, unknown>, fn: (name: str
     if (processor) forEachState(processor, fn);
     for (const branch of (state['Branches'] ?? []) as Record<string, unknown>[]) forEachState(branch, fn);
   }
+}
+
+/**
+ * Attempts at a fixed IntervalSeconds that wait as long in total as the retrier's schedule
+ * (IntervalSeconds × BackoffRate^i for MaxAttempts attempts, each capped by MaxDelaySeconds).
+ */
+export function attemptsForSamePatience(r: Record<string, unknown>): number {
+  const base = Number(r['IntervalSeconds'] ?? 1);
+  const rate = Number(r['BackoffRate'] ?? 2);
+  const attempts = Math.max(0, Number(r['MaxAttempts'] ?? 3));
+  const cap = r['MaxDelaySeconds'] !== undefined ? Number(r['MaxDelaySeconds']) : Infinity;
+  let total = 0;
+  for (let i = 0; i < attempts; i++) total += Math.min(cap, base * rate ** i);
+  return Math.min(1000, Math.max(attempts, Math.ceil(total / base)));
 }
 
 /** A Wait state rewritten as a pass-through Task (same transitions and paths). */

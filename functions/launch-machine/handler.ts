@@ -1,7 +1,8 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { launchMachine, type LaunchDeps } from '../../domain/failover.ts';
-import { TokenBucketPacer } from '../../domain/pacing.ts';
+import { DynamoTokenBucketPacer } from '../shared/adapters/dynamodb/token-bucket.ts';
+import { documentClient } from '../shared/clients.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';
@@ -11,8 +12,9 @@ import { clock, compute, stateStores } from '../shared/wiring.ts';
 const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, KMS_KEY_ID: configVars.KMS_KEY_ID });
 const stores = stateStores(config);
 const provider = compute(config);
-// One pacer per container: launches that share this process share EC2's RunInstances bucket model.
-const pacer = new TokenBucketPacer({ clock });
+// One RunInstances bucket for the whole fleet of launch containers (a DynamoDB item), so 40
+// parallel launches together stay within EC2's 5-then-2-per-second request budget.
+const pacer = new DynamoTokenBucketPacer({ client: documentClient, tableName: config.STATE_TABLE, name: 'ec2-run-instances', clock });
 const input = z.strictObject({ runId: ids.runId, kind: ids.kind, mode: ids.mode, machineId: ids.machineId });
 
 /**

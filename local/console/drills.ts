@@ -107,7 +107,7 @@ function historyRow(d: Drill): string {
   return `<tr data-drill="${e(d.drillId)}" id="${e(d.drillId)}"><td>${e(time(d.startedAt))}<div class="muted"><code>${e(d.drillId)}</code></div></td>
 <td>${e(d.trigger === 'schedule' ? 'schedule' : `on demand (${d.requestedBy})`)}</td><td><code>${e(d.pointSpec)}</code></td>
 <td>${resultBadge(d)}${d.reasons.length ? `<div class="muted">${d.reasons.map(e).join('<br>')}</div>` : ''}</td>
-<td>${e(minutes(m?.rtoMinutes))}${m?.waves.length ? `<div class="muted">${m.waves.map((w) => `w${e(w.wave)} +${e(minutes(w.readyMinutes))}`).join(', ')}</div>` : ''}</td>
+<td>${e(minutes(m?.rtoMinutes))}${m?.waves.length ? `<div class="muted">${m.waves.map((w) => `w${e(w.wave)} ${w.readyMinutes === null ? 'not ready' : `+${e(minutes(w.readyMinutes))}`}`).join(', ')}</div>` : ''}</td>
 <td>${e(minutes(m?.pointAgeMinutes))}</td><td>${d.checks.length ? `${passed}/${d.checks.length}` : '—'}</td>
 <td>${m ? e(m.instanceMinutes) : '—'}</td><td>${cleanup}</td></tr>`;
 }

@@ -6,6 +6,8 @@ import { UnsupportedEventError, ValidationError } from '../../domain/errors.ts';
 import type { RecoveryEnvironment } from '../../domain/ports.ts';
 import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points.ts';
 import { MemoryProtectionStore } from '../../functions/shared/adapters/memory/protection-store.ts';
+import { compilePattern } from '../../local/event-pattern.ts';
+import { eventRules, loadServerlessDefinition } from '../../local/serverless-config.ts';
 import { loadSharedFixture } from '../helpers/fixtures.ts';
 import { demoIndex, demoNetworkFacts, iso, MINUTE, point, RecordingEvents, RecordingNotifier, T0 } from './support.ts';
 
@@ -84,5 +86,25 @@ describe('check-protection handler', () => {
     await expect(handle({ task: 'rpo', extra: 1 })).rejects.toBeInstanceOf(ValidationError);
     await expect(handle({ source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': 'x' } })).rejects.toBeInstanceOf(ValidationError);
     await expect(handle({ source: 'aws.guardduty', 'detail-type': 'GuardDuty Finding', detail: {} })).rejects.toBeInstanceOf(UnsupportedEventError);
+  });
+});
+
+describe('the rules serverless.yml declares for check-protection', () => {
+  const rules = eventRules(loadServerlessDefinition()).filter((r) => r.functionName === 'check-protection').map((r) => compilePattern(r.pattern));
+  const routed = (event: unknown) => rules.some((match) => match(event));
+  const drs = (file: string) => loadSharedFixture(`eventbridge/drs/${file}`);
+  const ec2 = (state: string) => ({ source: 'aws.ec2', 'detail-type': 'EC2 Instance State-change Notification', detail: { 'instance-id': 'i-0feedfacecafe0001', state } });
+
+  it('route both DRS replication stall samples and the instance states that change coverage', () => {
+    expect(routed(drs('awsdocs-drs_DRS-Source-Server-Data-Replication-Stalled-Change_STALLED.json'))).toBe(true);
+    expect(routed(drs('awsdocs-drs_DRS-Source-Server-Data-Replication-Stalled-Change_NOT_STALLED.json'))).toBe(true);
+    for (const state of ['running', 'stopped', 'terminated']) expect(routed(ec2(state)), state).toBe(true);
+  });
+
+  it('ignore other DRS events, transitional instance states and snapshots', () => {
+    expect(routed(drs('awsdocs-drs_DRS-PIT-Snapshot-Taken_PIT-Snapshot-Taken.json'))).toBe(false);
+    expect(routed(drs('awsdocs-drs_DRS-Source-Server-Launch-Result_RECOVERY_LAUNCH_FAILED.json'))).toBe(false);
+    for (const state of ['pending', 'stopping', 'shutting-down']) expect(routed(ec2(state)), state).toBe(false);
+    expect(routed(loadSharedFixture('eventbridge/ebs/awsdocs_ebs_createSnapshot_succeeded.json'))).toBe(false);
   });
 });

@@ -3,7 +3,7 @@ import { fixedClock } from '../../domain/clock.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import type { InventoryIndex } from '../../domain/inventory.ts';
 import type { RecoveryEnvironment } from '../../domain/ports.ts';
-import { checkReadiness, readinessOf, renderReadiness, type ReadinessFacts } from '../../domain/readiness.ts';
+import { checkReadiness, readinessBadgeOf, readinessOf, renderReadiness, type ReadinessFacts } from '../../domain/readiness.ts';
 import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points.ts';
 import { rpoStatusOf } from '../../domain/rpo-monitor.ts';
 import { MemoryProtectionStore } from '../../functions/shared/adapters/memory/protection-store.ts';
@@ -145,6 +145,15 @@ describe('readinessOf', () => {
 
   it('refuses an unknown group', () => {
     expect(() => readinessOf('billing', facts(), T0)).toThrow(NotFoundError);
+  });
+
+  it('gives the console a badge: ready, ready with warnings, not ready, not checked', () => {
+    expect(readinessBadgeOf(readinessOf('payments', facts(), T0))).toEqual({ text: 'READY', tone: 'ok', title: `every check passed (checked ${iso(T0)})` });
+    expect(readinessBadgeOf(readinessOf('payments', { ...facts(), quota: null }, T0))).toMatchObject({ text: 'ready (warnings)', tone: 'warn' });
+    expect(readinessBadgeOf(readinessOf('payments', { ...facts(), lastPassedDrillAt: null }, T0))).toEqual({
+      text: 'NOT READY', tone: 'bad', title: `1 check(s) failed (checked ${iso(T0)}): group payments has never passed a drill: run one (cleanpoint drills run payments)`,
+    });
+    expect(readinessBadgeOf(null).tone).toBe('muted');
   });
 
   it('renders each group with its failed items and what to fix', () => {

@@ -3,7 +3,7 @@ import { fixedClock } from '../../domain/clock.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points.ts';
 import {
-  achievedRpo, monitorRpo, newestRestorablePoint, NOTICE_RETRY_MS, replicationStallChanged, rpoStatusOf, sampleOf, type RpoSample,
+  achievedRpo, monitorRpo, newestRestorablePoint, NOTICE_RETRY_MS, replicationStallChanged, rpoBadgeOf, rpoStatusOf, sampleOf, type RpoSample,
 } from '../../domain/rpo-monitor.ts';
 import { MemoryProtectionStore } from '../../functions/shared/adapters/memory/protection-store.ts';
 import { loadSharedFixture } from '../helpers/fixtures.ts';
@@ -207,5 +207,22 @@ describe('sampleOf and achievedRpo', () => {
     });
     expect(achievedRpo('payments', [s(0, null, 2)], iso(T0), iso(T0)).worstMinutes).toBeNull();
     expect(achievedRpo('payments', [], iso(T0), iso(T0))).toMatchObject({ samples: 0, worstMinutes: null, withinObjectivePercent: null });
+  });
+});
+
+describe('rpoBadgeOf', () => {
+  it('shows a breach, a stall, a healthy machine, and a machine not checked yet', async () => {
+    const w = world();
+    expect(rpoBadgeOf(null)).toMatchObject({ text: 'RPO not checked', tone: 'muted' });
+    await monitorRpo(w.deps)({ machineIds: ['payments-db-1'] });
+    expect(rpoBadgeOf(await w.store.getRpoState('payments-db-1'))).toEqual({ text: 'RPO ok', tone: 'ok', title: `newest restorable point 10 min old, objective 60 min (checked ${iso(T0)})` });
+    await w.store.setReplicationStalled('crm-db-1', { group: 'crm', stalled: true, at: iso(T0) });
+    await w.store.observeRpo('crm-db-1', { group: 'crm', last: { at: iso(T0), ageMinutes: 5, objectiveMinutes: null, newestPoint: null } });
+    expect(rpoBadgeOf(await w.store.getRpoState('crm-db-1'))).toMatchObject({ text: 'replication stalled', tone: 'warn' });
+    w.clock.set(T0 + 60 * MINUTE);
+    await monitorRpo(w.deps)({ machineIds: ['payments-db-1'] });
+    expect(rpoBadgeOf(await w.store.getRpoState('payments-db-1'))).toEqual({
+      text: 'RPO breach', tone: 'bad', title: `its newest restorable recovery point is 70 min old, more than the 60 min objective (since ${iso(T0 + 60 * MINUTE)}; objective 60 min)`,
+    });
   });
 });

@@ -145,21 +145,22 @@ export class DynamoProtectionStore implements ProtectionStore {
     return out.Item ? omitAttributes<GroupReadiness>(out.Item, KEYS) : null;
   }
 
-  async recordCoverage(report: CoverageReport & { fingerprint: string }): Promise<{ changed: boolean }> {
+  async recordCoverage(report: CoverageReport & { fingerprint: string }): Promise<{ changed: boolean; first: boolean }> {
     const stored = { ...report, gaps: report.gaps.slice(0, MAX_STORED_GAPS) };
     try {
-      await this.table.put({
+      const out = await this.table.put({
         Item: { ...stored, ...COVERAGE_KEY, entity: 'coverage' },
         ConditionExpression: 'attribute_not_exists(pk) OR fingerprint <> :f',
         ExpressionAttributeValues: { ':f': report.fingerprint },
+        ReturnValues: 'ALL_OLD',
       });
-      return { changed: true };
+      return { changed: true, first: out.Attributes === undefined };
     } catch (e) {
       if (!isConditionFailed(e)) throw e;
     }
     // Same gaps as last time: only the time of the check moves on.
     await this.table.update({ Key: COVERAGE_KEY, UpdateExpression: 'SET checkedAt = :c', ExpressionAttributeValues: { ':c': report.checkedAt } });
-    return { changed: false };
+    return { changed: false, first: false };
   }
 
   async getCoverage(): Promise<(CoverageReport & { fingerprint: string }) | null> {

@@ -91,13 +91,14 @@ export class MemoryProtectionStore implements ProtectionStore {
     return r ? clone(r) : null;
   }
 
-  async recordCoverage(report: CoverageReport & { fingerprint: string }): Promise<{ changed: boolean }> {
+  async recordCoverage(report: CoverageReport & { fingerprint: string }): Promise<{ changed: boolean; first: boolean }> {
     if (this.coverage && this.coverage.fingerprint === report.fingerprint) {
       this.coverage.checkedAt = report.checkedAt;
-      return { changed: false };
+      return { changed: false, first: false };
     }
+    const first = this.coverage === null;
     this.coverage = clone(report);
-    return { changed: true };
+    return { changed: true, first };
   }
 
   async getCoverage(): Promise<(CoverageReport & { fingerprint: string }) | null> {
