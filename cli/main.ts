@@ -1,5 +1,8 @@
 import { APPROVALS_USAGE, approvalsCommand } from './commands/approvals.ts';
 import { ASSESS_USAGE, assessCommand } from './commands/assess.ts';
+import { COVERAGE_USAGE, coverageCommand } from './commands/coverage.ts';
+import { INVENTORY_USAGE, inventoryCommand } from './commands/inventory.ts';
+import { READINESS_USAGE, readinessCommand } from './commands/readiness.ts';
 import { DRILLS_USAGE, drillsCommand } from './commands/drills.ts';
 import { FINDINGS_USAGE, findingsCommand } from './commands/findings.ts';
 import { INCIDENTS_USAGE, incidentsCommand } from './commands/incidents.ts';
@@ -14,6 +17,9 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   assess: { run: assessCommand, usage: ASSESS_USAGE },
   plan: { run: planCommand, usage: PLAN_USAGE },
   runbook: { run: runbookCommand, usage: RUNBOOK_USAGE },
+  inventory: { run: inventoryCommand, usage: INVENTORY_USAGE },
+  coverage: { run: coverageCommand, usage: COVERAGE_USAGE },
+  readiness: { run: readinessCommand, usage: READINESS_USAGE },
   // Against the running local system (`npm start`), over its HTTP API:
   findings: { run: findingsCommand, usage: FINDINGS_USAGE },
   incidents: { run: incidentsCommand, usage: INCIDENTS_USAGE },

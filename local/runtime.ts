@@ -131,6 +131,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const wiring = await import('../functions/shared/wiring.ts');
   const { ensureTables } = await import('../functions/shared/adapters/dynamodb/tables.ts');
   wiring.useClock(clock);
+  // KMS and SES are not emulated: readiness asks a stand-in that answers "usable/verified" and says so.
+  wiring.useAccountChecks(new (await import('../functions/shared/adapters/ec2-environment.ts')).SimulatedAccountChecks());
   await ensureTables(clients.dynamoClient, { catalog: LOCAL_ENV.CATALOG_TABLE, state: LOCAL_ENV.STATE_TABLE });
 
   // EC2: the simulator behind the real client.

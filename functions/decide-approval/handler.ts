@@ -8,7 +8,7 @@ import { html, HttpError, json, publicMessage, statusFor, type HttpResult } from
 import { lambda } from '../shared/middleware.ts';
 import { logger } from '../shared/observability.ts';
 import { getSecret } from '../shared/secrets.ts';
-import { catalogStore, clock, estate, stateStores, workflowEngine } from '../shared/wiring.ts';
+import { catalogStore, clock, estate, protectionStore, stateStores, workflowEngine } from '../shared/wiring.ts';
 import { messagePage } from './page.ts';
 import { isSlackJobEvent, processSlackJob, receiveSlackInteraction, slackJobDispatcher, type SlackDeps, type SlackJobEvent, type SlackJobOutcome } from './slack.ts';
 import { postDecision, showPage, type WebDeps } from './web.ts';
@@ -82,6 +82,7 @@ const config = loadConfig({
 });
 const stores = stateStores(config);
 const catalog = catalogStore(config);
+const protection = protectionStore(config);
 const workflows = workflowEngine(config);
 const bus = config.EVENT_BUS_NAME ? new EventBridgePublisher(eventBridgeClient, config.EVENT_BUS_NAME) : null;
 const dispatch = slackJobDispatcher(() => bus);
@@ -91,4 +92,5 @@ export const handler = lambda(makeHandler(async () => ({
   ...stores, workflows, catalog, clock, ...(await estate(config)), linkSecret: await getSecret(config.LINK_SECRET_PARAMETER),
   slackSigningSecret: async () => (slackSecretParameter ? getSecret(slackSecretParameter) : null),
   dispatch, slackTransport: slackTransport(), wallClock: systemClock,
+  readiness: (group: string) => protection.getReadiness(group),
 })));

@@ -6,10 +6,11 @@ import { NotFoundError } from '../../domain/errors.ts';
 import type { Incident } from '../../domain/incident.ts';
 import { claimsFrom, csrfToken, linkGeneration, safeEqual, verifyLink } from '../../domain/links.ts';
 import { proposeFailover } from '../../domain/plan.ts';
+import { readinessBadgeOf, type GroupReadiness } from '../../domain/readiness.ts';
 import type { Policy } from '../../domain/policy.ts';
 import type { RecoveryPointCatalog } from '../../domain/ports.ts';
 import { isIsoTimestamp } from '../../domain/validation.ts';
-import { header, html, HttpError, rawBody, type HttpResult } from '../shared/http/http.ts';
+import { escapeHtml, header, html, HttpError, rawBody, type HttpResult } from '../shared/http/http.ts';
 import { metrics } from '../shared/observability.ts';
 import { approvalPage, previewPage, type PageIdentity } from './page.ts';
 
@@ -17,6 +18,8 @@ export interface WebDeps extends DecideDeps {
   linkSecret: string;
   catalog: RecoveryPointCatalog;
   policy: Policy;
+  /** The latest readiness report per group (from the daily check), shown to deciders. */
+  readiness?: (group: string) => Promise<GroupReadiness | null>;
 }
 
 /** Query or form fields that would make a GET look like a decision: refused, never acted on. */
@@ -40,7 +43,7 @@ export async function showPage(d: WebDeps, approvalId: string, query: Record<str
     await recordRefusal(d, request, { personId: who.personId, channel: 'web', source }, 'a GET request carried decision parameters; decisions are only taken by POST');
     throw new HttpError(405, 'Decisions are never taken from a link. Open the link and use the buttons on the page.');
   }
-  return html(200, render(d, request, await incidentOf(d, request), who));
+  return html(200, render(d, request, await incidentOf(d, request), who, undefined, await readinessHtml(d, request.groups)));
 }
 
 /**
@@ -99,11 +102,31 @@ export async function postDecision(d: WebDeps, approvalId: string, event: APIGat
   });
   metrics.addMetric(decision === 'approve' ? 'Approvals' : 'Rejections', MetricUnit.Count, result.duplicate ? 0 : 1);
   const notice = result.duplicate ? 'Your decision was already recorded; nothing was changed.' : undefined;
-  return html(200, render(d, result.request, await incidentOf(d, request), who, notice));
+  return html(200, render(d, result.request, await incidentOf(d, request), who, notice, await readinessHtml(d, request.groups)));
 }
 
-function render(d: WebDeps, request: ApprovalRequest, incident: Incident, who: PageIdentity, notice?: string): string {
+/**
+ * What the last readiness check said about each affected group (deciders reachable, networks,
+ * quota, a recent drill, a point within RPO): a decider should know before approving that the
+ * recovery network is gone or the quota too small.
+ */
+async function readinessHtml(d: WebDeps, groups: string[]): Promise<string | undefined> {
+  if (!d.readiness) return undefined;
+  const parts: string[] = [];
+  for (const group of groups) {
+    const report = await d.readiness(group).catch(() => null);
+    const badge = readinessBadgeOf(report);
+    const problems = report?.problems ?? [];
+    parts.push(`<p data-readiness="${escapeHtml(group)}"><b>${escapeHtml(group)}</b>: <span class="badge ${badge.tone === 'bad' ? 'rejected' : badge.tone === 'warn' ? 'pending' : badge.tone === 'ok' ? 'approved' : ''}">${escapeHtml(badge.text)}</span>`
+      + `${report ? ` <span class="muted">checked ${escapeHtml(report.checkedAt)}</span>` : ''}</p>`
+      + (problems.length ? `<ul>${problems.map((p) => `<li>${escapeHtml(p)}</li>`).join('')}</ul>` : ''));
+  }
+  return parts.join('');
+}
+
+function render(d: WebDeps, request: ApprovalRequest, incident: Incident, who: PageIdentity, notice?: string, readiness?: string): string {
   return approvalPage(withoutToken(request), incident, who, {
+    ...(readiness ? { readiness } : {}),
     now: d.clock.now(),
     canReject: request.eligibleDeciders.includes(who.personId),
     canApprove: mayApprove(d.index, request, who.personId),

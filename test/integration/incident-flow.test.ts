@@ -16,7 +16,8 @@ async function incident(incidentId: string) {
 
 describe('incident-response workflow in the local runtime', () => {
   it('fails the payments group over to the latest clean points once a decider approves', async () => {
-    // Prepare: a ransomware-like finding on the payments database
+    // Prepare: the daily readiness check has run; a ransomware-like finding on the payments database
+    await rt.invoke('check-protection', { task: 'readiness' });
     const [delivery] = await rt.putEvent(guardDutyEvent(rt, { instanceId: 'i-0aa0000000000db01', minutesAgo: 30 }));
     expect(delivery?.status).toBe('delivered');
     const incidentId = (delivery!.result as { incidentId: string }).incidentId;
@@ -27,6 +28,7 @@ describe('incident-response workflow in the local runtime', () => {
     const page = await httpGet(rt, link);
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('Approve recovery-mode failover of payments?');
+    expect(page.body).toMatch(/data-readiness="payments"><b>payments<\/b>: <span class="badge [a-z]*">(ready|ready \(warnings\)|NOT READY)<\/span> <span class="muted">checked /);
     const approved = await httpPostForm(rt, `${link.pathname}/decision`, { ...formFields(page.body, 'approve'), step: 'confirm' });
     expect(approved.statusCode).toBe(200);
     const execution = await until('the incident execution', () => rt.executionFor(incidentId));
