@@ -52,9 +52,11 @@ interface LaunchCase {
   /** Another client in the same account calls RunInstances this often while the fleet launches. */
   rivalEveryMs?: number;
   /**
-   * launchMachine cases: one pacer per worker instead of one shared pacer. That is how the
-   * deployed system runs: the failover Map invokes launch-machine up to 40 times at once, Lambda
-   * runs concurrent invocations in separate containers, and each container has its own pacer.
+   * launchMachine cases: one pacer per worker instead of one shared pacer — what the deployed
+   * system would do if each Lambda container kept its own bucket model (the failover Map runs up
+   * to 40 launch-machine invocations at once in separate containers). The deployed system shares
+   * one bucket through DynamoDB (functions/shared/adapters/dynamodb/token-bucket.ts), which is the
+   * shared-pacer case; this one stays as the contrast.
    */
   pacerPerWorker?: boolean;
 }
@@ -338,7 +340,7 @@ function cases(quick: boolean): LaunchCase[] {
   });
   for (const size of n) {
     list.push({
-      label: `launchMachine as deployed (40 containers, a pacer each), 1 wave × ${size.toLocaleString('en-GB')}`, launcher: 'paced', images: 'registered in the run', waves: [size],
+      label: `launchMachine, 40 containers each with its own pacer (no shared bucket), 1 wave × ${size.toLocaleString('en-GB')}`, launcher: 'paced', images: 'registered in the run', waves: [size],
       pacerPerWorker: true,
     });
   }
@@ -348,14 +350,14 @@ function cases(quick: boolean): LaunchCase[] {
 function figuresOf(r: CaseResult, target?: number): Figure[] {
   if (r.launcher === 'naive' || r.pacerPerWorker) {
     // Launches fail here, so the makespan covers only the machines that did launch: no ratio.
-    const mustNotFail = r.pacerPerWorker ? exactly(0) : undefined;
+    // Both are contrasts to the shared-pacer design the system uses, so they carry no target.
     return [
       figure(r.label, 'makespan of the machines that launched', r.makespanMs / 1000, 's'),
       figure(r.label, 'machines ready', r.launched, 'count', undefined, `of ${r.machines.toLocaleString('en-GB')}`),
       figure(r.label, 'throttled requests', r.throttledTotal, 'count'),
       figure(r.label, 'RunInstances retries', r.retries, 'count'),
-      figure(r.label, 'failed launches', r.failed, 'count', mustNotFail),
-      ...(r.pacerPerWorker ? [figure(r.label, 'launches lost to throttling', r.failedByThrottling, 'count', exactly(0))] : []),
+      figure(r.label, 'failed launches', r.failed, 'count'),
+      ...(r.pacerPerWorker ? [figure(r.label, 'launches lost to throttling', r.failedByThrottling, 'count')] : []),
     ];
   }
   if (r.rival) {
@@ -403,7 +405,7 @@ export const launchBenchmark: Benchmark = {
         `Makespan: virtual time from the first RunInstances call to the poll that sees the last machine of the last wave running with both status checks ok (Ec2ComputeProvider.describeInstances of the wave's launched instances on a ${POLL_MS / 1000} s grid from the wave's start, once the wave's launches have returned; a wave starts when the previous one is ready). Polling overshoots the ready instant by 0 to ${POLL_MS / 1000} s per wave.`,
         `Floor: T = Σ over waves of [max over buckets b of max(0, N − capacity_b) / refill_b + boot + status checks]; for one wave from full buckets that is max(0, N − 5) / 2 s + 90 s (the 1,000-instance bucket does not bind up to N = 1,000). Computed exactly by greedy earliest admission (bench/lib/floor.ts), which also carries bucket levels from one wave to the next; registering in the run adds the describe and mutating buckets per machine, which never bind (image k is ready by max(0, k − 50) / 5 s ≤ max(0, k − 5) / 2 s).`,
         `Throttled requests: every call the simulator answered with RequestLimitExceeded (all commands, including readiness polls). Retries: RunInstances calls beyond one per machine. Launches lost to throttling: failed launches whose last error was a throttle.`,
-        `"As deployed": launchMachine per machine as above, but each of the 40 workers has its own TokenBucketPacer, because that is how the system runs on AWS: the failover Map invokes launch-machine up to 40 times at once, Lambda serves concurrent invocations from separate containers, and the pacer is per container (functions/launch-machine/handler.ts). No makespan target (the brief's target is on the shared-pacer path); failed launches must still be 0.`,
+        `"Own pacer each": launchMachine per machine as above, but each of the 40 workers has its own TokenBucketPacer — what 40 Lambda containers would do without a shared bucket. The deployed launch-machine takes its tokens from one DynamoDB item shared by all containers (functions/shared/adapters/dynamodb/token-bucket.ts), which is the shared-pacer row; this row shows why that is needed. No makespan target; failed launches are counted.`,
         `"Another client in the account": a second EC2Client on the same simulated account calls RunInstances once a second (virtual) while the fleet launches, so the pacer's model of the bucket is wrong and throttles happen; the launcher must absorb them (penalise + jittered retry). Its makespan is compared, for reference only, with the single-client floor and with the shared-bucket floor: the same formula with the other client's admitted calls added to the wave (the bucket does not care whose calls it admits).`,
       ],
       details: { cases: results },

@@ -57,6 +57,20 @@ export function intakeFinding(deps: IntakeDeps) {
     const ownId = incidentIdFor(finding);
     const now = toIso(deps.clock.now());
 
+    // Fast path for redeliveries (most deliveries under at-least-once): a finding already recorded
+    // at this version, whose incident exists and is past needing a start, changes nothing.
+    const prior = await deps.store.getFindingRecord(finding.id);
+    if (prior && Date.parse(prior.updatedAt) >= Date.parse(finding.updatedAt)) {
+      const existing = await deps.store.getIncident(prior.incidentId);
+      const settled = existing && (existing.action !== 'failover-proposal' || existing.status !== 'proposed' || existing.executionArn);
+      if (existing && settled) {
+        return {
+          incidentId: existing.incidentId, delivery: 'duplicate', assessment, created: false, correlated: existing.incidentId !== ownId,
+          executionName: existing.executionName ?? null, incident: existing,
+        };
+      }
+    }
+
     let targetId = ownId;
     if (assessment.action === 'failover-proposal') targetId = await claimGroups(deps, assessment.groups, ownId);
 
