@@ -283,7 +283,9 @@ async function runCase(c: LaunchCase, seed: number): Promise<CaseResult> {
             instanceIds.push(out.instanceId);
             launcherThrottled += out.throttledRetries;
           } catch (e) {
-            if (!(e instanceof LaunchFailedError)) throw e;
+            // ThrottledError: the task gave up on throttling and hands the machine back to the
+            // workflow's retrier (counted here as lost within this attempt).
+            if (!(e instanceof LaunchFailedError) && !(e instanceof ThrottledError)) throw e;
             if (/RequestLimitExceeded|Throttl/.test(e.message)) failedByThrottling++;
           }
         }

@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { withoutToken, type ApprovalRequest, type PublicApprovalRequest } from '../domain/approval.ts';
 import type { Incident, IncidentStatus } from '../domain/incident.ts';
 import { lifecycleOf, type DrillState, type GroupLifecycle, type LifecycleState } from '../domain/lifecycle.ts';
-import type { AuditEntry, Run, RunMachine, StoredProposal } from '../domain/ports.ts';
+import type { AuditEntry, ProtectionStore, Run, RunMachine, StoredProposal } from '../domain/ports.ts';
+import { readinessBadgeOf } from '../domain/readiness.ts';
 import { ineligibility, type RecoveryPoint } from '../domain/recovery-points.ts';
+import { rpoBadgeOf, type Badge, type RpoState } from '../domain/rpo-monitor.ts';
 import type { RouteDeps } from './routes.ts';
 
 /**
@@ -215,4 +217,66 @@ function recoveryOf(deps: RouteDeps, run: RunMachine): MachineView['recovery'] {
     ? deps.rt.sim.resources({ tag: { key: 'cleanpoint:machine', value: run.machineId } }).find((r) => r.type === 'instance' && r.id === run.instanceId)
     : undefined;
   return { instanceId: run.instanceId ?? null, state: run.instanceId ? instance?.state ?? 'terminated' : null, pointId: run.pointId, capturedAt: run.capturedAt };
+}
+
+// ---- protection badges (RPO per machine, readiness per group) ----
+
+/** What the console reads of the protection records check-protection writes to the state table. */
+export type ProtectionReader = Pick<ProtectionStore, 'listRpoStates' | 'getReadiness'>;
+
+const readers = new WeakMap<RouteDeps['rt'], Promise<ProtectionReader>>();
+
+/**
+ * The state table's protection records, through the same adapter check-protection writes them
+ * with. The wiring module is imported lazily, like the other stores (local/stores.ts): the SDK
+ * clients read their endpoints when it loads, after the runtime has pointed them locally.
+ */
+export function protectionReader(deps: RouteDeps): Promise<ProtectionReader> {
+  let reader = readers.get(deps.rt);
+  if (!reader) {
+    reader = import('../functions/shared/wiring.ts').then(({ protectionStore }) => protectionStore({ STATE_TABLE: deps.rt.tables.state }));
+    reader.catch(() => readers.delete(deps.rt)); // a failed load is retried by the next page, not remembered
+    readers.set(deps.rt, reader);
+  }
+  return reader;
+}
+
+const unreadable = (what: string, error: unknown): Badge => ({
+  text: `${what} unknown`, tone: 'muted', title: `the stored ${what} state could not be read: ${(error as Error)?.message ?? String(error)}`,
+});
+
+/**
+ * Each machine's RPO badge (rpoBadgeOf) from the stored RPO states: "RPO not checked" for a
+ * machine the monitor has not looked at yet, "RPO unknown" for all when the states cannot be read.
+ */
+export async function rpoBadges(reader: ProtectionReader, machineIds: readonly string[]): Promise<Record<string, Badge>> {
+  let states: RpoState[];
+  try {
+    states = await reader.listRpoStates();
+  } catch (error) {
+    return Object.fromEntries(machineIds.map((id) => [id, unreadable('RPO', error)]));
+  }
+  const byMachine = new Map(states.map((s) => [s.machineId, s]));
+  return Object.fromEntries(machineIds.map((id) => [id, rpoBadgeOf(byMachine.get(id))]));
+}
+
+export interface GroupReadinessBadge {
+  group: string;
+  badge: Badge;
+  /** When the shown report was made (null: no report, or it could not be read). */
+  checkedAt: string | null;
+  /** What the report says to fix, failed checks first. */
+  problems: string[];
+}
+
+/** Each group's readiness badge (readinessBadgeOf) from its latest stored report; "readiness not checked" without one. */
+export async function readinessBadges(reader: ProtectionReader, groups: readonly string[]): Promise<GroupReadinessBadge[]> {
+  return Promise.all(groups.map(async (group): Promise<GroupReadinessBadge> => {
+    try {
+      const report = await reader.getReadiness(group);
+      return { group, badge: readinessBadgeOf(report), checkedAt: report?.checkedAt ?? null, problems: report?.problems ?? [] };
+    } catch (error) {
+      return { group, badge: unreadable('readiness', error), checkedAt: null, problems: [] };
+    }
+  }));
 }

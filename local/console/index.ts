@@ -1,4 +1,4 @@
-import { approvalView, incidentDetail, incidentIdSchema, isFinal, machineViews, summarise } from '../read-model.ts';
+import { approvalView, incidentDetail, incidentIdSchema, isFinal, machineViews, protectionReader, readinessBadges, rpoBadges, summarise } from '../read-model.ts';
 import { HttpFailure, type LocalRequest, type LocalResponse, type Route, type RouteDeps } from '../routes.ts';
 import { drillsPageData, renderDrillsPage } from './drills.ts';
 import { incidentPage } from './incident.ts';
@@ -15,15 +15,24 @@ export function consoleRoutes(deps: RouteDeps): Route[] {
     {
       method: 'GET', path: '/', handle: async (req) => {
         noQuery(req);
-        const [incidents, approvals, machines] = await Promise.all([
+        const groups = deps.rt.index.inventory.groups.map((g) => g.name);
+        const [incidents, approvals, machines, readiness] = await Promise.all([
           deps.stores.incidents.listIncidents(), deps.stores.approvals.listApprovals({ status: 'pending' }), machineViews(deps),
+          protectionReader(deps).then((reader) => readinessBadges(reader, groups)),
         ]);
         return page({ title: 'Overview', section: '/', now: now() }, overviewPage({
-          incidents: incidents.map(summarise), approvals: approvals.map((a) => approvalView(deps, a)), machines, outbox: deps.rt.outbox,
+          incidents: incidents.map(summarise), approvals: approvals.map((a) => approvalView(deps, a)), machines, outbox: deps.rt.outbox, readiness,
         }));
       },
     },
-    { method: 'GET', path: '/machines', handle: async (req) => { noQuery(req); return page({ title: 'Machines', section: '/machines', now: now() }, machinesPage(await machineViews(deps))); } },
+    {
+      method: 'GET', path: '/machines', handle: async (req) => {
+        noQuery(req);
+        const machines = await machineViews(deps);
+        const rpo = await rpoBadges(await protectionReader(deps), machines.map((m) => m.machineId));
+        return page({ title: 'Machines', section: '/machines', now: now() }, machinesPage(machines, rpo));
+      },
+    },
     {
       method: 'GET', path: '/incidents', handle: async (req) => {
         noQuery(req);

@@ -3,11 +3,14 @@ import type { Drill } from '../../domain/drills.ts';
 import type { Incident } from '../../domain/incident.ts';
 import { lifecycleOf } from '../../domain/lifecycle.ts';
 import type { Run, RunMachine } from '../../domain/ports.ts';
+import type { GroupReadiness } from '../../domain/readiness.ts';
+import { MemoryProtectionStore } from '../../functions/shared/adapters/memory/protection-store.ts';
 import { renderDrillsPage } from '../../local/console/drills.ts';
 import { launchChart } from '../../local/console/launch-chart.ts';
 import { page } from '../../local/console/layout.ts';
 import { machinesPage } from '../../local/console/machines.ts';
-import { machineLifecycle, type MachineView } from '../../local/read-model.ts';
+import { overviewPage } from '../../local/console/overview.ts';
+import { machineLifecycle, readinessBadges, rpoBadges, type MachineView, type ProtectionReader } from '../../local/read-model.ts';
 import { DAY, demoIndex, makeDrill, MINUTE, passedDrill, T0 } from '../drills/support.ts';
 
 const machine = (o: Partial<MachineView>): MachineView => ({
@@ -152,5 +155,70 @@ describe('console pages', () => {
     // What people or machines wrote is escaped; the page carries no script
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(html).not.toMatch(/<script|<img/i);
+  });
+
+  it('shows each machine\'s RPO state from the stored RPO states, "RPO not checked" before the monitor looked at it', async () => {
+    // Prepare: the monitor saw payments-db-1 in breach, payments-api-1 within its objective and
+    // crm-db-1 with DRS replication stalled; it never looked at intranet-web-1.
+    const store = new MemoryProtectionStore();
+    const last = (ageMinutes: number | null, objectiveMinutes: number) => ({ at: '2026-11-26T10:00:00.000Z', ageMinutes, objectiveMinutes, newestPoint: null });
+    await store.openRpoBreach('payments-db-1', { group: 'payments', since: '2026-11-26T09:00:00.000Z', reason: 'it has no available, non-infected recovery point', last: last(null, 60) });
+    await store.observeRpo('payments-api-1', { group: 'payments', last: last(12, 60) });
+    await store.observeRpo('crm-db-1', { group: 'crm', last: last(30, 240) });
+    await store.setReplicationStalled('crm-db-1', { group: 'crm', stalled: true, at: '2026-11-26T10:01:00.000Z' });
+    const ids = ['payments-db-1', 'payments-api-1', 'crm-db-1', 'intranet-web-1'];
+
+    // Act
+    const html = machinesPage(ids.map((machineId) => machine({ machineId })), await rpoBadges(store, ids));
+    const before = machinesPage(ids.map((machineId) => machine({ machineId })), await rpoBadges(new MemoryProtectionStore(), ids));
+    const unreadable: ProtectionReader = { listRpoStates: async () => { throw new Error('table <gone>'); }, getReadiness: async () => null };
+    const failed = machinesPage([machine({})], await rpoBadges(unreadable, ['payments-db-1']));
+
+    // Assess: one badge per row, its tone following the state, the details in its tooltip
+    const rpoOf = (page: string, id: string) => rowOf(page, id).match(/<span class="badge (\w+)" data-rpo title="([^"]*)">([^<]+)<\/span>/)?.slice(1);
+    expect(rpoOf(html, 'payments-db-1')).toEqual(['bad', expect.stringContaining('no available, non-infected recovery point (since 2026-11-26T09:00:00.000Z; objective 60 min)'), 'RPO breach']);
+    expect(rpoOf(html, 'payments-api-1')).toEqual(['ok', 'newest restorable point 12 min old, objective 60 min (checked 2026-11-26T10:00:00.000Z)', 'RPO ok']);
+    expect(rpoOf(html, 'crm-db-1')?.[0]).toBe('warn');
+    expect(rpoOf(html, 'crm-db-1')?.[2]).toBe('replication stalled');
+    expect(rpoOf(html, 'intranet-web-1')).toEqual(['muted', 'the RPO monitor has not looked at this machine yet', 'RPO not checked']);
+    // Before any check every machine says so, and so does a page built without badges
+    for (const id of ids) expect(rpoOf(before, id)?.[2]).toBe('RPO not checked');
+    expect(rpoOf(machinesPage([machine({})]), 'payments-db-1')?.[2]).toBe('RPO not checked');
+    // States that cannot be read leave the page up, the badge unknown, the error escaped in the tooltip
+    expect(rpoOf(failed, 'payments-db-1')).toEqual(['muted', 'the stored RPO state could not be read: table &lt;gone&gt;', 'RPO unknown']);
+    // The new column does not disturb the lifecycle column
+    expect(lifecycles(html)['payments-db-1']).toBe('Never Tested');
+  });
+
+  it('shows a readiness badge per group on the overview, "readiness not checked" before the first check', async () => {
+    // Prepare: payments passed every check, crm failed one and warned one; intranet was never checked
+    const store = new MemoryProtectionStore();
+    const report = (group: string, o: Partial<GroupReadiness>): GroupReadiness => ({ group, ready: true, checkedAt: '2026-11-26T03:00:00.000Z', items: [], problems: [], ...o });
+    await store.putReadiness(report('payments', { items: [{ check: 'quorum', status: 'pass', messages: [] }] }));
+    await store.putReadiness(report('crm', {
+      ready: false,
+      items: [{ check: 'instance-quota', status: 'fail', messages: ['quota <5> too small'] }, { check: 'drill', status: 'warn', messages: ['no drill for 20 days'] }],
+      problems: ['quota <5> too small', 'no drill for 20 days'],
+    }));
+
+    // Act
+    const overview = (readiness: Awaited<ReturnType<typeof readinessBadges>>) => overviewPage({ incidents: [], approvals: [], machines: [], outbox: [], readiness });
+    const html = overview(await readinessBadges(store, ['payments', 'crm', 'intranet']));
+    const unreadable: ProtectionReader = { listRpoStates: async () => [], getReadiness: async (g) => { if (g === 'crm') throw new Error('throttled'); return null; } };
+    const failed = overview(await readinessBadges(unreadable, ['payments', 'crm']));
+
+    // Assess
+    const groupRow = (page: string, group: string) => page.split('<tr data-group=').find((r) => r.startsWith(`"${group}"`)) ?? '';
+    const readinessOf = (page: string, group: string) => groupRow(page, group).match(/<span class="badge (\w+)" data-readiness title="[^"]*">([^<]+)<\/span>/)?.slice(1);
+    expect(readinessOf(html, 'payments')).toEqual(['ok', 'READY']);
+    expect(readinessOf(html, 'crm')).toEqual(['bad', 'NOT READY']);
+    expect(readinessOf(html, 'intranet')).toEqual(['muted', 'readiness not checked']);
+    expect(groupRow(html, 'crm')).toContain('quota &lt;5&gt; too small <span class="muted">(+1 more)</span>');
+    expect(groupRow(html, 'crm')).toContain('2026-11-26 03:00:00Z');
+    expect(groupRow(html, 'intranet')).toContain('not checked yet');
+    expect(groupRow(html, 'payments')).toContain('<span class="muted">nothing</span>');
+    expect(readinessOf(failed, 'crm')).toEqual(['muted', 'readiness unknown']);
+    expect(readinessOf(failed, 'payments')).toEqual(['muted', 'readiness not checked']);
+    expect(html).not.toMatch(/<script|quota <5>/);
   });
 });
