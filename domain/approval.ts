@@ -57,3 +57,8 @@ export function withoutToken(r: ApprovalRequest): PublicApprovalRequest {
   const { taskToken: _secret, ...rest } = r;
   return rest;
 }
+
+/** "approved" / "rejected", for people reading a decision. */
+export function pastTense(decision: DecisionKind): 'approved' | 'rejected' {
+  return decision === 'reject' ? 'rejected' : 'approved';
+}

@@ -1,3 +1,4 @@
+import { pastTense } from '../../domain/approval.ts';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { AuditEntry } from '../../domain/ports.ts';
@@ -100,7 +101,7 @@ function renderDetail(d: IncidentDetail): string {
   ];
   for (const a of d.approvals) {
     out.push(`Approval  ${a.approvalId}  ${a.status}, ${a.decisions.filter((x) => x.decision === 'approve').length} of ${a.quorum}, deadline ${shortTime(a.expiresAt)}`);
-    for (const x of a.decisions) out.push(`          ${x.personId} ${x.decision}d ${shortTime(x.at)} via ${x.channel}${x.reason ? `: ${x.reason}` : ''}`);
+    for (const x of a.decisions) out.push(`          ${x.personId} ${pastTense(x.decision)} ${shortTime(x.at)} via ${x.channel}${x.reason ? `: ${x.reason}` : ''}`);
     if (a.link) out.push(`          ${a.link.personName}'s link: ${a.link.url}`);
   }
   if (d.proposal) {

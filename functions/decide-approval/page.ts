@@ -1,4 +1,4 @@
-import type { PublicApprovalRequest } from '../../domain/approval.ts';
+import { pastTense, type PublicApprovalRequest } from '../../domain/approval.ts';
 import type { Incident } from '../../domain/incident.ts';
 import type { Selection } from '../../domain/recovery-points.ts';
 import { escapeHtml as e } from '../shared/http/http.ts';
@@ -77,7 +77,7 @@ export function approvalPage(r: PublicApprovalRequest, incident: Incident, who: 
   }).join('<br>');
   let decide: string;
   if (status !== 'pending' || mine) {
-    decide = `<p data-decided>${mine ? `You ${e(mine.decision)}d this request.` : `This request is ${e(status)}; no decision is possible any more.`}</p>`;
+    decide = `<p data-decided>${mine ? `You ${pastTense(mine.decision)} this request.` : `This request is ${e(status)}; no decision is possible any more.`}</p>`;
   } else if (!options.canReject) {
     decide = '<p data-not-eligible class="warn">You are not (or no longer) a decider for every affected group: you can read this request but not decide it.</p>';
   } else {
@@ -109,7 +109,7 @@ ${p.plan.problems.length ? `<p class="warn">${p.plan.problems.map(e).join('<br>'
 ${options.readiness ? `<div class="card"><h2>Readiness</h2>${options.readiness}</div>` : ''}
 <div class="card"><h2>Decision</h2>
 <p>${approvals} of ${r.quorum} approval(s) from ${e(r.eligibleDeciders.map(nameOf).join(', ') || 'nobody eligible')}; deadline <b>${e(r.expiresAt)}</b>. You are <b data-person>${e(who.personName)}</b>.</p>
-${r.decisions.length ? `<ul>${r.decisions.map((d) => `<li>${e(nameOf(d.personId))} ${e(d.decision)}d at ${e(d.at)} via ${e(d.channel)}${d.reason ? ` — “${e(d.reason)}”` : ''}</li>`).join('')}</ul>` : ''}
+${r.decisions.length ? `<ul>${r.decisions.map((d) => `<li>${e(nameOf(d.personId))} ${pastTense(d.decision)} at ${e(d.at)} via ${e(d.channel)}${d.reason ? ` — “${e(d.reason)}”` : ''}</li>`).join('')}</ul>` : ''}
 ${decide}
 </div>
 <p class="muted">Incident ${e(incident.incidentId)} · approval ${e(r.approvalId)} · This page is personal: anything done here is recorded as ${e(who.personName)}.</p>`);

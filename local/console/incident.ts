@@ -124,7 +124,7 @@ ${table(['Machine', 'Wave', 'Instance', 'Type', 'Launched', 'Ready', 'Notes'], r
 function approvalsCard(d: IncidentDetail): string {
   if (d.approvals.length === 0) return '';
   const items = d.approvals.map((a) => {
-    const decisions = a.decisions.map((x) => `<li>${e(x.personId)} ${e(x.decision)}d at ${e(time(x.at))} via ${e(x.channel)} from ${e(x.source)}${x.reason ? ` — “${e(x.reason)}”` : ''}</li>`).join('');
+    const decisions = a.decisions.map((x) => `<li>${e(x.personId)} ${x.decision === 'reject' ? 'rejected' : 'approved'} at ${e(time(x.at))} via ${e(x.channel)} from ${e(x.source)}${x.reason ? ` — “${e(x.reason)}”` : ''}</li>`).join('');
     return `<div data-approval="${e(a.approvalId)}"><p>${badge(a.status, statusTone(a.status))} requested ${e(time(a.createdAt))}, deadline ${e(time(a.expiresAt))};
 quorum ${e(a.quorum)} of ${e(a.eligibleDeciders.join(', '))}${a.escalation ? ' (escalated)' : ''}${a.link ? ` · <a href="${e(a.link.url)}">open ${e(a.link.personName)}'s approval page</a>` : ''}</p>
 ${decisions ? `<ul>${decisions}</ul>` : ''}</div>`;

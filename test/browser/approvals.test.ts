@@ -112,9 +112,8 @@ describe('the approval page in Chromium', () => {
     // Assess: the page says REJECTED, names the decider and quotes the reason, and offers no form any more
     expect(status, `the decision page said: ${await page.locator('main').innerText()}`).toBe(200);
     expect(await page.locator('[data-approval-status]').textContent()).toBe('REJECTED');
-    // page.ts builds the past tense as `${decision}d`, which gives "rejectd"; either spelling passes here
-    expect(await page.locator('[data-decided]').textContent()).toMatch(/^You reject(e)?d this request\.$/);
-    expect(await page.locator('main').innerText()).toMatch(/Dana Decider reject(e)?d at \S+ via web/);
+    expect(await page.locator('[data-decided]').textContent()).toBe('You rejected this request.');
+    expect(await page.locator('main').innerText()).toMatch(/Dana Decider rejected at \S+ via web/);
     expect(await page.locator('main').innerText()).toContain(`“${reason}”`);
     expect(await page.locator('form').count()).toBe(0);
 
@@ -136,6 +135,13 @@ describe('the approval page in Chromium', () => {
     expect(rejected).toHaveLength(1);
     expect(rejected[0]).toMatchObject({ actor: 'dev', data: { approvalId, decision: 'reject', channel: 'web', reason } });
     expect(detail.audit.some((a) => a.type === 'approval.refused')).toBe(false);
+
+    // Assess: the console's incident page tells the same, the reason as typed (escaped, not markup)
+    await page.goto(`${system.url}/incidents/${incidentId}`);
+    expect(await page.locator('[data-incident-status]').textContent()).toBe('Rejected');
+    const decision = (await page.locator('main li').allInnerTexts()).find((d) => d.startsWith('dev rejected at '));
+    expect(decision).toContain(' via web from ');
+    expect(decision?.endsWith(` — “${reason}”`), decision).toBe(true);
     expect(cspViolations).toEqual([]);
   }, 30_000);
 
