@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../domain/ports.ts';
 import type { IncidentDetail, MachineView } from '../../local/read-model.ts';
 import type { LocalSystem } from '../../local/system.ts';
 import { verifyFailover } from '../../local/verify-failover.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { aboutMachine, getJson, inventoryWithLongDeadlines, postJson, ransomwareEvent, startTestSystem, until } from '../helpers/local-system.ts';
 
 /**
@@ -13,7 +13,6 @@ import { aboutMachine, getJson, inventoryWithLongDeadlines, postJson, ransomware
  * an older restore point and approves it after the preview, and an altered link is refused. Each
  * test uses its own demo group (intranet, crm, payments), so their findings never correlate.
  */
-const CHROMIUM = '/usr/bin/chromium';
 
 let system: LocalSystem;
 let browser: Browser;
@@ -22,17 +21,7 @@ let page: Page;
 let cspViolations: string[] = [];
 
 beforeAll(async () => {
-  // CI installs Chromium; a machine without it must not pass this file by skipping it.
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: the browser tests need Debian's chromium (apt-get install -y chromium)`);
-  }
-  [system, browser] = await Promise.all([
-    startTestSystem({ inventoryFile: inventoryWithLongDeadlines() }),
-    chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    }),
-  ]);
+  [system, browser] = await Promise.all([startTestSystem({ inventoryFile: inventoryWithLongDeadlines() }), launchChromium()]);
 }, 60_000);
 
 beforeEach(async () => {

@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalSystem } from '../../local/system.ts';
 import { verifyFailover } from '../../local/verify-failover.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { getJson, inventoryWithLongDeadlines, postJson, ransomwareEvent, startTestSystem, until } from '../helpers/local-system.ts';
 
 /**
@@ -12,7 +13,6 @@ import { getJson, inventoryWithLongDeadlines, postJson, ransomwareEvent, startTe
  * incident through to Recovered; drills of crm run through the local API and the drills page shows
  * their history and RTO trend. The screenshots it takes are the README's (docs/images/).
  */
-const CHROMIUM = '/usr/bin/chromium';
 const IMAGES = path.resolve('docs/images');
 
 let system: LocalSystem;
@@ -21,17 +21,7 @@ let page: Page;
 const cspViolations: string[] = [];
 
 beforeAll(async () => {
-  // CI installs Chromium; a machine without it must not pass this file by skipping it.
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: the browser tests need Debian's chromium (apt-get install -y chromium)`);
-  }
-  [system, browser] = await Promise.all([
-    startTestSystem({ inventoryFile: inventoryWithLongDeadlines() }),
-    chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    }),
-  ]);
+  [system, browser] = await Promise.all([startTestSystem({ inventoryFile: inventoryWithLongDeadlines() }), launchChromium()]);
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.setDefaultTimeout(10_000);
   page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(m.text()); });
