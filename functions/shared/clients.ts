@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -24,3 +25,4 @@ export const sfnClient = /* @__PURE__ */ new SFNClient({});
 export const eventBridgeClient = /* @__PURE__ */ new EventBridgeClient({});
 export const sesClient = /* @__PURE__ */ new SESv2Client({});
 export const ssmClient = /* @__PURE__ */ new SSMClient({});
+export const kmsClient = /* @__PURE__ */ new KMSClient({});

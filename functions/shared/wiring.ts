@@ -20,7 +20,7 @@ import { Ec2ComputeProvider } from './adapters/ec2-compute.ts';
 import { Ec2SnapshotDirectory } from './adapters/ec2-snapshots.ts';
 import { AwsAccountChecks, Ec2Environment, type AccountChecks } from './adapters/ec2-environment.ts';
 import { DynamoProtectionStore } from './adapters/dynamodb/protection-store.ts';
-import { documentClient, ec2Client, eventBridgeClient, sesClient, sfnClient, ssmClient } from './clients.ts';
+import { documentClient, ec2Client, eventBridgeClient, kmsClient, sesClient, sfnClient, ssmClient } from './clients.ts';
 import { loadInventory, loadPolicy } from './inventory-source.ts';
 
 let current: Clock = systemClock;
@@ -115,6 +115,6 @@ export function useAccountChecks(checks: AccountChecks | undefined): void {
 
 /** Networks, instances and quota from EC2; the key and the e-mail sender from the account checks. */
 export function recoveryEnvironment(config: { NOTIFY_EMAIL_FROM?: string | undefined }) {
-  const aws = new AwsAccountChecks(sesClient, config.NOTIFY_EMAIL_FROM);
+  const aws = new AwsAccountChecks(sesClient, config.NOTIFY_EMAIL_FROM, kmsClient);
   return new Ec2Environment(ec2Client, () => accountChecksOverride ?? aws);
 }

@@ -1,3 +1,4 @@
+import { DescribeKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import {
   type AccountAttributeName,
   DescribeAccountAttributesCommand,
@@ -187,15 +188,25 @@ function routesOf(table: RouteTable): RouteFact[] {
  * - E-mail: SES v2 GetEmailIdentity of the sender address, then of its domain (either may be the
  *   verified identity). No sender configured: e-mail cannot be sent. A call that fails for
  *   another reason (permissions, throttling) is "could not be verified", not "unverified".
- * - KMS: not verified. Checking the key needs `@aws-sdk/client-kms` (DescribeKey: KeyState
- *   `Enabled`), which is not a dependency of this project yet; the readiness check reports the
- *   key as "could not be verified" (a warning) rather than pretending.
+ * - KMS: DescribeKey. Usable means enabled (KeyState `Enabled`) and not scheduled for deletion;
+ *   the recovery volumes are encrypted with it, so a disabled key fails every launch. A call that
+ *   fails for another reason than a missing key is "could not be verified".
  */
 export class AwsAccountChecks implements AccountChecks {
-  constructor(private readonly ses: SESv2Client, private readonly emailFrom: string | undefined) {}
+  constructor(private readonly ses: SESv2Client, private readonly emailFrom: string | undefined, private readonly kms?: KMSClient) {}
 
   async keyStatus(keyId: string): Promise<CheckOutcome> {
-    return { ok: null, detail: `KMS key ${keyId} is not checked: the KMS client is not part of this deployment` };
+    if (!this.kms) return { ok: null, detail: `KMS key ${keyId} is not checked: no KMS client configured` };
+    try {
+      const out = await this.kms.send(new DescribeKeyCommand({ KeyId: keyId }));
+      const state = out.KeyMetadata?.KeyState ?? 'unknown';
+      return state === 'Enabled'
+        ? { ok: true, detail: `KMS key ${keyId} is enabled` }
+        : { ok: false, detail: `KMS key ${keyId} is ${state}: recovery volumes cannot be encrypted with it; enable it or set another key` };
+    } catch (e) {
+      if (ec2ErrorCode(e) === 'NotFoundException') return { ok: false, detail: `KMS key ${keyId} does not exist` };
+      return { ok: null, detail: `KMS key ${keyId} could not be read (${ec2ErrorCode(e)})` };
+    }
   }
 
   async emailSenderStatus(): Promise<CheckOutcome> {
