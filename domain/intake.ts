@@ -76,9 +76,9 @@ export function intakeFinding(deps: IntakeDeps) {
 
     const delivery = await deps.store.recordFinding(targetId, finding);
     if (delivery !== 'new') {
-      // A redelivery or update belongs to the incident its first delivery chose (first writer wins),
-      // even if group ownership has moved since.
-      const record = await deps.store.getFindingRecord(finding.id);
+      // A redelivery or update belongs to the incident its first delivery chose (first writer wins,
+      // and never changes), even if group ownership has moved since.
+      const record = prior ?? await deps.store.getFindingRecord(finding.id);
       if (record && record.incidentId !== targetId) {
         if (targetId === ownId && assessment.action === 'failover-proposal') {
           await Promise.all(assessment.groups.map((g) => deps.store.releaseGroup(g, ownId)));
