@@ -4,6 +4,17 @@ import type { FailoverPlan } from './plan.ts';
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired';
 export type DecisionKind = 'approve' | 'reject';
 export type Channel = 'web' | 'slack' | 'email' | 'cli' | 'api';
+/** What deciders are asked to approve: a failover (the default) or the failback after one. */
+export type ApprovalPurpose = 'failover' | 'failback';
+
+/**
+ * What a failback request shows: each recovered machine, the recovery instance it runs as
+ * now and the primary network it goes back to (from the incident's run and the inventory).
+ */
+export interface FailbackSummary {
+  machines: { machineId: string; group: string; wave: number; recoveryInstanceId: string | null; primarySubnetId: string | null }[];
+  waves: number;
+}
 
 export interface Decision {
   personId: string;
@@ -30,11 +41,15 @@ export interface ApprovalRequest {
   groups: string[];
   eligibleDeciders: string[];
   quorum: number;
-  /** Person who started a manual failover: may not approve it when the group forbids self-approval. */
+  /** Absent: a failover (requests stored before failback approvals existed are failovers). */
+  purpose?: ApprovalPurpose;
+  /** Person who started a manual failover (or a failback): may not approve it when the group forbids self-approval. */
   requestedBy?: string;
   decisions: Decision[];
-  /** Summary shown to deciders (selection and plan at request time). */
-  proposal: { cutoff: string; mode: FailoverPlan['mode']; selection: Selection; plan: FailoverPlan };
+  /** Summary shown to deciders of a failover (selection and plan at request time); absent for a failback. */
+  proposal?: { cutoff: string; mode: FailoverPlan['mode']; selection: Selection; plan: FailoverPlan };
+  /** What a failback request shows (purpose failback only). */
+  failback?: FailbackSummary;
   /** Per-group cutoff a decider picked (older points), applied when approved. */
   groupCutoffs?: Record<string, string>;
   /** This request re-asks after a timeout (escalation contacts may decide too). */
@@ -56,6 +71,10 @@ export type PublicApprovalRequest = Omit<ApprovalRequest, 'taskToken'>;
 export function withoutToken(r: ApprovalRequest): PublicApprovalRequest {
   const { taskToken: _secret, ...rest } = r;
   return rest;
+}
+
+export function purposeOf(r: Pick<ApprovalRequest, 'purpose'>): ApprovalPurpose {
+  return r.purpose ?? 'failover';
 }
 
 /** "approved" / "rejected", for people reading a decision. */

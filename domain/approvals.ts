@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { withoutToken, type ApprovalRequest, type Channel, type DecisionKind, type PublicApprovalRequest } from './approval.ts';
+import {
+  purposeOf, withoutToken, type ApprovalPurpose, type ApprovalRequest, type Channel, type DecisionKind, type FailbackSummary, type PublicApprovalRequest,
+} from './approval.ts';
 import type { Mode } from './assess.ts';
 import type { Clock } from './clock.ts';
 import { ApprovalExpiredError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
@@ -10,7 +12,7 @@ import type { ApprovalStore, AuditLog, IncidentStore, Notification, Notifier, Ru
 import { toIso } from './validation.ts';
 
 /**
- * Approvals: who may decide a proposed failover, how they are asked, and how a decision
+ * Approvals: who may decide a proposed failover (or the failback after one), how they are asked, and how a decision
  * (from the web page, Slack, the CLI) becomes SendTaskSuccess / SendTaskFailure exactly once.
  * The Step Functions task token stays in the stored request; everything shown to people is
  * built from `withoutToken(request)`.
@@ -25,6 +27,9 @@ export function newApprovalId(): string {
 export interface ApprovalCard {
   approvalId: string;
   incidentId: string;
+  /** A failback card carries no restore points (machines, blockers, problems are empty): see `failback`. */
+  purpose: ApprovalPurpose;
+  failback?: FailbackSummary;
   escalation: boolean;
   mode: Mode;
   groups: string[];
@@ -54,11 +59,14 @@ export function approvalCard(request: PublicApprovalRequest, incident: Incident,
   const f = incident.assessment.finding;
   const p = request.proposal;
   const nameOf = (id: string) => index.personById.get(id)?.name ?? id;
+  const purpose = purposeOf(request);
   return {
     approvalId: request.approvalId,
     incidentId: request.incidentId,
+    purpose,
+    ...(purpose === 'failback' && request.failback ? { failback: structuredClone(request.failback) } : {}),
     escalation: request.escalation === true,
-    mode: p.mode,
+    mode: p?.mode ?? 'recovery',
     groups: [...request.groups],
     finding: {
       id: f.id, type: f.type, severity: f.severity, severityLabel: f.severityLabel,
@@ -66,15 +74,15 @@ export function approvalCard(request: PublicApprovalRequest, incident: Incident,
     },
     machinesHit: [...incident.machines],
     suspectedSince: incident.suspectedSince,
-    cutoff: p.cutoff,
-    machines: p.selection.machines.map((m) => ({
+    cutoff: p?.cutoff ?? '',
+    machines: (p?.selection.machines ?? []).map((m) => ({
       machineId: m.machineId, group: m.group, pointId: m.pointId, capturedAt: m.capturedAt, lossMinutes: m.lossMinutes,
       olderPoints: m.alternatives.map((a) => ({ capturedAt: a.capturedAt, lossMinutes: a.lossMinutes })),
     })),
-    blockers: p.selection.blockers.map((b) => ({ machineId: b.machineId, group: b.group, reason: b.reason })),
-    problems: [...p.plan.problems],
-    estimatedRtoMinutes: p.plan.estimatedRtoMinutes,
-    waves: p.plan.waves.length,
+    blockers: (p?.selection.blockers ?? []).map((b) => ({ machineId: b.machineId, group: b.group, reason: b.reason })),
+    problems: [...(p?.plan.problems ?? [])],
+    estimatedRtoMinutes: p?.plan.estimatedRtoMinutes ?? 0,
+    waves: p?.plan.waves.length ?? request.failback?.waves ?? 0,
     expiresAt: request.expiresAt,
     quorum: request.quorum,
     deciders: request.eligibleDeciders.map((id) => ({ personId: id, name: nameOf(id) })),
@@ -98,8 +106,26 @@ export function isApprovalNotification(n: Notification): n is ApprovalNotificati
   return (a.audience === 'person' || a.audience === 'channel') && typeof a.approval === 'object' && a.approval !== null;
 }
 
+/** The question a card asks, e.g. "Approve recovery-mode failover of payments?" (subjects, titles). */
+export function approvalQuestion(c: Pick<ApprovalCard, 'purpose' | 'mode' | 'groups'>): string {
+  return c.purpose === 'failback'
+    ? `Approve the failback of ${c.groups.join(', ')} to the primary environment?`
+    : `Approve ${c.mode}-mode failover of ${c.groups.join(', ')}?`;
+}
+
+/** What the failback does, in order (cards and the approval page). */
+export const FAILBACK_STEPS = 'snapshot each recovery machine ▶ launch the primaries from those snapshots in the primary network, wave by wave ▶ verify them ▶ only then retire the recovery machines';
+
 /** Plain-text summary of a card (e-mail text part, Slack fallback text). */
 export function approvalSummary(c: ApprovalCard): string[] {
+  if (c.purpose === 'failback') {
+    const machines = c.failback?.machines ?? [];
+    return [
+      `The incident's ${machines.length} recovered machine(s) (${machines.map((m) => `${m.machineId} now ${m.recoveryInstanceId ?? 'not running'}`).join(', ')}) go back to their primary network${c.requestedBy ? `; ${c.requestedBy} asked for it` : ''}.`,
+      `What happens: ${FAILBACK_STEPS}. On any failure the recovery machines keep running.`,
+      `Decide before ${c.expiresAt} (${c.quorum} approval(s) needed).`,
+    ];
+  }
   return [
     `${c.finding.type} (severity ${c.finding.severity}, ${c.finding.severityLabel})${c.finding.sample ? ' — a GuardDuty SAMPLE finding' : ''} touched ${c.machinesHit.join(', ')}.`,
     `Data may be corrupted since ${c.suspectedSince ?? 'an unknown time'}. Proposed restore points are from before ${c.cutoff}.`,
@@ -140,8 +166,10 @@ export interface RequestApprovalInput {
   /** Seconds the workflow waits (the state's TimeoutSeconds): the request expires with it. */
   timeoutSeconds: number;
   escalation?: boolean;
-  /** Person who asked for a manual failover (may not approve it when a group forbids self-approval). */
+  /** Person who asked for a manual failover or the failback (may not approve it when a group forbids self-approval). */
   requestedBy?: string;
+  /** Default failover. A failback has no proposal: the request shows the incident's recovered run. */
+  purpose?: ApprovalPurpose;
 }
 
 /**
@@ -177,9 +205,10 @@ export function mayApprove(index: InventoryIndex, r: Pick<ApprovalRequest, 'elig
 /**
  * requestApproval(deps)(input)
  *
- * Input: the incident, the task token of the waiting workflow, the wait in seconds.
+ * Input: the incident, the task token of the waiting workflow, the wait in seconds, the purpose.
  * Output: the new request's id, expiry and deciders.
- * 1. Load the incident and the stored proposal (selection and plan).
+ * 1. Load the incident and, for a failover, the stored proposal (selection and plan); for a
+ *    failback, the recovered run (machines, recovery instances, each group's primary network).
  * 2. On escalation, expire the incident's earlier pending requests (their links stop working).
  * 3. Create an approval request with an opaque random id, the task token (server side
  *    only), an expiry equal to the workflow's wait, the eligible deciders and the quorum.
@@ -192,8 +221,16 @@ export function requestApproval(deps: RequestApprovalDeps) {
   return async (input: RequestApprovalInput): Promise<{ approvalId: string; expiresAt: string; deciders: string[] }> => {
     const incident = await deps.incidents.getIncident(input.incidentId);
     if (!incident) throw new NotFoundError(`incident ${input.incidentId} not found`);
-    const proposal = await deps.runs.getProposal(input.incidentId);
-    if (!proposal) throw new NotFoundError(`incident ${input.incidentId} has no proposal yet`);
+    const purpose: ApprovalPurpose = input.purpose ?? 'failover';
+    let shown: Pick<ApprovalRequest, 'proposal' | 'failback'>;
+    if (purpose === 'failback') {
+      shown = { failback: await failbackSummary(deps, incident) };
+    } else {
+      const proposal = await deps.runs.getProposal(input.incidentId);
+      if (!proposal) throw new NotFoundError(`incident ${input.incidentId} has no proposal yet`);
+      shown = { proposal: { cutoff: proposal.cutoff, mode: proposal.plan.mode, selection: proposal.selection, plan: proposal.plan } };
+    }
+    const what = purpose === 'failback' ? 'failback' : 'failover';
     const now = deps.clock.now();
     const escalation = input.escalation === true;
     if (escalation) await expireApprovals(deps)(incident.incidentId, 'superseded by an escalated request');
@@ -208,24 +245,29 @@ export function requestApproval(deps: RequestApprovalDeps) {
       groups: incident.groups,
       eligibleDeciders: deciders,
       quorum,
+      ...(purpose === 'failback' ? { purpose } : {}),
       ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
       decisions: [],
-      proposal: { cutoff: proposal.cutoff, mode: proposal.plan.mode, selection: proposal.selection, plan: proposal.plan },
+      ...shown,
       ...(escalation ? { escalation: true } : {}),
       version: 1,
     };
     await deps.approvals.createApproval(request);
-    if (incident.status === 'proposed') {
+    if (purpose === 'failover' && incident.status === 'proposed') {
       await deps.incidents.updateIncident(incident.incidentId, incident.version, { status: 'awaiting-approval', updatedAt: request.createdAt });
     }
     await deps.audit.append(incident.incidentId, {
       type: escalation ? 'approval.escalated' : 'approval.requested', actor: 'cleanpoint', at: request.createdAt,
-      data: { approvalId: request.approvalId, expiresAt: request.expiresAt, deciders, quorum, mode: request.proposal.mode, ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}) },
+      data: {
+        approvalId: request.approvalId, expiresAt: request.expiresAt, deciders, quorum,
+        ...(request.proposal ? { mode: request.proposal.mode } : {}), ...(purpose === 'failback' ? { purpose } : {}),
+        ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
+      },
     });
 
     const card = approvalCard(withoutToken(request), incident, deps.index);
     const kind = escalation ? 'escalation' : 'approval-request';
-    const subject = `${escalation ? '[ESCALATED] ' : ''}Approve ${card.mode}-mode failover of ${card.groups.join(', ')}?`;
+    const subject = `${escalation ? '[ESCALATED] ' : ''}${approvalQuestion(card)}`;
     const summary = approvalSummary(card);
     const sends: { to: string; notification: Notification }[] = deciders.map((personId) => {
       const personal: ApprovalNotification = {
@@ -244,10 +286,10 @@ export function requestApproval(deps: RequestApprovalDeps) {
         to: 'operators',
         notification: {
           kind: 'alarm', incidentId: incident.incidentId,
-          subject: deciders.length === 0 ? `Nobody can approve the failover of ${incident.groups.join(', ')}` : `The failover of ${incident.groups.join(', ')} cannot reach its quorum`,
+          subject: deciders.length === 0 ? `Nobody can approve the ${what} of ${incident.groups.join(', ')}` : `The ${what} of ${incident.groups.join(', ')} cannot reach its quorum`,
           text: deciders.length === 0
             ? `No person is a decider of every affected group (${incident.groups.join(', ')}). Fix the inventory's deciders; the request will escalate on timeout.`
-            : `${quorum} approval(s) are needed but only ${approvers.length} eligible decider(s) may approve${request.requestedBy ? ` (${request.requestedBy} asked for it)` : ''}. The request will escalate on timeout.`,
+            : `${quorum} approval(s) are needed but only ${approvers.length} eligible decider(s) may approve${request.requestedBy ? ` (${request.requestedBy} asked for it)` : ''}. ${purpose === 'failback' ? 'The failback is not approved on timeout; the recovery machines keep running.' : 'The request will escalate on timeout.'}`,
         },
       });
     }
@@ -265,6 +307,19 @@ export function requestApproval(deps: RequestApprovalDeps) {
     }
     if (failed.length === sends.length) throw new Error(`no notification about approval request ${request.approvalId} could be sent`);
     return { approvalId: request.approvalId, expiresAt: request.expiresAt, deciders };
+  };
+}
+
+/** A failback request's summary: the incident's recovered machines and where each goes back to. */
+async function failbackSummary(deps: Pick<RequestApprovalDeps, 'runs' | 'index'>, incident: Incident): Promise<FailbackSummary> {
+  const machines = (await deps.runs.listMachines(incident.incidentId)).filter((m) => m.instanceId && m.readyAt);
+  if (machines.length === 0) throw new ConflictError(`incident ${incident.incidentId} has no recovered machines to fail back`);
+  return {
+    machines: machines.map((m) => ({
+      machineId: m.machineId, group: m.group, wave: m.wave, recoveryInstanceId: m.instanceId ?? null,
+      primarySubnetId: deps.index.groupByName.get(m.group)?.networks?.primary?.subnetId ?? null,
+    })),
+    waves: new Set(machines.map((m) => m.wave)).size,
   };
 }
 
@@ -360,7 +415,7 @@ export function decideApproval(deps: DecideDeps) {
         await refuse(new ForbiddenError(`${input.personId} is not a decider for every affected group (${request.groups.join(', ')})`));
       }
       if (input.decision === 'approve' && !mayApprove(deps.index, request, input.personId)) {
-        await refuse(new ForbiddenError(`${input.personId} asked for this failover and may not approve it`));
+        await refuse(new ForbiddenError(`${input.personId} asked for this ${purposeOf(request)} and may not approve it`));
       }
       if (mine) {
         if (mine.decision === input.decision) return duplicate(request);
@@ -528,7 +583,7 @@ export function revokeLinks(deps: RevokeLinksDeps) {
         const card = approvalCard(withoutToken(updated), incident, r.index);
         const fresh: ApprovalNotification = {
           kind: updated.escalation ? 'escalation' : 'approval-request', incidentId: updated.incidentId, recipients: [input.personId], audience: 'person', approval: card,
-          subject: `New link: approve ${card.mode}-mode failover of ${card.groups.join(', ')}?`,
+          subject: `New link: ${approvalQuestion(card).replace(/^Approve/, 'approve')}`,
           text: [...approvalSummary(card), 'Your earlier links for this request were revoked. This link is personal and acts as you: do not forward it.'].join('\n'),
           links: [{ label: 'Review and decide', url: personalLink(r.publicBaseUrl, r.linkSecret, updated, input.personId) }],
         };

@@ -1,17 +1,18 @@
+import { expireApprovals } from './approvals.ts';
 import type { Clock } from './clock.ts';
 import { CleanupIncompleteError, ConflictError, MachineNotReadyError, NotFoundError, ValidationError } from './errors.ts';
 import { TAG, toRunPlan, type RunPlan } from './failover.ts';
 import { changeIncident, moveTo } from './incident-updates.ts';
 import { executionNameFor, type FailbackOutcome, type Incident } from './incident.ts';
 import type { InventoryIndex } from './inventory.ts';
-import type { AuditLog, ComputeProvider, IncidentStore, Run, RunMachine, RunStore, SnapshotDirectory } from './ports.ts';
+import type { ApprovalStore, AuditLog, ComputeProvider, IncidentStore, Run, RunMachine, RunStore, SnapshotDirectory } from './ports.ts';
 import { toIso } from './validation.ts';
 
 /**
  * Failback: when the incident is over, bring each recovered machine back into its primary
  * network — with the data it has now — and only then retire the recovery machines.
  *
- *   prepareFailback ▶ (snapshots complete) ▶ the failover machine launches the new primaries in
+ *   a decider approves (same rules as a failover) ▶ prepareFailback ▶ (snapshots complete) ▶ the failover machine launches the new primaries in
  *   wave order and checks them ▶ retireRecoveryMachines ▶ recordFailback
  *
  * On any failure the recovery machines keep running and the incident goes back to
@@ -147,6 +148,26 @@ export function recordFailback(deps: { incidents: IncidentStore; runs: RunStore;
       data: { runId, machines: outcome.machines, ...(input.error ? { error: outcome.error, note: 'recovery machines kept running' } : {}) },
     });
     return outcome;
+  };
+}
+
+/**
+ * recordFailbackNotApproved(deps)({ incidentId, why, timedOut })
+ *
+ * A decider rejected the failback, or nobody decided in time: nothing was touched, so the
+ * incident stays where it was (recovered or failback-pending) with its recovery machines
+ * running. On a timeout the pending request is marked expired so no channel shows it as open.
+ */
+export function recordFailbackNotApproved(deps: { incidents: IncidentStore; approvals: ApprovalStore; audit: AuditLog; clock: Clock }) {
+  return async (input: { incidentId: string; why: string; timedOut: boolean }): Promise<{ status: Incident['status'] | null; expired: string[] }> => {
+    const incident = await deps.incidents.getIncident(input.incidentId);
+    if (!incident) throw new NotFoundError(`incident ${input.incidentId} not found`);
+    const expired = input.timedOut ? await expireApprovals(deps)(input.incidentId, 'the failback approval wait timed out') : [];
+    await deps.audit.append(input.incidentId, {
+      type: 'failback.not-approved', actor: 'cleanpoint', at: toIso(deps.clock.now()),
+      data: { outcome: input.timedOut ? 'nobody decided in time' : 'rejected', reason: input.why.slice(0, 2000), status: incident.status, note: 'recovery machines kept running' },
+    });
+    return { status: incident.status, expired };
   };
 }
 

@@ -49,6 +49,7 @@ export function planIncidentRun(deps: {
     const mode = incident.mode ?? 'test';
     if (incident.assessment.finding.sample && mode !== 'test') throw new SafetyViolationError('a sample finding may only fail over in test mode');
 
+    if (!approval.proposal) throw new ConflictError(`approval ${input.approvalId} is for a ${approval.purpose ?? 'failover'}, not a failover`);
     let plan = approval.proposal.plan;
     let selection = approval.proposal.selection;
     if (approval.groupCutoffs && Object.keys(approval.groupCutoffs).length > 0) {

@@ -1,7 +1,7 @@
 import { peopleInRole, type InventoryIndex } from './inventory.ts';
 import type { IncidentStore, Notifier } from './ports.ts';
 
-export type NotifyEvent = 'outcome' | 'escalation' | 'failure' | 'cleanup-failed' | 'no-eligible-point' | 'rejected' | 'expired' | 'failback-complete';
+export type NotifyEvent = 'outcome' | 'escalation' | 'failure' | 'cleanup-failed' | 'no-eligible-point' | 'rejected' | 'expired' | 'failback-complete' | 'failback-not-approved';
 
 /**
  * notifyAbout(deps)(input)
@@ -37,6 +37,10 @@ export function notifyAbout(deps: { incidents: IncidentStore; notifier: Notifier
       case 'failback-complete':
         subject = `${what} failed back to the primary environment; incident closed`;
         for (const m of incident?.failback?.machines ?? []) lines.push(`- ${m.machineId}: primary ${m.primaryInstanceId ?? 'n/a'}, recovery machine ${m.retiredInstanceId ?? 'n/a'} retired`);
+        break;
+      case 'failback-not-approved':
+        subject = `The failback of ${what} was not approved; the recovery machines keep running`;
+        lines.push('An executor may ask again with `cleanpoint incidents failback`.');
         break;
       case 'cleanup-failed': subject = `ALARM: test machines of ${what} could not be cleaned up`; break;
       default: subject = `Failover of ${what} failed`;

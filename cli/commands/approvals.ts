@@ -42,7 +42,7 @@ function render(approvals: ApprovalView[]): string {
   if (approvals.length === 0) return 'No approval requests.';
   const table = columns([
     ['APPROVAL', 'INCIDENT', 'STATUS', 'GROUPS', 'MODE', 'APPROVED', 'DEADLINE'],
-    ...approvals.map((a) => [a.approvalId, a.incidentId, a.status, a.groups.join(','), a.proposal.mode,
+    ...approvals.map((a) => [a.approvalId, a.incidentId, a.status, a.groups.join(','), a.proposal?.mode ?? a.purpose ?? 'failback',
       `${a.decisions.filter((d) => d.decision === 'approve').length}/${a.quorum}`, shortTime(a.expiresAt)]),
   ]);
   const links = approvals.filter((a) => a.link).map((a) => `${a.approvalId}: ${a.link!.personName}'s link ${a.link!.url}`);

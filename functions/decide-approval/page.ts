@@ -1,4 +1,5 @@
-import { pastTense, type PublicApprovalRequest } from '../../domain/approval.ts';
+import { pastTense, purposeOf, type FailbackSummary, type PublicApprovalRequest } from '../../domain/approval.ts';
+import { approvalQuestion, FAILBACK_STEPS } from '../../domain/approvals.ts';
 import type { Incident } from '../../domain/incident.ts';
 import type { Selection } from '../../domain/recovery-points.ts';
 import { escapeHtml as e } from '../shared/http/http.ts';
@@ -44,6 +45,17 @@ ${withAlternatives ? `<td>${m.alternatives.map((a) => `${e(a.capturedAt)} <span 
 <p class="muted">${selection.groups.map((g) => `${e(g.group)}: cutoff ${e(g.cutoff)}, consistency skew ${g.consistencySkewMinutes ?? '—'} min`).join(' · ')}</p>`;
 }
 
+/** A failback request: each machine, what it runs as now, where it goes back to, and what happens. */
+export function failbackTable(summary: FailbackSummary): string {
+  const rows = summary.machines.map((m) => `<tr data-machine="${e(m.machineId)}">
+<td>${e(m.machineId)}<div class="muted">${e(m.group)}</div></td>
+<td data-recovery-instance>${e(m.recoveryInstanceId ?? '—')}</td>
+<td data-primary-subnet>${m.primarySubnetId ? e(m.primarySubnetId) : '<span class="warn">no primary network in the inventory</span>'}</td>
+<td>${e(m.wave)}</td></tr>`).join('');
+  return `<table><thead><tr><th>Machine</th><th>Runs now as (recovery machine)</th><th>Goes back to (primary network)</th><th>Wave</th></tr></thead><tbody>${rows}</tbody></table>
+<p>What happens: ${e(FAILBACK_STEPS)}. The primaries start from the data the recovery machines hold now. On any failure the recovery machines keep running.</p>`;
+}
+
 function hiddenInputs(h: Record<string, string>): string {
   return Object.entries(h).map(([k, v]) => `<input type="hidden" name="${e(k)}" value="${e(v)}">`).join('');
 }
@@ -66,11 +78,13 @@ export interface PageOptions {
 export function approvalPage(r: PublicApprovalRequest, incident: Incident, who: PageIdentity, options: PageOptions): string {
   const f = incident.assessment.finding;
   const p = r.proposal;
+  const purpose = purposeOf(r);
   const nameOf = options.nameOf ?? ((id: string) => id);
   const status = r.status === 'pending' && options.now > Date.parse(r.expiresAt) ? 'expired' : r.status;
   const approvals = r.decisions.filter((d) => d.decision === 'approve').length;
   const mine = r.decisions.find((d) => d.personId === who.personId);
-  const cutoffChoices = r.groups.map((g) => {
+  // A failback has no restore points to pick: no "older point" choices, no preview.
+  const cutoffChoices = !p ? '' : r.groups.map((g) => {
     const times = [...new Set(p.selection.machines.filter((m) => m.group === g).flatMap((m) => m.alternatives.map((a) => a.capturedAt)))].sort().reverse();
     return `<label>Restore ${e(g)} from points at or before
 <select name="cutoff:${e(g)}"><option value="">the proposed cutoff (${e(p.cutoff)})</option>${times.map((t) => `<option value="${e(t)}">${e(t)}</option>`).join('')}</select></label>`;
@@ -84,28 +98,32 @@ export function approvalPage(r: PublicApprovalRequest, incident: Incident, who: 
     decide = `${options.canApprove ? `
 <form method="post" action="/approvals/${e(r.approvalId)}/decision">${hiddenInputs(who.hidden)}
 <input type="hidden" name="decision" value="approve">
-<p>${cutoffChoices}</p>
-<button class="approve" type="submit" name="step" value="preview">Review selection with these points</button>
-<button class="approve" type="submit" name="step" value="confirm">Approve failover</button>
-</form>` : '<p data-self-approval class="warn">You asked for this failover, so another decider must approve it. You may still reject it.</p>'}
+${p ? `<p>${cutoffChoices}</p>
+<button class="approve" type="submit" name="step" value="preview">Review selection with these points</button>` : ''}
+<button class="approve" type="submit" name="step" value="confirm">Approve ${purpose}</button>
+</form>` : `<p data-self-approval class="warn">You asked for this ${purpose}, so another decider must approve it. You may still reject it.</p>`}
 <form method="post" action="/approvals/${e(r.approvalId)}/decision">${hiddenInputs(who.hidden)}
 <input type="hidden" name="decision" value="reject"><input type="hidden" name="step" value="confirm">
 <p><label>Reason for rejecting (required)<textarea name="reason" rows="2" required maxlength="1000"></textarea></label></p>
-<button class="reject" type="submit">Reject failover</button></form>`;
+<button class="reject" type="submit">Reject ${purpose}</button></form>`;
   }
-  return layout(`Failover approval`, `
-<h1>${r.escalation ? '[ESCALATED] ' : ''}Approve ${e(p.mode)}-mode failover of ${e(r.groups.join(', '))}?</h1>
-<p><span class="badge ${e(p.mode)}">${p.mode === 'test' ? 'TEST MODE — isolated network' : 'RECOVERY MODE — production recovery network'}</span>
+  const modeBadge = !p ? '<span class="badge recovery">FAILBACK — back to the primary network</span>'
+    : `<span class="badge ${e(p.mode)}">${p.mode === 'test' ? 'TEST MODE — isolated network' : 'RECOVERY MODE — production recovery network'}</span>`;
+  const shown = p ? `<div class="card"><h2>Proposed restore points (latest clean point at or before ${e(p.cutoff)})</h2>${selectionTable(p.selection, true)}
+<p>Estimated RTO <b>${e(p.plan.estimatedRtoMinutes)} min</b> in ${p.plan.waves.length} wave(s): ${p.plan.waves.map((w) => `wave ${w.wave}: ${e(w.machines.join(', '))}`).join('; ')}</p>
+${p.plan.problems.length ? `<p class="warn">${p.plan.problems.map(e).join('<br>')}</p>` : ''}</div>`
+    : `<div class="card" data-failback><h2>Failback to the primary environment</h2>${r.failback ? failbackTable(r.failback) : '<p class="warn">No recovered machines were recorded.</p>'}</div>`;
+  return layout(purpose === 'failback' ? 'Failback approval' : 'Failover approval', `
+<h1>${r.escalation ? '[ESCALATED] ' : ''}${e(approvalQuestion({ purpose, mode: p?.mode ?? 'recovery', groups: r.groups }))}</h1>
+<p>${modeBadge}
  <span class="badge ${e(status)}" data-approval-status>${e(status.toUpperCase())}</span></p>
 ${options.notice ? `<div class="card" role="status" data-notice><p>${e(options.notice)}</p></div>` : ''}
 <div class="card"><h2>Finding</h2>
 <p><b>${e(f.type)}</b> — severity ${e(f.severity)} (${e(f.severityLabel)})${f.sample ? ' — <b>sample finding</b>' : ''}<br>
 ${e(f.resourceType)} ${e(f.instanceIds.join(', '))} in ${e(f.accountId)}/${e(f.region)}; first seen ${e(f.firstSeen)}, last seen ${e(f.lastSeen)}</p>
 <p>Groups: <b>${e(r.groups.join(', '))}</b>. Machines hit: <b>${e(incident.machines.join(', '))}</b>. Data may be corrupted since <b data-suspected>${e(incident.suspectedSince)}</b>.</p>
-${r.requestedBy ? `<p>Failover requested by <b>${e(nameOf(r.requestedBy))}</b>.</p>` : ''}</div>
-<div class="card"><h2>Proposed restore points (latest clean point at or before ${e(p.cutoff)})</h2>${selectionTable(p.selection, true)}
-<p>Estimated RTO <b>${e(p.plan.estimatedRtoMinutes)} min</b> in ${p.plan.waves.length} wave(s): ${p.plan.waves.map((w) => `wave ${w.wave}: ${e(w.machines.join(', '))}`).join('; ')}</p>
-${p.plan.problems.length ? `<p class="warn">${p.plan.problems.map(e).join('<br>')}</p>` : ''}</div>
+${r.requestedBy ? `<p>${purpose === 'failback' ? 'Failback' : 'Failover'} requested by <b>${e(nameOf(r.requestedBy))}</b>.</p>` : ''}</div>
+${shown}
 ${options.readiness ? `<div class="card"><h2>Readiness</h2>${options.readiness}</div>` : ''}
 <div class="card"><h2>Decision</h2>
 <p>${approvals} of ${r.quorum} approval(s) from ${e(r.eligibleDeciders.map(nameOf).join(', ') || 'nobody eligible')}; deadline <b>${e(r.expiresAt)}</b>. You are <b data-person>${e(who.personName)}</b>.</p>

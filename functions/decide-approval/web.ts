@@ -80,14 +80,16 @@ export async function postDecision(d: WebDeps, approvalId: string, event: APIGat
   for (const [k, v] of form) {
     if (!k.startsWith('cutoff:') || !v) continue;
     const group = k.slice('cutoff:'.length);
-    const problem = !request.groups.includes(group) ? `group ${group} is not part of this request`
+    const problem = !request.proposal ? 'a failback has no restore points to pick'
+      : !request.groups.includes(group) ? `group ${group} is not part of this request`
       : !isIsoTimestamp(v) ? 'must be an ISO-8601 timestamp'
         : Date.parse(v) > Date.parse(request.proposal.cutoff) ? 'may only move the cutoff earlier' : null;
     if (problem) await refuse(400, `invalid cutoff ${k}: ${problem}`, `decision form: ${k}: ${problem}`);
     cutoffs[group] = v;
   }
 
-  if (form.get('step') === 'preview' && decision === 'approve') {
+  if (form.get('step') === 'preview' && !request.proposal) await refuse(400, 'a preview of a failback', 'decision form: step: a failback has no restore points to preview');
+  if (form.get('step') === 'preview' && decision === 'approve' && request.proposal) {
     // Recompute with the older cutoffs and show it; nothing is decided until the confirm POST.
     const incident = await incidentOf(d, request);
     const recomputed = await proposeFailover({ policy: d.policy, index: d.index, catalog: d.catalog })(

@@ -14,7 +14,7 @@ const stores = stateStores(config);
 const send = notifier(config);
 const input = z.looseObject({
   runId: ids.runId,
-  event: z.enum(['outcome', 'escalation', 'failure', 'cleanup-failed', 'no-eligible-point', 'rejected', 'expired', 'failback-complete']),
+  event: z.enum(['outcome', 'escalation', 'failure', 'cleanup-failed', 'no-eligible-point', 'rejected', 'expired', 'failback-complete', 'failback-not-approved']),
   detail: z.unknown().optional(),
 });
 type Deps = Parameters<typeof notifyAbout>[0];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { recordFailback } from '../../domain/failback.ts';
+import { recordFailback, recordFailbackNotApproved } from '../../domain/failback.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { ids, taskInput } from '../shared/task-input.ts';
@@ -9,19 +9,30 @@ const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE });
 const stores = stateStores(config);
 const input = z.looseObject({
   incidentId: ids.incidentId,
-  result: z.enum(['completed', 'failed']),
+  result: z.enum(['completed', 'failed', 'not-approved']),
   error: z.union([z.string(), z.looseObject({ Error: z.string().optional(), Cause: z.string().optional() })]).optional(),
 });
-type Deps = Parameters<typeof recordFailback>[0];
+type Deps = Parameters<typeof recordFailback>[0] & Parameters<typeof recordFailbackNotApproved>[0];
 
-/** Step Functions task: close the incident after a verified failback, or keep it pending. */
+/**
+ * Step Functions task: close the incident after a verified failback, or keep it pending; or,
+ * when the deciders rejected the failback (or nobody decided in time), record that and leave
+ * the incident as it was.
+ */
 export function makeHandler(deps: () => Promise<Deps>) {
   return async (event: unknown) => {
     const task = taskInput(input, event);
     const error = typeof task.error === 'string' ? task.error : task.error ? `${task.error.Error ?? 'Error'}: ${task.error.Cause ?? ''}` : undefined;
+    if (task.result === 'not-approved') {
+      const timedOut = typeof task.error === 'object' && task.error.Error === 'States.Timeout';
+      const out = await recordFailbackNotApproved(await deps())({
+        incidentId: task.incidentId, timedOut, why: timedOut ? 'nobody decided in time' : error ?? 'the callback did not say approved',
+      });
+      return { incidentId: task.incidentId, result: task.result, status: out.status };
+    }
     const out = await recordFailback(await deps())({ incidentId: task.incidentId, result: task.result, ...(error ? { error } : {}) });
     return { incidentId: task.incidentId, result: out.result, runId: out.runId };
   };
 }
 
-export const handler = lambda(makeHandler(async () => ({ incidents: stores.incidents, runs: stores.runs, audit: stores.audit, clock })));
+export const handler = lambda(makeHandler(async () => ({ incidents: stores.incidents, runs: stores.runs, audit: stores.audit, approvals: stores.approvals, clock })));

@@ -23,8 +23,10 @@ const input = z.strictObject({
   taskToken: z.string().min(1).max(2048),
   timeoutSeconds: z.number().int().min(60).max(7 * 24 * 3600),
   escalation: z.boolean().default(false),
-  /** The person who asked for a manual failover (may not approve it when the group forbids that). */
+  /** The person who asked for a manual failover or the failback (may not approve it when the group forbids that). */
   requestedBy: z.string().min(1).max(128).optional(),
+  /** What is to be approved: the failover (default) or the failback of a recovered incident. */
+  purpose: z.enum(['failover', 'failback']).default('failover'),
 });
 
 /**
@@ -34,9 +36,9 @@ const input = z.strictObject({
  */
 export function makeHandler(deps: () => Promise<RequestApprovalDeps>) {
   return async (event: unknown) => {
-    const { incidentId, taskToken, timeoutSeconds, escalation, requestedBy } = taskInput(input, event);
-    const result = await requestApproval(await deps())({ incidentId, taskToken, timeoutSeconds, escalation, ...(requestedBy ? { requestedBy } : {}) });
-    logger.info('approval requested', { approvalId: result.approvalId, expiresAt: result.expiresAt, deciders: result.deciders.length, escalation });
+    const { incidentId, taskToken, timeoutSeconds, escalation, requestedBy, purpose } = taskInput(input, event);
+    const result = await requestApproval(await deps())({ incidentId, taskToken, timeoutSeconds, escalation, purpose, ...(requestedBy ? { requestedBy } : {}) });
+    logger.info('approval requested', { approvalId: result.approvalId, expiresAt: result.expiresAt, deciders: result.deciders.length, escalation, purpose });
     metrics.addMetric(escalation ? 'ApprovalEscalations' : 'ApprovalRequests', MetricUnit.Count, 1);
     return { approvalId: result.approvalId, expiresAt: result.expiresAt };
   };

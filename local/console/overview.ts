@@ -32,7 +32,7 @@ function approvalRow(a: ApprovalView): string {
   const approvals = a.decisions.filter((d) => d.decision === 'approve').length;
   const decide = a.link ? `<a href="${e(a.link.url)}">approval page (${e(a.link.personName)}'s link)</a>` : '<span class="muted">link not sent yet</span>';
   return `<tr data-approval="${e(a.approvalId)}"><td><a href="/incidents/${e(a.incidentId)}">${e(a.incidentId)}</a></td><td>${e(a.groups.join(', '))}</td>
-<td>${a.proposal.mode === 'test' ? badge('TEST', 'test') : badge(a.proposal.mode, 'info')}</td><td>${approvals} of ${e(a.quorum)} ${badge(a.status, statusTone(a.status))}</td>
+<td>${!a.proposal ? badge(a.purpose ?? 'failback', 'info') : a.proposal.mode === 'test' ? badge('TEST', 'test') : badge(a.proposal.mode, 'info')}</td><td>${approvals} of ${e(a.quorum)} ${badge(a.status, statusTone(a.status))}</td>
 <td>${e(time(a.expiresAt))}</td><td>${decide}</td></tr>`;
 }
 

@@ -86,7 +86,7 @@ export async function approvalWorld(options: { groups?: string[]; inventory?: Ra
     workflows: new RecordingEngine(), notifier: new RecordingNotifier(), clock: fixedClock(T0), incident,
   };
   await w.incidents.createIncident(incident);
-  const { proposal } = await makeApproval();
+  const proposal = (await makeApproval()).proposal!;
   await w.runs.saveProposal(incident.incidentId, { incidentId: incident.incidentId, createdAt: '2024-05-01T09:49:00.000Z', cutoff: proposal.cutoff, selection: proposal.selection, plan: proposal.plan });
   return w;
 }

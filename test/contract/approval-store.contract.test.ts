@@ -11,6 +11,7 @@ import { DynamoApprovalStore } from '../../functions/shared/adapters/dynamodb/ap
 import { ensureTables } from '../../functions/shared/adapters/dynamodb/tables.ts';
 import { MemoryApprovalStore } from '../../functions/shared/adapters/memory/approval-store.ts';
 import { freshTableName, startDynalite, type EmbeddedDynamo } from '../helpers/dynamo.ts';
+import { javaAvailable, startDynamoDbLocal } from '../helpers/dynamodb-local.ts';
 import { makeApproval, minutesFrom, thrown, unique } from './contract-fixtures.ts';
 
 const decision = (personId: string): ApprovalRequest['decisions'][number] => ({
@@ -186,4 +187,20 @@ approvalStoreContract('DynamoApprovalStore on dynalite', async () => {
   const tableName = freshTableName('state');
   await ensureTables(dynamo.client, { state: tableName });
   return new DynamoApprovalStore({ client: dynamo.docClient, tableName });
+});
+
+// The same contract against AWS's own DynamoDB Local (java is on these machines; CI has it too).
+let awsLocal: EmbeddedDynamo;
+beforeAll(async () => {
+  if (!javaAvailable()) throw new Error('java is needed to run the contract suite against DynamoDB Local');
+  awsLocal = await startDynamoDbLocal();
+}, 90_000);
+afterAll(async () => {
+  await awsLocal?.close();
+});
+
+approvalStoreContract('DynamoApprovalStore on DynamoDB Local', async () => {
+  const tableName = freshTableName('state');
+  await ensureTables(awsLocal.client, { state: tableName });
+  return new DynamoApprovalStore({ client: awsLocal.docClient, tableName });
 });

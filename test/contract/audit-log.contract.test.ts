@@ -9,6 +9,7 @@ import { DynamoAuditLog } from '../../functions/shared/adapters/dynamodb/audit-l
 import { ensureTables } from '../../functions/shared/adapters/dynamodb/tables.ts';
 import { MemoryAuditLog } from '../../functions/shared/adapters/memory/audit-log.ts';
 import { freshTableName, startDynalite, type EmbeddedDynamo } from '../helpers/dynamo.ts';
+import { javaAvailable, startDynamoDbLocal } from '../helpers/dynamodb-local.ts';
 import { unique } from './contract-fixtures.ts';
 
 function entry(n: number, data: Record<string, unknown> = {}): AuditEntryInput {
@@ -180,6 +181,22 @@ auditLogContract('DynamoAuditLog on dynalite', async () => {
   const tableName = freshTableName('state');
   await ensureTables(dynamo.client, { state: tableName });
   return new DynamoAuditLog({ client: dynamo.docClient, tableName });
+});
+
+// The same contract against AWS's own DynamoDB Local (java is on these machines; CI has it too).
+let awsLocal: EmbeddedDynamo;
+beforeAll(async () => {
+  if (!javaAvailable()) throw new Error('java is needed to run the contract suite against DynamoDB Local');
+  awsLocal = await startDynamoDbLocal();
+}, 90_000);
+afterAll(async () => {
+  await awsLocal?.close();
+});
+
+auditLogContract('DynamoAuditLog on DynamoDB Local', async () => {
+  const tableName = freshTableName('state');
+  await ensureTables(awsLocal.client, { state: tableName });
+  return new DynamoAuditLog({ client: awsLocal.docClient, tableName });
 });
 
 describe('canonicalJson', () => {

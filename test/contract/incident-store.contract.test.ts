@@ -12,6 +12,7 @@ import { ensureTables } from '../../functions/shared/adapters/dynamodb/tables.ts
 import { MemoryIncidentStore } from '../../functions/shared/adapters/memory/incident-store.ts';
 import type { FindingRecord } from '../../functions/shared/adapters/memory/port-rules.ts';
 import { freshTableName, startDynalite, type EmbeddedDynamo } from '../helpers/dynamo.ts';
+import { javaAvailable, startDynamoDbLocal } from '../helpers/dynamodb-local.ts';
 import { makeDomainFinding, makeIncident, thrown, unique } from './contract-fixtures.ts';
 
 /** The port plus the finding lookup both implementations offer (not in the port yet). */
@@ -300,6 +301,22 @@ incidentStoreContract('DynamoIncidentStore on dynalite', async () => {
   const tableName = freshTableName('state');
   await ensureTables(dynamo.client, { state: tableName });
   return new DynamoIncidentStore({ client: dynamo.docClient, tableName });
+});
+
+// The same contract against AWS's own DynamoDB Local (java is on these machines; CI has it too).
+let awsLocal: EmbeddedDynamo;
+beforeAll(async () => {
+  if (!javaAvailable()) throw new Error('java is needed to run the contract suite against DynamoDB Local');
+  awsLocal = await startDynamoDbLocal();
+}, 90_000);
+afterAll(async () => {
+  await awsLocal?.close();
+});
+
+incidentStoreContract('DynamoIncidentStore on DynamoDB Local', async () => {
+  const tableName = freshTableName('state');
+  await ensureTables(awsLocal.client, { state: tableName });
+  return new DynamoIncidentStore({ client: awsLocal.docClient, tableName });
 });
 
 describe('DynamoIncidentStore on dynalite with a plain DynamoDBClient', () => {

@@ -13,6 +13,7 @@ import { DynamoRecoveryPointCatalog } from '../../functions/shared/adapters/dyna
 import { catalogTableDefinition, ensureTables } from '../../functions/shared/adapters/dynamodb/tables.ts';
 import { MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/recovery-point-catalog.ts';
 import { freshTableName, startDynalite, type EmbeddedDynamo } from '../helpers/dynamo.ts';
+import { javaAvailable, startDynamoDbLocal } from '../helpers/dynamodb-local.ts';
 import { makePoint } from '../helpers/fixtures.ts';
 import { minutesFrom, take, thrown, unique } from './contract-fixtures.ts';
 
@@ -359,6 +360,22 @@ async function freshDynamoCatalog(): Promise<DynamoRecoveryPointCatalog> {
 }
 
 recoveryPointCatalogContract('DynamoRecoveryPointCatalog on dynalite', freshDynamoCatalog, { stats: (catalog) => catalog.stats() });
+
+// The same contract against AWS's own DynamoDB Local (java is on these machines; CI has it too).
+let awsLocal: EmbeddedDynamo;
+beforeAll(async () => {
+  if (!javaAvailable()) throw new Error('java is needed to run the contract suite against DynamoDB Local');
+  awsLocal = await startDynamoDbLocal();
+}, 90_000);
+afterAll(async () => {
+  await awsLocal?.close();
+});
+
+recoveryPointCatalogContract('DynamoRecoveryPointCatalog on DynamoDB Local', async () => {
+  const tableName = freshTableName('catalog');
+  await ensureTables(awsLocal.client, { catalog: tableName });
+  return new DynamoRecoveryPointCatalog({ client: awsLocal.docClient, tableName });
+}, { stats: (catalog) => catalog.stats() });
 
 describe('DynamoRecoveryPointCatalog on dynalite: writes and tables', () => {
   it('spends at most 6 requests on a new point', async () => {

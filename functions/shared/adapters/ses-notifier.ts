@@ -43,6 +43,9 @@ export function renderText(n: Notification): string {
 }
 
 function cardText(c: ApprovalCard): string[] {
+  if (c.purpose === 'failback') {
+    return ['Failback:', ...(c.failback?.machines ?? []).map((m) => `- ${m.machineId} (${m.group}): now ${m.recoveryInstanceId ?? 'not running'}, back to ${m.primarySubnetId ?? 'no primary network'}`)];
+  }
   return [
     'Proposed restore points:',
     ...c.machines.map((m) => `- ${m.machineId} (${m.group}): point of ${m.capturedAt}, gives up ${m.lossMinutes} min; ${m.olderPoints.length} older point(s)`),
@@ -67,6 +70,12 @@ const TH = 'style="padding:6px 8px;border-bottom:1px solid #d8dce3;text-align:le
 
 function cardHtml(c: ApprovalCard): string {
   const row = (k: string, v: string) => `<tr><th ${TH}>${escapeHtml(k)}</th><td ${TD}>${v}</td></tr>`;
+  if (c.purpose === 'failback') {
+    const rows = (c.failback?.machines ?? []).map((m) => `<tr><td ${TD}>${escapeHtml(m.machineId)}<br><span style="color:#6b7380">${escapeHtml(m.group)}</span></td>`
+      + `<td ${TD}>${escapeHtml(m.recoveryInstanceId ?? '—')}</td><td ${TD}>${escapeHtml(m.primarySubnetId ?? 'no primary network')}</td></tr>`).join('');
+    return `<table role="presentation" style="border-collapse:collapse;width:100%;font-size:14px;margin:12px 0">${row('Groups', escapeHtml(c.groups.join(', ')))}${row('Deadline', escapeHtml(c.expiresAt))}${row('Approvals needed', `${escapeHtml(c.quorum)} of ${escapeHtml(c.deciders.map((d) => d.name).join(', ') || 'nobody eligible')}`)}</table>
+<table style="border-collapse:collapse;width:100%;font-size:14px"><tr><th ${TH}>Machine</th><th ${TH}>Runs now as</th><th ${TH}>Goes back to</th></tr>${rows}</table>`;
+  }
   const f = c.finding;
   const facts = [
     row('Finding', `${escapeHtml(f.type)}${f.sample ? ' <b>(GuardDuty sample finding)</b>' : ''}<br><span style="color:#6b7380">${escapeHtml(f.accountId)}/${escapeHtml(f.region)}, first seen ${escapeHtml(f.firstSeen)}</span>`),

@@ -1,5 +1,5 @@
 import type { ApprovalStatus, Decision } from '../../../domain/approval.ts';
-import { isApprovalNotification, type ApprovalCard } from '../../../domain/approvals.ts';
+import { approvalQuestion, isApprovalNotification, type ApprovalCard } from '../../../domain/approvals.ts';
 import { TransientError } from '../../../domain/errors.ts';
 import type { Notification, Notifier } from '../../../domain/ports.ts';
 import { escapeSlack as esc, isSlackResponseUrl, SLACK_ACTIONS } from '../../../domain/slack.ts';
@@ -129,7 +129,7 @@ const MAX_MACHINES_LISTED = 12;
  */
 export function renderApprovalMessage(c: ApprovalCard, state?: ApprovalState): SlackMessage {
   const status = state?.status ?? 'pending';
-  const title = `${c.escalation ? '[ESCALATED] ' : ''}Approve ${c.mode}-mode failover of ${c.groups.join(', ')}?`;
+  const title = `${c.escalation ? '[ESCALATED] ' : ''}${approvalQuestion(c)}`;
   const f = c.finding;
   const blocks: Record<string, unknown>[] = [
     { type: 'header', text: plain(title, 150) },
@@ -140,17 +140,26 @@ export function renderApprovalMessage(c: ApprovalCard, state?: ApprovalState): S
         mrkdwn(`*Severity*\n${esc(f.severity)} (${esc(f.severityLabel)})`),
         mrkdwn(`*Machines hit*\n${esc(c.machinesHit.join(', ') || '—')}`),
         mrkdwn(`*Corruption suspected since*\n${esc(c.suspectedSince ?? 'unknown')}`),
-        mrkdwn(`*Mode*\n${c.mode === 'test' ? 'TEST (isolated network)' : 'RECOVERY (production recovery network)'}`),
-        mrkdwn(`*Estimated RTO*\n${esc(c.estimatedRtoMinutes)} min in ${esc(c.waves)} wave(s)`),
+        ...(c.purpose === 'failback' ? [mrkdwn(`*Failback*\n${esc(c.failback?.machines.length ?? 0)} machine(s) back to the primary network in ${esc(c.waves)} wave(s)`)] : [
+          mrkdwn(`*Mode*\n${c.mode === 'test' ? 'TEST (isolated network)' : 'RECOVERY (production recovery network)'}`),
+          mrkdwn(`*Estimated RTO*\n${esc(c.estimatedRtoMinutes)} min in ${esc(c.waves)} wave(s)`),
+        ]),
         mrkdwn(`*Decide before*\n${esc(c.expiresAt)}`),
         mrkdwn(`*Approvals needed*\n${esc(c.quorum)} of: ${esc(c.deciders.map((d) => d.name).join(', ') || 'nobody eligible')}`),
       ],
     },
   ];
-  const listed = c.machines.slice(0, MAX_MACHINES_LISTED).map((m) =>
-    `• \`${esc(m.machineId)}\` (${esc(m.group)}) ← point of ${esc(m.capturedAt)}, gives up ${esc(m.lossMinutes)} min; ${m.olderPoints.length} older point(s) available`);
-  if (c.machines.length > MAX_MACHINES_LISTED) listed.push(`…and ${c.machines.length - MAX_MACHINES_LISTED} more machine(s)`);
-  blocks.push({ type: 'section', text: mrkdwn(`*Restore points* (latest clean point at or before ${esc(c.cutoff)})\n${listed.join('\n') || 'none'}`) });
+  if (c.purpose === 'failback') {
+    const back = c.failback?.machines ?? [];
+    const listed = back.slice(0, MAX_MACHINES_LISTED).map((m) => `• \`${esc(m.machineId)}\` (${esc(m.group)}): now ${esc(m.recoveryInstanceId ?? 'not running')} → ${esc(m.primarySubnetId ?? 'no primary network')}`);
+    if (back.length > MAX_MACHINES_LISTED) listed.push(`…and ${back.length - MAX_MACHINES_LISTED} more machine(s)`);
+    blocks.push({ type: 'section', text: mrkdwn(`*Failback to the primary network*\n${listed.join('\n') || 'none'}`) });
+  } else {
+    const listed = c.machines.slice(0, MAX_MACHINES_LISTED).map((m) =>
+      `• \`${esc(m.machineId)}\` (${esc(m.group)}) ← point of ${esc(m.capturedAt)}, gives up ${esc(m.lossMinutes)} min; ${m.olderPoints.length} older point(s) available`);
+    if (c.machines.length > MAX_MACHINES_LISTED) listed.push(`…and ${c.machines.length - MAX_MACHINES_LISTED} more machine(s)`);
+    blocks.push({ type: 'section', text: mrkdwn(`*Restore points* (latest clean point at or before ${esc(c.cutoff)})\n${listed.join('\n') || 'none'}`) });
+  }
   if (c.blockers.length) {
     blocks.push({ type: 'section', text: mrkdwn(`*Blocked*\n${c.blockers.slice(0, MAX_MACHINES_LISTED).map((b) => `• \`${esc(b.machineId)}\` (${esc(b.group)}): ${esc(b.reason)}`).join('\n')}`) });
   }
@@ -161,23 +170,25 @@ export function renderApprovalMessage(c: ApprovalCard, state?: ApprovalState): S
   }
   if (status === 'pending') {
     if (state && state.approvalsNeeded > 0 && state.decisions.length) blocks.push({ type: 'context', elements: [mrkdwn(`${state.approvalsNeeded} more approval(s) needed.`)] });
-    const what = `${c.mode}-mode failover of ${c.groups.join(', ')}`;
+    const failback = c.purpose === 'failback';
+    const what = failback ? `failback of ${c.groups.join(', ')} to the primary network` : `${c.mode}-mode failover of ${c.groups.join(', ')}`;
     blocks.push({
       type: 'actions', block_id: 'cleanpoint.decision',
       elements: [
         {
           type: 'button', action_id: SLACK_ACTIONS.approve, value: c.approvalId, style: 'primary', text: plain('Approve', 75),
-          confirm: { title: plain('Approve the failover?', 100), text: plain(`This starts the ${what} from the points listed.`, 300), confirm: plain('Approve', 30), deny: plain('Cancel', 30) },
+          confirm: { title: plain(`Approve the ${failback ? 'failback' : 'failover'}?`, 100), text: plain(`This starts the ${what}${failback ? '' : ' from the points listed'}.`, 300), confirm: plain('Approve', 30), deny: plain('Cancel', 30) },
         },
         {
           type: 'button', action_id: SLACK_ACTIONS.reject, value: c.approvalId, style: 'danger', text: plain('Reject', 75),
-          confirm: { title: plain('Reject the failover?', 100), text: plain(`Nothing will be restored. To give a reason, reject from your e-mail link instead.`, 300), confirm: plain('Reject', 30), deny: plain('Cancel', 30) },
+          confirm: { title: plain(`Reject the ${failback ? 'failback' : 'failover'}?`, 100), text: plain(`${failback ? 'The recovery machines keep running.' : 'Nothing will be restored.'} To give a reason, reject from your e-mail link instead.`, 300), confirm: plain('Reject', 30), deny: plain('Cancel', 30) },
         },
       ],
     });
   } else {
-    const outcome = status === 'approved' ? ':white_check_mark: *Approved* — the failover is starting.'
-      : status === 'rejected' ? ':no_entry: *Rejected* — nothing will be restored.'
+    const failback = c.purpose === 'failback';
+    const outcome = status === 'approved' ? `:white_check_mark: *Approved* — the ${failback ? 'failback' : 'failover'} is starting.`
+      : status === 'rejected' ? `:no_entry: *Rejected* — ${failback ? 'the recovery machines keep running' : 'nothing will be restored'}.`
         : ':hourglass: *Expired* — nobody decided in time.';
     blocks.push({ type: 'section', text: mrkdwn(outcome) });
   }
