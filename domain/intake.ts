@@ -4,7 +4,7 @@ import { ConflictError } from './errors.ts';
 import { parseFinding, type Finding } from './finding.ts';
 import { changeIncident } from './incident-updates.ts';
 import { executionNameFor, incidentIdFor, newIncident, OPEN_STATUSES, type Incident } from './incident.ts';
-import type { InventoryIndex } from './inventory.ts';
+import { peopleInRole, type InventoryIndex } from './inventory.ts';
 import type { Policy } from './policy.ts';
 import type { AuditLog, EventPublisher, FindingDelivery, IncidentStore, Notifier, WorkflowEngine } from './ports.ts';
 import { toIso } from './validation.ts';
@@ -124,8 +124,13 @@ export function intakeFinding(deps: IntakeDeps) {
         detail: { incidentId: incident.incidentId, findingId: finding.id, action: incident.action, mode: incident.mode, groups: incident.groups, machines: incident.machines },
       }]);
       if (created && assessment.action === 'notify') {
+        // Analysts of the groups it touches hear about it (the configured fallback address otherwise).
+        const analysts = [...new Set(assessment.groups.flatMap((g) => {
+          const group = deps.index.groupByName.get(g);
+          return group ? peopleInRole(group, 'analyst') : [];
+        }))];
         await deps.notifier.send({
-          kind: 'finding', incidentId: incident.incidentId,
+          kind: 'finding', incidentId: incident.incidentId, ...(analysts.length ? { recipients: analysts } : {}),
           subject: `[cleanpoint] ${finding.severityLabel} GuardDuty finding ${finding.type}`,
           text: [`${finding.type} (severity ${finding.severity}) in ${finding.accountId}/${finding.region}.`, ...assessment.reasons].join('\n'),
         });

@@ -164,7 +164,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   });
 
   // SES: an outbox (console page and stdout).
-  const outbox: OutboxMessage[] = [];
+  // Kept across restarts with the data folder, so approval links sent before a restart still show.
+  const outboxFile = options.dataDir ? path.join(options.dataDir, 'outbox.json') : null;
+  const outbox: OutboxMessage[] = outboxFile && existsSync(outboxFile) ? JSON.parse(readFileSync(outboxFile, 'utf8')) as OutboxMessage[] : [];
   attachEmulator(clients.sesClient, 'cleanpointLocalSes', (command, input) => {
     if (command !== 'SendEmailCommand') throw awsError('UnsupportedOperation', `${command} is not emulated locally`);
     const content = (input['Content'] as { Simple?: { Subject?: { Data?: string }; Body?: { Text?: { Data?: string }; Html?: { Data?: string } } } }).Simple;
@@ -273,7 +275,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     return out;
   }
 
-  const save = () => { if (simFile) writeFileSync(simFile, JSON.stringify({ state: sim.snapshotState(), virtualNow: clock.now() })); };
+  const save = () => {
+    if (simFile) writeFileSync(simFile, JSON.stringify({ state: sim.snapshotState(), virtualNow: clock.now() }));
+    if (outboxFile) writeFileSync(outboxFile, JSON.stringify(outbox), { mode: 0o600 });
+  };
   return {
     options, def, index, clock, sim, engine, outbox, deliveries, dynamoEndpoint,
     tables: { catalog: LOCAL_ENV.CATALOG_TABLE, state: LOCAL_ENV.STATE_TABLE }, secrets,
