@@ -312,7 +312,8 @@ export function requestApproval(deps: RequestApprovalDeps) {
 
 /** A failback request's summary: the incident's recovered machines and where each goes back to. */
 async function failbackSummary(deps: Pick<RequestApprovalDeps, 'runs' | 'index'>, incident: Incident): Promise<FailbackSummary> {
-  const machines = (await deps.runs.listMachines(incident.incidentId)).filter((m) => m.instanceId && m.readyAt);
+  const machines = (await deps.runs.listMachines(incident.incidentId)).filter((m) => m.instanceId && m.readyAt)
+    .sort((a, b) => a.wave - b.wave || a.machineId.localeCompare(b.machineId));
   if (machines.length === 0) throw new ConflictError(`incident ${incident.incidentId} has no recovered machines to fail back`);
   return {
     machines: machines.map((m) => ({

@@ -9,6 +9,9 @@ import { toIso } from './validation.ts';
 /**
  * What an executor does to an incident after the failover: start the failback, or close it
  * without one (with a reason). Only executors of every affected group may; both are audited.
+ * Starting the failback only starts the failback machine: its first step asks the deciders,
+ * with the same rules as a failover (the executor who asked may not approve it where the
+ * group forbids self-approval).
  */
 export function manageIncident(deps: { incidents: IncidentStore; audit: AuditLog; workflows: WorkflowEngine; index: InventoryIndex; clock: Clock }) {
   return async (input: { action: 'failback' | 'close'; incidentId: string; by: string; reason?: string }): Promise<{ incident: Incident; executionName?: string }> => {
@@ -24,7 +27,12 @@ export function manageIncident(deps: { incidents: IncidentStore; audit: AuditLog
     const name = failbackRunId(incident.incidentId);
     // Step Functions refuses a second execution with a running name; a retried failback after a
     // failure gets a suffixed name.
-    const attempt = (await deps.audit.list(incident.incidentId)).filter((a) => a.type === 'failback.requested').length;
+    const audit = await deps.audit.list(incident.incidentId);
+    const attempt = audit.filter((a) => a.type === 'failback.requested').length;
+    const ended = audit.filter((a) => ['failback.not-approved', 'failback.failed', 'failback.completed'].includes(a.type)).length;
+    // One failback at a time: a second request while the first waits for its decision (or runs)
+    // would ask the deciders twice and could launch the primaries twice.
+    if (attempt > ended) throw new ConflictError('a failback of this incident is already waiting for approval or running');
     const executionName = attempt === 0 ? name : `${name}-${attempt + 1}`.slice(0, 80);
     await deps.workflows.startExecution({ machine: 'failback', name: executionName, input: { incidentId: incident.incidentId, requestedBy: input.by } });
     await deps.audit.append(incident.incidentId, { type: 'failback.requested', actor: input.by, at: toIso(deps.clock.now()), data: { executionName } });

@@ -58,10 +58,11 @@ export function renderRunbook(input: { inventory: Inventory; policy?: Policy; dr
   out.push('', 'A drill restores the group in test mode, runs its acceptance checks, measures the RTO, and always cleans up. `cleanpoint drills run GROUP` starts one on demand.', '');
   out.push('## 7. Failback', '');
   out.push('When the incident is over, an executor of every affected group starts the failback (`cleanpoint incidents failback INCIDENT`):', '');
-  out.push('1. the recovery machines\' volumes are snapshotted;');
-  out.push('2. the machines are launched back into their primary networks, wave by wave, and verified (status and acceptance checks);');
-  out.push('3. only after verification are the recovery machines terminated and their images removed;');
-  out.push('4. the incident closes. If anything fails, the recovery machines keep running and the incident waits for another attempt.', '');
+  out.push('1. a decider approves the failback like a failover (deciders of every affected group, the same quorum; the executor who asked may not approve it where self-approval is forbidden). A rejection, or no decision within an hour, changes nothing: the recovery machines keep running;');
+  out.push('2. the recovery machines\' volumes are snapshotted;');
+  out.push('3. the machines are launched back into their primary networks, wave by wave, and verified (status and acceptance checks);');
+  out.push('4. only after verification are the recovery machines terminated and their images removed;');
+  out.push('5. the incident closes. If anything fails, the recovery machines keep running and the incident waits for another attempt.', '');
   for (const g of input.inventory.groups.filter((x) => !x.networks?.primary)) out.push(`> **${g.name}** has no primary network in the inventory: it cannot fail back until one is added.`, '');
   out.push('An incident can also be closed without failback by an executor, with a reason that is recorded.', '');
   out.push('## 8. Evidence', '');

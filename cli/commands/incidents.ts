@@ -69,7 +69,7 @@ async function afterIncident(io: Io, api: LocalApi, sub: 'export' | 'verify' | '
   if (!flags.as) throw new UsageError('--as PERSON is required: the executor (from the inventory) who does this');
   if (sub === 'close' && !flags.reason?.trim()) throw new UsageError('--reason TEXT is required to close an incident without failback');
   const out = await api.post<{ status: string; executionName?: string }>(`/local/incidents/${id}/${sub}`, sub === 'close' ? { by: flags.as, reason: flags.reason } : { by: flags.as }, `incident ${id}`);
-  io.stdout(sub === 'failback' ? `Failback of ${id} started (${out.executionName}). Follow it with: cleanpoint incidents watch ${id}` : `Incident ${id} closed without failback.`);
+  io.stdout(sub === 'failback' ? `Failback of ${id} started (${out.executionName}); it waits for a decider's approval (cleanpoint approvals list). Follow it with: cleanpoint incidents watch ${id}` : `Incident ${id} closed without failback.`);
   return EXIT_OK;
 }
 

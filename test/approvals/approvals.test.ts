@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { ApprovalRequest } from '../../domain/approval.ts';
 import {
-  decideApproval, decideFromCli, effectiveStatus, eligibility, expireApprovals, isApprovalNotification, revokeLinks, type ApprovalNotification, type DecideInput,
+  approvalCard, approvalSummary, decideApproval, decideFromCli, effectiveStatus, eligibility, expireApprovals, isApprovalNotification, requestApproval, revokeLinks,
+  type ApprovalNotification, type DecideInput,
 } from '../../domain/approvals.ts';
 import { ApprovalExpiredError, ConflictError, ForbiddenError, ValidationError } from '../../domain/errors.ts';
 import { claimsFrom, verifyLink } from '../../domain/links.ts';
 import { thrown } from '../contract/contract-fixtures.ts';
-import { approvalWorld, auditSince, LINK_SECRET, openRequest, PUBLIC_BASE_URL, T0, type World } from './helpers.ts';
+import type { RunMachine } from '../../domain/ports.ts';
+import { approvalInventory, approvalWorld, auditSince, LINK_SECRET, newTaskToken, openRequest, PUBLIC_BASE_URL, T0, type World } from './helpers.ts';
 
 const decide = (w: World, input: Partial<DecideInput> & Pick<DecideInput, 'approvalId' | 'personId' | 'decision'>) =>
   decideApproval(w)({ channel: 'web', source: '203.0.113.7', ...input });
@@ -127,6 +129,74 @@ describe('requestApproval', () => {
     const w = await approvalWorld();
     w.notifier.failFor = () => true;
     expect((await thrown(() => openRequest(w))).message).toMatch(/no notification/);
+  });
+});
+
+describe('requestApproval for a failback', () => {
+  const PRIMARY = { subnetId: 'subnet-0123456789abcdef0', securityGroupIds: ['sg-0123456789abcdef0'] };
+
+  /** A recovered payments incident: two machines ready in the recovery network, one that never became ready. */
+  async function recoveredWorld(): Promise<World> {
+    const inventory = approvalInventory();
+    inventory.groups.find((g) => g.name === 'payments')!.networks!.primary = PRIMARY;
+    const w = await approvalWorld({ inventory });
+    await w.incidents.updateIncident(w.incident.incidentId, 1, { status: 'recovered' });
+    const id = w.incident.incidentId;
+    const machine = (machineId: string, wave: number, instanceId?: string): RunMachine => ({
+      runId: id, machineId, group: 'payments', wave, mode: 'recovery', pointId: `rp-${machineId}`, capturedAt: '2024-05-01T08:00:00.000Z', lossMinutes: 20,
+      snapshots: [], instanceType: 'm6i.large', fallbackInstanceTypes: [], network: null,
+      ...(instanceId ? { instanceId, readyAt: '2024-05-01T09:40:00.000Z' } : {}),
+    });
+    await w.runs.createRun(
+      { runId: id, kind: 'incident', incidentId: id, mode: 'recovery', createdAt: '2024-05-01T09:30:00.000Z', decidedAt: '2024-05-01T09:30:00.000Z', waves: [{ wave: 1, machines: ['payments-db'] }, { wave: 2, machines: ['payments-api', 'payments-web'] }] },
+      [machine('payments-db', 1, 'i-0123456789abcdef1'), machine('payments-api', 2, 'i-0123456789abcdef2'), machine('payments-web', 2)],
+    );
+    return w;
+  }
+
+  it('asks the deciders of every group about the recovered machines, with no restore points, and leaves the incident as it is', async () => {
+    // Prepare
+    const w = await recoveredWorld();
+    // Act
+    const out = await requestApproval({ ...w, publicBaseUrl: PUBLIC_BASE_URL, linkSecret: LINK_SECRET })({
+      incidentId: w.incident.incidentId, taskToken: newTaskToken(), timeoutSeconds: 3600, purpose: 'failback', requestedBy: 'carol',
+    });
+    // Assess
+    const r = (await w.approvals.getApproval(out.approvalId))!;
+    expect(r).toMatchObject({ purpose: 'failback', requestedBy: 'carol', eligibleDeciders: ['alice', 'bob'], quorum: 2 });
+    expect(r.proposal).toBeUndefined();
+    expect(r.failback).toEqual({
+      machines: [
+        { machineId: 'payments-db', group: 'payments', wave: 1, recoveryInstanceId: 'i-0123456789abcdef1', primarySubnetId: PRIMARY.subnetId },
+        { machineId: 'payments-api', group: 'payments', wave: 2, recoveryInstanceId: 'i-0123456789abcdef2', primarySubnetId: PRIMARY.subnetId },
+      ],
+      waves: 2,
+    });
+    expect((await w.incidents.getIncident(w.incident.incidentId))?.status).toBe('recovered');
+    const personal = w.notifier.sent.filter((n) => isApprovalNotification(n) && n.audience === 'person') as ApprovalNotification[];
+    expect(personal.map((n) => n.recipients)).toEqual([['alice'], ['bob']]);
+    expect(personal[0]!.subject).toBe('Approve the failback of payments to the primary environment?');
+    expect(personal[0]!.approval).toMatchObject({ purpose: 'failback', machines: [], blockers: [] });
+    expect(personal[0]!.text).toMatch(/payments-db now i-0123456789abcdef1/);
+    expect((await w.audit.list(w.incident.incidentId)).at(-1)).toMatchObject({ type: 'approval.requested', data: { purpose: 'failback', requestedBy: 'carol' } });
+    const card = approvalCard(r, (await w.incidents.getIncident(w.incident.incidentId))!, w.index);
+    expect(approvalSummary(card).join('\n')).toMatch(/launch the primaries/);
+  });
+
+  it('does not let the person who asked for the failback approve it; another decider\'s rejection ends the wait with ApprovalRejected', async () => {
+    // Prepare
+    const w = await recoveredWorld();
+    const out = await requestApproval({ ...w, publicBaseUrl: PUBLIC_BASE_URL, linkSecret: LINK_SECRET })({
+      incidentId: w.incident.incidentId, taskToken: newTaskToken(), timeoutSeconds: 3600, purpose: 'failback', requestedBy: 'alice',
+    });
+    // Act
+    const error = await thrown(() => decide(w, { approvalId: out.approvalId, personId: 'alice', decision: 'approve' }));
+    const rejected = await decide(w, { approvalId: out.approvalId, personId: 'bob', decision: 'reject', reason: 'not yet' });
+    // Assess
+    expect(error).toBeInstanceOf(ForbiddenError);
+    expect(error.message).toMatch(/asked for this failback/);
+    expect(rejected.status).toBe('rejected');
+    expect(w.workflows.calls).toEqual([{ op: 'failure', token: expect.any(String), payload: { error: 'ApprovalRejected', cause: 'rejected by bob: not yet' } }]);
   });
 });
 

@@ -51,14 +51,56 @@ describe('incident-response workflow in the local runtime', () => {
 });
 
 describe('failback and closing an incident', () => {
-  it('fails the recovered group back to its primary network, retires the recovery machines and closes the incident', async () => {
+  it('asks the deciders before a failback: a rejection leaves the incident recovered and the recovery machines running, audited', async () => {
     // Prepare: the payments incident recovered in the first test
+    expect(recoveredIncident).not.toBe('');
+    const { stateStores } = await import('../../functions/shared/wiring.ts');
+    const { failbackRunId } = await import('../../domain/failback.ts');
+    const stores = stateStores({ STATE_TABLE: rt.tables.state });
+
+    // Act: the executor asks for the failback; the decider opens the personal link and rejects it
+    const started = await rt.invoke('manage-incident', { action: 'failback', incidentId: recoveredIncident, by: 'eve' }) as { executionName: string };
+    const link = await approvalLink(rt, 'dana@example.com', recoveredIncident);
+    // One failback at a time: asking again while the first waits for its decision is refused
+    await expect(rt.invoke('manage-incident', { action: 'failback', incidentId: recoveredIncident, by: 'eve' })).rejects.toMatchObject({ name: 'ConflictError' });
+    const page = await httpGet(rt, link);
+    const rejected = await httpPostForm(rt, `${link.pathname}/decision`, { ...formFields(page.body, 'reject'), reason: 'the attacker may still be in the primary network' });
+    const execution = [...rt.engine.executions.values()].find((e) => e.name === started.executionName)!;
+    const done = await execution.done;
+
+    // Assess: a failback page (no restore points to pick), nothing touched, the rejection audited
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('Approve the failback of payments to the primary environment?');
+    expect(page.body).toContain('subnet-0a000000000000001');
+    expect(page.body).not.toContain('name="cutoff:');
+    expect(rejected.statusCode).toBe(200);
+    expect(done.status, `${done.error}: ${done.cause}`).toBe('SUCCEEDED');
+    expect(done.output).toMatchObject({ result: 'not-approved', status: 'recovered' });
+    expect((await incident(recoveredIncident))?.status).toBe('recovered');
+    const recovery = rt.sim.resources({ tag: { key: 'cleanpoint:incident', value: recoveredIncident } }).filter((r) => r.type === 'instance');
+    expect(recovery.map((r) => r.state)).toEqual(['running', 'running', 'running']);
+    expect(await stores.runs.getRun(failbackRunId(recoveredIncident))).toBeNull();
+    const [request] = await stores.approvals.listApprovals({ incidentId: recoveredIncident, status: 'rejected' });
+    expect(request).toMatchObject({ purpose: 'failback', requestedBy: 'eve' });
+    const audit = await stores.audit.list(recoveredIncident);
+    expect(audit.find((a) => a.type === 'decision.rejected')).toMatchObject({ actor: 'dev' });
+    expect(audit.find((a) => a.type === 'failback.not-approved')?.data).toMatchObject({ outcome: 'rejected', reason: expect.stringContaining('the attacker may still be in the primary network') });
+  }, 60_000);
+
+  it('fails the recovered group back to its primary network once a decider approves, retires the recovery machines and closes the incident', async () => {
+    // Prepare: the payments incident recovered in the first test (its first failback was rejected)
     expect(recoveredIncident).not.toBe('');
     const recoveryInstances = rt.sim.resources({ tag: { key: 'cleanpoint:incident', value: recoveredIncident } }).filter((r) => r.type === 'instance').map((r) => r.id);
     expect(recoveryInstances).toHaveLength(3);
 
-    // Act: the group's executor starts the failback
+    // Act: the group's executor starts the failback; the decider approves it from the personal link
     const started = await rt.invoke('manage-incident', { action: 'failback', incidentId: recoveredIncident, by: 'eve' }) as { executionName: string };
+    const link = await approvalLink(rt, 'dana@example.com', recoveredIncident);
+    const page = await httpGet(rt, link);
+    expect(page.statusCode).toBe(200);
+    for (const id of recoveryInstances) expect(page.body).toContain(id);
+    const approved = await httpPostForm(rt, `${link.pathname}/decision`, { ...formFields(page.body, 'approve'), step: 'confirm' });
+    expect(approved.statusCode).toBe(200);
     const execution = [...rt.engine.executions.values()].find((e) => e.name === started.executionName)!;
     const done = await execution.done;
 

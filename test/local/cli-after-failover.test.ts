@@ -59,12 +59,27 @@ describe('cleanpoint CLI after the proposal: decide, watch, export, verify, fail
     expect(verified.out).toMatch(/audit chain of inc-[0-9a-f]{20} intact \(\d+ entries\)/);
   }, 30_000);
 
-  it('refuses a close without a reason, then fails back as the executor and closes the incident', async () => {
+  it('refuses a close without a reason, then fails back as the executor once a decider approves, and closes the incident', async () => {
     const noReason = await cli(['incidents', 'close', incidentId, '--as', 'eve']);
     expect(noReason.code).toBe(2);
 
     const started = await cli(['incidents', 'failback', incidentId, '--as', 'eve']);
     expect(started.code, started.err).toBe(0);
+    expect(started.out).toMatch(/waits for a decider's approval/);
+
+    // The failback asks the deciders: find its pending request and approve it as the decider
+    let failbackApproval: { approvalId: string; purpose?: string; requestedBy?: string } | undefined;
+    for (let i = 0; i < 600 && !failbackApproval; i++) {
+      const listed = await cli(['approvals', 'list', '--status', 'pending', '--json']);
+      failbackApproval = (JSON.parse(listed.out) as { approvalId: string; incidentId: string; purpose?: string; requestedBy?: string }[])
+        .find((a) => a.incidentId === incidentId && a.purpose === 'failback');
+      if (!failbackApproval) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(failbackApproval?.requestedBy).toBe('eve');
+    const approved = await cli(['approvals', 'approve', failbackApproval!.approvalId, '--as', 'dev']);
+    expect(approved.code, approved.err).toBe(0);
+    expect(approved.out).toContain('request is approved');
+
     let status = '';
     for (let i = 0; i < 600 && status !== 'closed' && status !== 'failback-pending'; i++) {
       status = JSON.parse((await cli(['incidents', 'show', incidentId, '--json'])).out).incident.status;

@@ -37,7 +37,7 @@ interface Scope {
 }
 
 const ROOT = process.cwd();
-const MACHINES = ['incident-response', 'failover', 'drill'] as const;
+const MACHINES = ['incident-response', 'failover', 'failback', 'drill'] as const;
 type MachineName = (typeof MACHINES)[number];
 
 /** Error names of AWS service integrations (not Lambda) that a retrier may name. */

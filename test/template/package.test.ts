@@ -396,7 +396,7 @@ describe('IAM', () => {
     }
     for (const action of ['states:SendTaskSuccess', 'states:SendTaskFailure']) {
       expect(FUNCTIONS.filter((k) => allowed(functionStatements(k), action).length)).toEqual(['decide-approval']);
-      expect(allowed(functionStatements('decide-approval'), action).map((s) => s.Resource)).toEqual([{ Ref: 'IncidentResponseStateMachine' }]);
+      expect(allowed(functionStatements('decide-approval'), action).map((s) => s.Resource)).toEqual([[{ Ref: 'IncidentResponseStateMachine' }, { Ref: 'FailbackStateMachine' }]]);
     }
   });
 
