@@ -139,14 +139,15 @@ export function recordFailback(deps: { incidents: IncidentStore; runs: RunStore;
       })),
       ...(input.error ? { error: input.error.slice(0, 2000) } : {}),
     };
-    const updated = input.result === 'completed'
-      ? await changeIncident(deps.incidents, input.incidentId, moveTo('closed', { failback: outcome, updatedAt: now, closure: { by: 'cleanpoint', at: now, reason: 'failed back to the primary environment', withFailback: true } }))
-      : await changeIncident(deps.incidents, input.incidentId, moveTo('failback-pending', { failback: outcome, updatedAt: now }));
-    if (updated && input.result === 'completed') await Promise.all(updated.groups.map((g) => deps.incidents.releaseGroup(g, input.incidentId)));
+    // Audit first, so whoever sees the new status also finds its record.
     await deps.audit.append(input.incidentId, {
       type: input.result === 'completed' ? 'failback.completed' : 'failback.failed', actor: 'cleanpoint', at: now,
       data: { runId, machines: outcome.machines, ...(input.error ? { error: outcome.error, note: 'recovery machines kept running' } : {}) },
     });
+    const updated = input.result === 'completed'
+      ? await changeIncident(deps.incidents, input.incidentId, moveTo('closed', { failback: outcome, updatedAt: now, closure: { by: 'cleanpoint', at: now, reason: 'failed back to the primary environment', withFailback: true } }))
+      : await changeIncident(deps.incidents, input.incidentId, moveTo('failback-pending', { failback: outcome, updatedAt: now }));
+    if (updated && input.result === 'completed') await Promise.all(updated.groups.map((g) => deps.incidents.releaseGroup(g, input.incidentId)));
     return outcome;
   };
 }

@@ -303,11 +303,12 @@ export function recordOutcome(deps: { incidents: IncidentStore; runs: RunStore; 
       finishedAt: at,
     };
     const status = ({ recovered: 'recovered', partial: 'failover-failed', failed: 'failover-failed', rejected: 'rejected', expired: 'expired', 'no-eligible-point': 'failover-failed' } as const)[result];
+    // Audit first: whoever sees the new status (console, CLI watch) then also finds the record of it.
+    await deps.audit.append(incidentId, { type: 'outcome.recorded', actor: 'cleanpoint', at, data: { result, rtoMinutes: measured.rtoMinutes, rpoMinutes: measured.rpoMinutes, ...(input.error ? { error: input.error } : {}) } });
     const updated = await changeIncident(deps.incidents, incidentId, moveTo(status, { outcome, updatedAt: at }));
     if (updated && (result === 'rejected' || result === 'expired' || result === 'no-eligible-point')) {
       await Promise.all(updated.groups.map((g) => deps.incidents.releaseGroup(g, incidentId)));
     }
-    await deps.audit.append(incidentId, { type: 'outcome.recorded', actor: 'cleanpoint', at, data: { result, rtoMinutes: measured.rtoMinutes, rpoMinutes: measured.rpoMinutes, ...(input.error ? { error: input.error } : {}) } });
     return { incidentId, result, rtoMinutes: measured.rtoMinutes, rpoMinutes: measured.rpoMinutes };
   };
 }

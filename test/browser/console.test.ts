@@ -67,7 +67,8 @@ describe('the console and the approval page in Chromium', () => {
     }, 20_000);
 
     // Assess: the page tells the whole story
-    await expect.poll(() => page.locator('ol.phases li.done').count()).toBe(7);
+    // The status flips a moment before the outcome's audit entry lands: reload until the timeline has it.
+    await expect.poll(async () => { await page.reload(); return page.locator('ol.phases li.done').count(); }, { timeout: 10_000 }).toBe(7);
     expect(await page.locator('[data-outcome="recovered"] [data-rto]').textContent()).toMatch(/^[\d.]+ min/);
     expect(await page.locator('svg[data-chart="launch-timeline"] rect.boot').count()).toBe(3);
     expect(await page.locator('li[data-skipped]').count()).toBeGreaterThan(0);
