@@ -620,17 +620,6 @@ export function expireApprovals(deps: { approvals: ApprovalStore; audit: AuditLo
   };
 }
 
-/** Mark one request expired when its wait timed out (kept for callers that know the id). */
-export async function expireApproval(deps: { approvals: ApprovalStore; clock: Clock }, approvalId: string): Promise<void> {
-  const r = await deps.approvals.getApproval(approvalId);
-  if (!r || r.status !== 'pending') return;
-  try {
-    await deps.approvals.updateApproval(approvalId, r.version, { status: 'expired' });
-  } catch (e) {
-    if (!(e instanceof ConflictError)) throw e;
-  }
-}
-
 /** The status a person should see: a pending request past its deadline is expired. */
 export function effectiveStatus(r: Pick<ApprovalRequest, 'status' | 'expiresAt'>, nowMs: number): ApprovalRequest['status'] {
   return r.status === 'pending' && nowMs > Date.parse(r.expiresAt) ? 'expired' : r.status;
