@@ -3,15 +3,13 @@
  * adapter on an embedded dynalite (a fresh table per test, so listings see only that test's
  * requests).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ApprovalRequest } from '../../domain/approval.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.ts';
 import type { ApprovalStore } from '../../domain/ports.ts';
 import { DynamoApprovalStore } from '../../functions/shared/adapters/dynamodb/approval-store.ts';
-import { ensureTables } from '../../functions/shared/adapters/dynamodb/tables.ts';
 import { MemoryApprovalStore } from '../../functions/shared/adapters/memory/approval-store.ts';
-import { freshTableName, startDynalite, type EmbeddedDynamo } from '../helpers/dynamo.ts';
-import { javaAvailable, startDynamoDbLocal } from '../helpers/dynamodb-local.ts';
+import { embeddedDynamoBackends } from '../helpers/dynamo-backends.ts';
 import { makeApproval, minutesFrom, thrown, unique } from './contract-fixtures.ts';
 
 const decision = (personId: string): ApprovalRequest['decisions'][number] => ({
@@ -175,32 +173,7 @@ export function approvalStoreContract(name: string, makeAdapter: () => Promise<A
 
 approvalStoreContract('MemoryApprovalStore', async () => new MemoryApprovalStore());
 
-let dynamo: EmbeddedDynamo;
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-afterAll(async () => {
-  await dynamo?.close();
-});
-
-approvalStoreContract('DynamoApprovalStore on dynalite', async () => {
-  const tableName = freshTableName('state');
-  await ensureTables(dynamo.client, { state: tableName });
-  return new DynamoApprovalStore({ client: dynamo.docClient, tableName });
-});
-
-// The same contract against AWS's own DynamoDB Local (java is on these machines; CI has it too).
-let awsLocal: EmbeddedDynamo;
-beforeAll(async () => {
-  if (!javaAvailable()) throw new Error('java is needed to run the contract suite against DynamoDB Local');
-  awsLocal = await startDynamoDbLocal();
-}, 90_000);
-afterAll(async () => {
-  await awsLocal?.close();
-});
-
-approvalStoreContract('DynamoApprovalStore on DynamoDB Local', async () => {
-  const tableName = freshTableName('state');
-  await ensureTables(awsLocal.client, { state: tableName });
-  return new DynamoApprovalStore({ client: awsLocal.docClient, tableName });
-});
+const backends = embeddedDynamoBackends();
+for (const backend of backends.all) {
+  approvalStoreContract(`DynamoApprovalStore on ${backend.name}`, async () => new DynamoApprovalStore({ client: backend.db().docClient, tableName: await backend.freshTable('state') }));
+}

@@ -2,14 +2,12 @@
  * Contract: AuditLog (append-only, hash-chained). One suite, run against the in-memory fake
  * and the DynamoDB adapter on an embedded dynalite; plus the chain helpers themselves.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AuditEntry, AuditEntryInput, AuditLog } from '../../domain/ports.ts';
 import { auditDigest, canonicalJson, GENESIS_DIGEST, verifyAuditChain } from '../../domain/audit-chain.ts';
 import { DynamoAuditLog } from '../../functions/shared/adapters/dynamodb/audit-log.ts';
-import { ensureTables } from '../../functions/shared/adapters/dynamodb/tables.ts';
 import { MemoryAuditLog } from '../../functions/shared/adapters/memory/audit-log.ts';
-import { freshTableName, startDynalite, type EmbeddedDynamo } from '../helpers/dynamo.ts';
-import { javaAvailable, startDynamoDbLocal } from '../helpers/dynamodb-local.ts';
+import { embeddedDynamoBackends } from '../helpers/dynamo-backends.ts';
 import { unique } from './contract-fixtures.ts';
 
 function entry(n: number, data: Record<string, unknown> = {}): AuditEntryInput {
@@ -169,35 +167,10 @@ export function auditLogContract(name: string, makeAdapter: () => Promise<AuditL
 
 auditLogContract('MemoryAuditLog', async () => new MemoryAuditLog());
 
-let dynamo: EmbeddedDynamo;
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-afterAll(async () => {
-  await dynamo?.close();
-});
-
-auditLogContract('DynamoAuditLog on dynalite', async () => {
-  const tableName = freshTableName('state');
-  await ensureTables(dynamo.client, { state: tableName });
-  return new DynamoAuditLog({ client: dynamo.docClient, tableName });
-});
-
-// The same contract against AWS's own DynamoDB Local (java is on these machines; CI has it too).
-let awsLocal: EmbeddedDynamo;
-beforeAll(async () => {
-  if (!javaAvailable()) throw new Error('java is needed to run the contract suite against DynamoDB Local');
-  awsLocal = await startDynamoDbLocal();
-}, 90_000);
-afterAll(async () => {
-  await awsLocal?.close();
-});
-
-auditLogContract('DynamoAuditLog on DynamoDB Local', async () => {
-  const tableName = freshTableName('state');
-  await ensureTables(awsLocal.client, { state: tableName });
-  return new DynamoAuditLog({ client: awsLocal.docClient, tableName });
-});
+const backends = embeddedDynamoBackends();
+for (const backend of backends.all) {
+  auditLogContract(`DynamoAuditLog on ${backend.name}`, async () => new DynamoAuditLog({ client: backend.db().docClient, tableName: await backend.freshTable('state') }));
+}
 
 describe('canonicalJson', () => {
   it('sorts object keys at every depth and keeps array order', () => {

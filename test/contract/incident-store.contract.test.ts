@@ -3,7 +3,7 @@
  * against the in-memory fake and the DynamoDB adapter on an embedded dynalite (a fresh table
  * per test, so listings see only that test's incidents).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.ts';
 import type { Incident } from '../../domain/incident.ts';
 import type { IncidentStore } from '../../domain/ports.ts';
@@ -11,8 +11,8 @@ import { DynamoIncidentStore } from '../../functions/shared/adapters/dynamodb/in
 import { ensureTables } from '../../functions/shared/adapters/dynamodb/tables.ts';
 import { MemoryIncidentStore } from '../../functions/shared/adapters/memory/incident-store.ts';
 import type { FindingRecord } from '../../functions/shared/adapters/memory/port-rules.ts';
-import { freshTableName, startDynalite, type EmbeddedDynamo } from '../helpers/dynamo.ts';
-import { javaAvailable, startDynamoDbLocal } from '../helpers/dynamodb-local.ts';
+import { embeddedDynamoBackends } from '../helpers/dynamo-backends.ts';
+import { freshTableName } from '../helpers/dynamo.ts';
 import { makeDomainFinding, makeIncident, thrown, unique } from './contract-fixtures.ts';
 
 /** The port plus the finding lookup both implementations offer (not in the port yet). */
@@ -289,42 +289,20 @@ export function incidentStoreContract(name: string, makeAdapter: () => Promise<S
 
 incidentStoreContract('MemoryIncidentStore', async () => new MemoryIncidentStore());
 
-let dynamo: EmbeddedDynamo;
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-afterAll(async () => {
-  await dynamo?.close();
-});
+const backends = embeddedDynamoBackends();
+/** dynalite, for the adapter-specific tests below. */
+const dynamo = () => backends.dynalite.db();
 
-incidentStoreContract('DynamoIncidentStore on dynalite', async () => {
-  const tableName = freshTableName('state');
-  await ensureTables(dynamo.client, { state: tableName });
-  return new DynamoIncidentStore({ client: dynamo.docClient, tableName });
-});
-
-// The same contract against AWS's own DynamoDB Local (java is on these machines; CI has it too).
-let awsLocal: EmbeddedDynamo;
-beforeAll(async () => {
-  if (!javaAvailable()) throw new Error('java is needed to run the contract suite against DynamoDB Local');
-  awsLocal = await startDynamoDbLocal();
-}, 90_000);
-afterAll(async () => {
-  await awsLocal?.close();
-});
-
-incidentStoreContract('DynamoIncidentStore on DynamoDB Local', async () => {
-  const tableName = freshTableName('state');
-  await ensureTables(awsLocal.client, { state: tableName });
-  return new DynamoIncidentStore({ client: awsLocal.docClient, tableName });
-});
+for (const backend of backends.all) {
+  incidentStoreContract(`DynamoIncidentStore on ${backend.name}`, async () => new DynamoIncidentStore({ client: backend.db().docClient, tableName: await backend.freshTable('state') }));
+}
 
 describe('DynamoIncidentStore on dynalite with a plain DynamoDBClient', () => {
   it('works when given the plain client instead of a document client', async () => {
     // Prepare
     const tableName = freshTableName('state');
-    await ensureTables(dynamo.client, { state: tableName });
-    const store = new DynamoIncidentStore({ client: dynamo.client, tableName });
+    await ensureTables(dynamo().client, { state: tableName });
+    const store = new DynamoIncidentStore({ client: dynamo().client, tableName });
     const incident = makeIncident({ executionArn: undefined });
     // Act
     await store.createIncident(incident);

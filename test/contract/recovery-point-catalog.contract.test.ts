@@ -4,7 +4,7 @@
  * guarantees the selection's performance rests on.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { NotFoundError, ValidationError } from '../../domain/errors.ts';
 import type { RecoveryPointWriter } from '../../domain/ports.ts';
 import type { RecoveryPoint, RecoveryPointCatalog } from '../../domain/recovery-points.ts';
@@ -12,8 +12,8 @@ import type { RequestStats } from '../../functions/shared/adapters/dynamodb/clie
 import { DynamoRecoveryPointCatalog } from '../../functions/shared/adapters/dynamodb/recovery-point-catalog.ts';
 import { catalogTableDefinition, ensureTables } from '../../functions/shared/adapters/dynamodb/tables.ts';
 import { MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/recovery-point-catalog.ts';
-import { freshTableName, startDynalite, type EmbeddedDynamo } from '../helpers/dynamo.ts';
-import { javaAvailable, startDynamoDbLocal } from '../helpers/dynamodb-local.ts';
+import { embeddedDynamoBackends } from '../helpers/dynamo-backends.ts';
+import { freshTableName } from '../helpers/dynamo.ts';
 import { makePoint } from '../helpers/fixtures.ts';
 import { minutesFrom, take, thrown, unique } from './contract-fixtures.ts';
 
@@ -345,37 +345,14 @@ export function recoveryPointCatalogContract<C extends Catalog>(name: string, ma
 
 recoveryPointCatalogContract('MemoryRecoveryPointCatalog', async () => new MemoryRecoveryPointCatalog());
 
-let dynamo: EmbeddedDynamo;
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-afterAll(async () => {
-  await dynamo?.close();
-});
+const backends = embeddedDynamoBackends();
+/** dynalite, for the adapter-specific tests below. */
+const dynamo = () => backends.dynalite.db();
+const freshDynamoCatalog = async () => new DynamoRecoveryPointCatalog({ client: dynamo().docClient, tableName: await backends.dynalite.freshTable('catalog') });
 
-async function freshDynamoCatalog(): Promise<DynamoRecoveryPointCatalog> {
-  const tableName = freshTableName('catalog');
-  await ensureTables(dynamo.client, { catalog: tableName });
-  return new DynamoRecoveryPointCatalog({ client: dynamo.docClient, tableName });
+for (const backend of backends.all) {
+  recoveryPointCatalogContract(`DynamoRecoveryPointCatalog on ${backend.name}`, async () => new DynamoRecoveryPointCatalog({ client: backend.db().docClient, tableName: await backend.freshTable('catalog') }), { stats: (catalog) => catalog.stats() });
 }
-
-recoveryPointCatalogContract('DynamoRecoveryPointCatalog on dynalite', freshDynamoCatalog, { stats: (catalog) => catalog.stats() });
-
-// The same contract against AWS's own DynamoDB Local (java is on these machines; CI has it too).
-let awsLocal: EmbeddedDynamo;
-beforeAll(async () => {
-  if (!javaAvailable()) throw new Error('java is needed to run the contract suite against DynamoDB Local');
-  awsLocal = await startDynamoDbLocal();
-}, 90_000);
-afterAll(async () => {
-  await awsLocal?.close();
-});
-
-recoveryPointCatalogContract('DynamoRecoveryPointCatalog on DynamoDB Local', async () => {
-  const tableName = freshTableName('catalog');
-  await ensureTables(awsLocal.client, { catalog: tableName });
-  return new DynamoRecoveryPointCatalog({ client: awsLocal.docClient, tableName });
-}, { stats: (catalog) => catalog.stats() });
 
 describe('DynamoRecoveryPointCatalog on dynalite: writes and tables', () => {
   it('spends at most 6 requests on a new point', async () => {
@@ -393,7 +370,7 @@ describe('DynamoRecoveryPointCatalog on dynalite: writes and tables', () => {
   /** A catalogue on a fresh table whose client delays every request by 0–40 ms (longer than the request queue), so concurrent writers interleave in many orders. */
   async function jitteryCatalog(seed: number): Promise<{ catalog: DynamoRecoveryPointCatalog; close(): void }> {
     const jittery = new DynamoDBClient({
-      endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 3,
+      endpoint: dynamo().endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 3,
     });
     let state = seed;
     const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
@@ -402,7 +379,7 @@ describe('DynamoRecoveryPointCatalog on dynalite: writes and tables', () => {
       return next(args);
     }, { step: 'finalizeRequest', name: 'randomDelay' });
     const tableName = freshTableName('catalog');
-    await ensureTables(dynamo.client, { catalog: tableName });
+    await ensureTables(dynamo().client, { catalog: tableName });
     return { catalog: new DynamoRecoveryPointCatalog({ client: jittery, tableName }), close: () => jittery.destroy() };
   }
 
@@ -448,10 +425,10 @@ describe('DynamoRecoveryPointCatalog on dynalite: writes and tables', () => {
   it('creates its table idempotently and refuses an existing table with another key schema', async () => {
     // Prepare
     const tableName = freshTableName('catalog');
-    await ensureTables(dynamo.client, { catalog: tableName });
+    await ensureTables(dynamo().client, { catalog: tableName });
     // Act
-    const again = ensureTables(dynamo.docClient, { catalog: tableName });
-    const clash = ensureTables(dynamo.client, { state: tableName });
+    const again = ensureTables(dynamo().docClient, { catalog: tableName });
+    const clash = ensureTables(dynamo().client, { state: tableName });
     // Assess
     await expect(again).resolves.toBeUndefined();
     await expect(clash).rejects.toThrow(/does not match/);
