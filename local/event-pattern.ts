@@ -565,25 +565,30 @@ function isScalar(value: unknown): value is Scalar {
  * leaf value, so it satisfies `{"exists": false}` and nothing else. `null` is a leaf value.
  */
 function matchLeaf(leaf: LeafMatcher, value: unknown): boolean {
-  if (isScalar(value)) return leaf.test(value);
-  if (Array.isArray(value)) {
-    const seen = { leaf: false };
-    if (someLeafMatches(leaf, value, seen)) return true;
-    return !seen.leaf && leaf.matchesAbsent;
-  }
-  return leaf.matchesAbsent;
+  return matchThroughArrays(value, isScalar, (v) => leaf.test(v), leaf.matchesAbsent);
 }
 
-function someLeafMatches(leaf: LeafMatcher, values: readonly unknown[], seen: { leaf: boolean }): boolean {
-  for (const value of values) {
-    if (isScalar(value)) {
-      seen.leaf = true;
-      if (leaf.test(value)) return true;
-    } else if (Array.isArray(value) && someLeafMatches(leaf, value, seen)) {
-      return true;
+/**
+ * `value` itself when it is a target (a scalar leaf, or an object for a sub-pattern), else the
+ * targets found in it through nested arrays: true when one matches. When there is no target at
+ * all, only a matcher that accepts absence (`exists: false`) matches.
+ */
+function matchThroughArrays<T>(value: unknown, isTarget: (v: unknown) => v is T, test: (v: T) => boolean, matchesAbsent: boolean): boolean {
+  if (isTarget(value)) return test(value);
+  if (!Array.isArray(value)) return matchesAbsent;
+  let found = false;
+  const walk = (values: readonly unknown[]): boolean => {
+    for (const v of values) {
+      if (isTarget(v)) {
+        found = true;
+        if (test(v)) return true;
+      } else if (Array.isArray(v) && walk(v)) {
+        return true;
+      }
     }
-  }
-  return false;
+    return false;
+  };
+  return walk(value) || (!found && matchesAbsent);
 }
 
 /**
@@ -610,25 +615,7 @@ function matchObject(m: ObjectMatcher, obj: Record<string, unknown> | undefined)
  * sub-pattern can still match through `exists: false` alone.
  */
 function matchChild(child: ObjectMatcher, value: unknown): boolean {
-  if (isPlainObject(value)) return matchObject(child, value);
-  if (Array.isArray(value)) {
-    const seen = { object: false };
-    if (someObjectMatches(child, value, seen)) return true;
-    return !seen.object && child.matchesAbsent;
-  }
-  return child.matchesAbsent;
-}
-
-function someObjectMatches(child: ObjectMatcher, values: readonly unknown[], seen: { object: boolean }): boolean {
-  for (const value of values) {
-    if (isPlainObject(value)) {
-      seen.object = true;
-      if (matchObject(child, value)) return true;
-    } else if (Array.isArray(value) && someObjectMatches(child, value, seen)) {
-      return true;
-    }
-  }
-  return false;
+  return matchThroughArrays(value, isPlainObject, (obj) => matchObject(child, obj), child.matchesAbsent);
 }
 
 /**
