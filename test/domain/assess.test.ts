@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { assessFinding, combineSuspectedSince, MACHINE_TAG } from '../../domain/assess.ts';
-import { ValidationError } from '../../domain/errors.ts';
 import { parseFinding } from '../../domain/finding.ts';
 import { indexInventory, parseInventory } from '../../domain/inventory.ts';
 import { DEFAULT_POLICY, parsePolicy, parsePolicyText, safetyMarginMinutes, type Policy } from '../../domain/policy.ts';
 import {
-  INSTANCES, UNPROTECTED_INSTANCE, loadSharedFixture, loadTestEvent, makeFinding, makeInventory, type DeepPartial, type RawFinding,
-} from '../helpers/fixtures.ts';
+  INSTANCES, UNPROTECTED_INSTANCE, loadSharedFixture, loadTestEvent, makeFinding, makeInventory, type DeepPartial, type RawFinding, validationError } from '../helpers/fixtures.ts';
 
 /** The spec's lists, written out here so a change to the domain constants is noticed. */
 const FAILOVER_PURPOSES = [
@@ -19,16 +17,6 @@ const index = indexInventory(parseInventory(makeInventory()));
 
 function assess(overrides: DeepPartial<RawFinding> = {}, policy: Policy = DEFAULT_POLICY) {
   return assessFinding(policy, index)(parseFinding(makeFinding(overrides)));
-}
-
-function validationError(act: () => unknown): ValidationError {
-  try {
-    act();
-  } catch (e) {
-    if (e instanceof ValidationError) return e;
-    throw e;
-  }
-  throw new Error('expected a ValidationError, but nothing was thrown');
 }
 
 describe('assessFinding', () => {

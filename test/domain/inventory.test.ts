@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../domain/errors.ts';
 import { decidersOf, indexInventory, parseInventory, parseInventoryText, peopleInRole } from '../../domain/inventory.ts';
-import { INSTANCES, makeInventory } from '../helpers/fixtures.ts';
-
-function validationError(act: () => unknown): ValidationError {
-  try {
-    act();
-  } catch (e) {
-    if (e instanceof ValidationError) return e;
-    throw e;
-  }
-  throw new Error('expected a ValidationError, but nothing was thrown');
-}
+import { INSTANCES, makeInventory, validationError } from '../helpers/fixtures.ts';
 
 const paths = (e: ValidationError) => e.issues.map((i) => i.path).sort();
 

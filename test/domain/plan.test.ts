@@ -6,7 +6,7 @@ import { indexInventory, parseInventory, type InventoryIndex } from '../../domai
 import { buildFailoverPlan, launchPacingMinutes, proposeFailover } from '../../domain/plan.ts';
 import { DEFAULT_POLICY, parsePolicy, type Policy } from '../../domain/policy.ts';
 import { InMemoryRecoveryPointCatalog, selectRecoveryPoints, type RecoveryPoint, type Selection } from '../../domain/recovery-points.ts';
-import { INSTANCES, makeFinding, makeInventory, makePoint, type DeepPartial, type RawFinding } from '../helpers/fixtures.ts';
+import { INSTANCES, makeFinding, makeInventory, makePoint, type DeepPartial, type RawFinding, validationError } from '../helpers/fixtures.ts';
 
 const index = indexInventory(parseInventory(makeInventory()));
 const EVIDENCE = '2024-05-01T09:30:00.000Z';
@@ -27,16 +27,6 @@ async function selectionFor(groups: { group: string; machines: string[] }[], cat
     groups: groups.map((g) => ({ ...g, cutoff: '2024-05-01T08:30:00.000Z' })),
     evidenceAt: EVIDENCE,
   });
-}
-
-function validationError(act: () => unknown): ValidationError {
-  try {
-    act();
-  } catch (e) {
-    if (e instanceof ValidationError) return e;
-    throw e;
-  }
-  throw new Error('expected a ValidationError, but nothing was thrown');
 }
 
 async function rejected(promise: Promise<unknown>): Promise<ValidationError> {

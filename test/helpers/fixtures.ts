@@ -1,3 +1,4 @@
+import { ValidationError } from '../../domain/errors.ts';
 /**
  * Test fixtures: one typed loader for JSON samples and builders for realistic domain inputs.
  *
@@ -284,4 +285,15 @@ export function makePoint(overrides: Partial<RecoveryPoint> = {}): RecoveryPoint
     source: 'ebs',
     ...overrides,
   };
+}
+
+/** The ValidationError `act` throws; fails the test when it throws nothing or something else. */
+export function validationError(act: () => unknown): ValidationError {
+  try {
+    act();
+  } catch (e) {
+    if (e instanceof ValidationError) return e;
+    throw e;
+  }
+  throw new Error('expected a ValidationError, but nothing was thrown');
 }
