@@ -73,17 +73,8 @@ export const SUPPORTED_OPERATORS: readonly string[] = Object.freeze([
   '$or',
 ]);
 
-/** Keywords accepted as `{ "<keyword>": ... }` inside a value array. */
-const MATCHER_KEYWORDS: ReadonlySet<string> = new Set([
-  'prefix',
-  'suffix',
-  'anything-but',
-  'numeric',
-  'exists',
-  'equals-ignore-case',
-  'wildcard',
-  'cidr',
-]);
+/** Keywords accepted as `{ "<keyword>": ... }` inside a value array: every operator but plain values and `$or`. */
+const MATCHER_KEYWORDS: ReadonlySet<string> = new Set(SUPPORTED_OPERATORS.filter((o) => o !== 'exact' && o !== '$or'));
 
 /** EventBridge rejects patterns whose `$or`s expand to more than this many rule combinations. */
 const MAX_OR_COMBINATIONS = 1000;

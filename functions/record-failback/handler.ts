@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { recordFailback, recordFailbackNotApproved } from '../../domain/failback.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
-import { ids, taskInput } from '../shared/task-input.ts';
+import { caughtError, describeCaught, ids, taskInput } from '../shared/task-input.ts';
 import { clock, stateStores } from '../shared/wiring.ts';
 
 const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE });
@@ -10,7 +10,7 @@ const stores = stateStores(config);
 const input = z.looseObject({
   incidentId: ids.incidentId,
   result: z.enum(['completed', 'failed', 'not-approved']),
-  error: z.union([z.string(), z.looseObject({ Error: z.string().optional(), Cause: z.string().optional() })]).optional(),
+  error: caughtError.optional(),
 });
 type Deps = Parameters<typeof recordFailback>[0] & Parameters<typeof recordFailbackNotApproved>[0];
 
@@ -22,7 +22,7 @@ type Deps = Parameters<typeof recordFailback>[0] & Parameters<typeof recordFailb
 export function makeHandler(deps: () => Promise<Deps>) {
   return async (event: unknown) => {
     const task = taskInput(input, event);
-    const error = typeof task.error === 'string' ? task.error : task.error ? `${task.error.Error ?? 'Error'}: ${task.error.Cause ?? ''}` : undefined;
+    const error = describeCaught(task.error);
     if (task.result === 'not-approved') {
       const timedOut = typeof task.error === 'object' && task.error.Error === 'States.Timeout';
       const out = await recordFailbackNotApproved(await deps())({

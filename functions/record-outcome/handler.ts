@@ -5,7 +5,7 @@ import { recordOutcome } from '../../domain/failover.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';
-import { ids, taskInput } from '../shared/task-input.ts';
+import { caughtError, describeCaught, ids, taskInput } from '../shared/task-input.ts';
 import { clock, stateStores } from '../shared/wiring.ts';
 
 const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE });
@@ -15,7 +15,7 @@ const input = z.looseObject({
   kind: ids.kind.default('incident'),
   result: z.enum(['recovered', 'partial', 'failed', 'rejected', 'expired', 'no-eligible-point']),
   // Step Functions Catch puts {Error, Cause} here; only a bounded string is kept.
-  error: z.union([z.string(), z.looseObject({ Error: z.string().optional(), Cause: z.string().optional() })]).optional(),
+  error: caughtError.optional(),
 });
 type Deps = Parameters<typeof recordOutcome>[0] & Parameters<typeof expireApprovals>[0];
 
@@ -23,9 +23,9 @@ type Deps = Parameters<typeof recordOutcome>[0] & Parameters<typeof expireApprov
 export function makeHandler(deps: () => Promise<Deps>) {
   return async (event: unknown) => {
     const task = taskInput(input, event);
-    const error = typeof task.error === 'string' ? task.error : task.error ? `${task.error.Error ?? 'Error'}: ${task.error.Cause ?? ''}` : undefined;
+    const error = describeCaught(task.error);
     const d = await deps();
-    const out = await recordOutcome(d)({ runId: task.runId, result: task.result, ...(error ? { error: error.slice(0, 2000) } : {}) });
+    const out = await recordOutcome(d)({ runId: task.runId, result: task.result, ...(error ? { error } : {}) });
     // Nobody decided in time: the last request is marked expired too, so no channel shows it as open.
     if (task.result === 'expired') await expireApprovals(d)(out.incidentId, 'the approval wait timed out after escalation');
     logger.info('outcome recorded', { result: out.result, rtoMinutes: out.rtoMinutes, rpoMinutes: out.rpoMinutes });
