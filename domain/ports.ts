@@ -6,7 +6,7 @@
 import type { ApprovalRequest } from './approval.ts';
 import type { Finding } from './finding.ts';
 import type { Incident } from './incident.ts';
-import type { RecoveryPoint, SnapshotRef } from './recovery-points.ts';
+import type { RecoveryPoint, ScanRecord, SnapshotRef } from './recovery-points.ts';
 
 export type { Clock } from './clock.ts';
 export type { RecoveryPointCatalog } from './recovery-points.ts';
@@ -18,8 +18,16 @@ export interface RecoveryPointWriter {
    * of the neighbouring points current so a reader never needs a second query.
    */
   putPoint(point: RecoveryPoint): Promise<void>;
-  /** Change status/scan (e.g. quarantine after a malware scan). */
-  markPoint(machineId: string, pointId: string, change: Partial<Pick<RecoveryPoint, 'status' | 'scan'>>): Promise<void>;
+  /** Change status/scan (e.g. quarantine, or a malware scan's verdict with its evidence). */
+  markPoint(machineId: string, pointId: string, change: PointChange): Promise<void>;
+}
+
+/** What markPoint may change: the status, the verdict and the verdict's evidence. */
+export type PointChange = Partial<Pick<RecoveryPoint, 'status' | 'scan'>> & { scanRecord?: ScanRecord };
+
+/** One point by id, as the catalogue holds it now (re-validation before a launch). */
+export interface RecoveryPointLookup {
+  getPoint(machineId: string, pointId: string): Promise<RecoveryPoint | null>;
 }
 
 export type FindingDelivery = 'new' | 'update' | 'duplicate';

@@ -22,6 +22,27 @@ export const snapshotRefSchema = z.strictObject({
 });
 export type SnapshotRef = z.infer<typeof snapshotRefSchema>;
 
+/** Where a scan verdict came from. */
+export const SCAN_SOURCES = ['guardduty-malware-finding', 'backup-scan', 'guardduty-scan', 'reinfection', 'manual'] as const;
+export type ScanSource = (typeof SCAN_SOURCES)[number];
+
+/**
+ * The evidence behind a point's verdict: which scan (or event) said so, when, and what it
+ * found. Kept with the point so the approval page and the evidence export can show it.
+ */
+export const scanRecordSchema = z.strictObject({
+  verdict: z.enum(SCAN_VERDICTS),
+  source: z.enum(SCAN_SOURCES),
+  /** GuardDuty scan id, Backup scan job id, finding id, or the incident that found the re-infection. */
+  scanId: z.string().min(1).max(256).optional(),
+  at: isoDate.transform((s) => new Date(s).toISOString()),
+  /** The scanner's own status word (COMPLETED, COMPLETED_WITH_ISSUES, SKIPPED, …). */
+  status: z.string().max(64).optional(),
+  threats: z.array(z.strictObject({ name: z.string().max(256), path: z.string().max(1024).optional() })).max(50).optional(),
+  detail: z.string().max(500).optional(),
+});
+export type ScanRecord = z.infer<typeof scanRecordSchema>;
+
 export const recoveryPointSchema = z.strictObject({
   machineId: z.string().min(1),
   pointId: z.string().min(1).max(256),
@@ -30,6 +51,8 @@ export const recoveryPointSchema = z.strictObject({
   scan: z.enum(SCAN_VERDICTS).default('unscanned'),
   snapshots: z.array(snapshotRefSchema).min(1, 'a recovery point needs at least one snapshot'),
   source: z.enum(['ebs', 'drs', 'manual']).optional(),
+  /** The latest verdict's evidence (absent: never scanned). */
+  scanRecord: scanRecordSchema.optional(),
   /** Time of the next newer point of the machine when the catalogue knows it (null: none newer). */
   nextCapturedAt: isoDate.nullable().optional(),
 });

@@ -6,7 +6,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NotFoundError, ValidationError } from '../../domain/errors.ts';
-import type { RecoveryPointWriter } from '../../domain/ports.ts';
+import type { RecoveryPointLookup, RecoveryPointWriter } from '../../domain/ports.ts';
 import type { RecoveryPoint, RecoveryPointCatalog } from '../../domain/recovery-points.ts';
 import type { RequestStats } from '../../functions/shared/adapters/dynamodb/client.ts';
 import { DynamoRecoveryPointCatalog } from '../../functions/shared/adapters/dynamodb/recovery-point-catalog.ts';
@@ -17,7 +17,7 @@ import { freshTableName } from '../helpers/dynamo.ts';
 import { makePoint } from '../helpers/fixtures.ts';
 import { minutesFrom, take, thrown, unique } from './contract-fixtures.ts';
 
-type Catalog = RecoveryPointCatalog & RecoveryPointWriter;
+type Catalog = RecoveryPointCatalog & RecoveryPointWriter & RecoveryPointLookup;
 
 /** Deterministic shuffle (a linear congruential generator), so failures reproduce. */
 function shuffled<T>(items: readonly T[], seed = 7): T[] {
@@ -307,6 +307,27 @@ export function recoveryPointCatalogContract<C extends Catalog>(name: string, ma
       await catalog.markPoint(machineId, point.pointId, { scan: 'infected' });
       // Assess
       expect(await everything(catalog, machineId)).toEqual([{ ...point, status: 'quarantined', scan: 'infected', nextCapturedAt: null }]);
+    });
+
+    it('keeps a verdict with its evidence and returns the point by id as it is now', async () => {
+      // Prepare
+      const catalog = await makeAdapter();
+      const machineId = unique('db');
+      const older = makePoint({ machineId, pointId: 'p-old', capturedAt: '2026-11-01T08:00:00.000Z' });
+      const newer = makePoint({ machineId, pointId: 'p-new', capturedAt: '2026-11-01T09:00:00.000Z' });
+      await catalog.putPoint(older);
+      await catalog.putPoint(newer);
+      const scanRecord = { verdict: 'infected' as const, source: 'guardduty-scan' as const, scanId: 'scan-1', at: '2026-11-01T10:00:00Z', status: 'COMPLETED', threats: [{ name: 'EICAR-Test-File', path: '/var/lib/db/x' }] };
+      // Act
+      await catalog.markPoint(machineId, 'p-old', { scan: 'infected', scanRecord });
+      const got = await catalog.getPoint(machineId, 'p-old');
+      const none = await catalog.getPoint(machineId, 'p-missing');
+      const bad = await thrown(() => catalog.markPoint(machineId, 'p-new', { scanRecord: { ...scanRecord, at: 'yesterday' } }));
+      // Assess
+      expect(got).toEqual({ ...older, scan: 'infected', scanRecord: { ...scanRecord, at: '2026-11-01T10:00:00.000Z' }, nextCapturedAt: '2026-11-01T09:00:00.000Z' });
+      expect(none).toBeNull();
+      expect(bad).toBeInstanceOf(ValidationError);
+      expect((await catalog.getPoint(machineId, 'p-new'))!.scanRecord).toBeUndefined();
     });
 
     it('refuses to mark an unknown point, or to set an unknown status', async () => {

@@ -21,8 +21,8 @@
  * describe how coarse the choice was.
  */
 import { ConflictError, NotFoundError } from '../../../../domain/errors.ts';
-import type { RecoveryPointWriter } from '../../../../domain/ports.ts';
-import type { RecoveryPoint, RecoveryPointCatalog } from '../../../../domain/recovery-points.ts';
+import type { PointChange, RecoveryPointLookup, RecoveryPointWriter } from '../../../../domain/ports.ts';
+import { scanRecordSchema, type RecoveryPoint, type RecoveryPointCatalog } from '../../../../domain/recovery-points.ts';
 import { catalogTime, checkPointChange, storablePoint } from '../memory/port-rules.ts';
 import { DynamoTable, isConditionFailed, sleep, type DynamoAdapterOptions, type Item, type RequestStats } from './client.ts';
 
@@ -39,7 +39,7 @@ const pointerKey = (pointId: string) => `${POINTER_PREFIX}${pointId}`;
 
 interface Pointer { capturedAt: string }
 
-export class DynamoRecoveryPointCatalog implements RecoveryPointCatalog, RecoveryPointWriter {
+export class DynamoRecoveryPointCatalog implements RecoveryPointCatalog, RecoveryPointWriter, RecoveryPointLookup {
   private readonly table: DynamoTable;
 
   constructor(options: DynamoAdapterOptions) {
@@ -102,7 +102,15 @@ export class DynamoRecoveryPointCatalog implements RecoveryPointCatalog, Recover
     throw new ConflictError(`recovery point ${machineId}/${pointId} kept changing while it was being written`);
   }
 
-  async markPoint(machineId: string, pointId: string, change: Partial<Pick<RecoveryPoint, 'status' | 'scan'>>): Promise<void> {
+  /** Pointer, then the item it names (both consistent reads). */
+  async getPoint(machineId: string, pointId: string): Promise<RecoveryPoint | null> {
+    const pointer = await this.getPointer(machineId, pointId);
+    if (!pointer) return null;
+    const out = await this.table.get({ Key: { machineId, sk: sortKey(pointer.capturedAt, pointId) }, ConsistentRead: true });
+    return out.Item ? toPoint(out.Item) : null;
+  }
+
+  async markPoint(machineId: string, pointId: string, change: PointChange): Promise<void> {
     checkPointChange(change);
     for (let attempt = 0; attempt < MAX_PUT_ATTEMPTS; attempt++) {
       const pointer = await this.getPointer(machineId, pointId);
@@ -112,6 +120,7 @@ export class DynamoRecoveryPointCatalog implements RecoveryPointCatalog, Recover
       const values: Record<string, unknown> = {};
       if (change.status !== undefined) { sets.push('#status = :status'); names['#status'] = 'status'; values[':status'] = change.status; }
       if (change.scan !== undefined) { sets.push('#scan = :scan'); names['#scan'] = 'scan'; values[':scan'] = change.scan; }
+      if (change.scanRecord !== undefined) { sets.push('scanRecord = :record'); values[':record'] = scanRecordSchema.parse(change.scanRecord); }
       if (sets.length === 0) return;
       try {
         await this.table.update({

@@ -5,7 +5,8 @@
  */
 import { ValidationError } from '../../../../domain/errors.ts';
 import type { Finding } from '../../../../domain/finding.ts';
-import { POINT_STATUSES, SCAN_VERDICTS, type RecoveryPoint } from '../../../../domain/recovery-points.ts';
+import type { PointChange } from '../../../../domain/ports.ts';
+import { POINT_STATUSES, SCAN_VERDICTS, scanRecordSchema, type RecoveryPoint } from '../../../../domain/recovery-points.ts';
 
 /**
  * Catalogue times are ISO-8601 UTC with milliseconds: fixed width, so string order is time
@@ -20,12 +21,16 @@ export function catalogTime(value: string, what = 'capturedAt'): string {
 }
 
 /** markPoint may only set known statuses and verdicts. */
-export function checkPointChange(change: Partial<Pick<RecoveryPoint, 'status' | 'scan'>>): void {
+export function checkPointChange(change: PointChange): void {
   if (change.status !== undefined && !(POINT_STATUSES as readonly string[]).includes(change.status)) {
     throw new ValidationError('recovery point change', [{ path: 'status', message: `must be one of ${POINT_STATUSES.join(', ')}` }]);
   }
   if (change.scan !== undefined && !(SCAN_VERDICTS as readonly string[]).includes(change.scan)) {
     throw new ValidationError('recovery point change', [{ path: 'scan', message: `must be one of ${SCAN_VERDICTS.join(', ')}` }]);
+  }
+  if (change.scanRecord !== undefined) {
+    const parsed = scanRecordSchema.safeParse(change.scanRecord);
+    if (!parsed.success) throw new ValidationError('recovery point change', parsed.error.issues.map((i) => ({ path: ['scanRecord', ...i.path].join('.'), message: i.message })));
   }
 }
 

@@ -4,11 +4,11 @@
  * at the same instant ordered by pointId, callers never share stored objects).
  */
 import { NotFoundError } from '../../../../domain/errors.ts';
-import type { RecoveryPointWriter } from '../../../../domain/ports.ts';
-import { InMemoryRecoveryPointCatalog, type RecoveryPoint } from '../../../../domain/recovery-points.ts';
+import type { PointChange, RecoveryPointLookup, RecoveryPointWriter } from '../../../../domain/ports.ts';
+import { InMemoryRecoveryPointCatalog, scanRecordSchema, type RecoveryPoint } from '../../../../domain/recovery-points.ts';
 import { catalogTime, checkPointChange, storablePoint } from './port-rules.ts';
 
-export class MemoryRecoveryPointCatalog extends InMemoryRecoveryPointCatalog implements RecoveryPointWriter {
+export class MemoryRecoveryPointCatalog extends InMemoryRecoveryPointCatalog implements RecoveryPointWriter, RecoveryPointLookup {
   constructor(points: Iterable<RecoveryPoint> = []) {
     super();
     for (const p of points) this.place(storablePoint(p));
@@ -31,13 +31,20 @@ export class MemoryRecoveryPointCatalog extends InMemoryRecoveryPointCatalog imp
     this.place(storablePoint(point));
   }
 
-  async markPoint(machineId: string, pointId: string, change: Partial<Pick<RecoveryPoint, 'status' | 'scan'>>): Promise<void> {
+  async getPoint(machineId: string, pointId: string): Promise<RecoveryPoint | null> {
+    const list = super.all(machineId);
+    const i = list.findIndex((p) => p.pointId === pointId);
+    return i < 0 ? null : { ...list[i]!, nextCapturedAt: list[i + 1]?.capturedAt ?? null };
+  }
+
+  async markPoint(machineId: string, pointId: string, change: PointChange): Promise<void> {
     checkPointChange(change);
     const current = super.all(machineId).find((p) => p.pointId === pointId);
     if (!current) throw new NotFoundError(`recovery point ${machineId}/${pointId} does not exist`);
     const next = { ...current };
     if (change.status !== undefined) next.status = change.status;
     if (change.scan !== undefined) next.scan = change.scan;
+    if (change.scanRecord !== undefined) next.scanRecord = scanRecordSchema.parse(change.scanRecord);
     this.place(next);
   }
 
