@@ -69,6 +69,10 @@ const scheduleExpression = z
   .string()
   .regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\((\S+ ){5}\S+\))$/, 'must be rate(N unit) or cron(min hour day month weekday year)');
 
+export const SCAN_POLICIES = ['never', 'recovery', 'always'] as const;
+export type ScanPolicy = (typeof SCAN_POLICIES)[number];
+export const DEFAULT_SCAN_BUDGET_MINUTES = 30;
+
 export const groupSchema = z.strictObject({
   name,
   description: z.string().optional(),
@@ -96,6 +100,14 @@ export const groupSchema = z.strictObject({
     .strictObject({ schedule: scheduleExpression.optional(), maxDaysBetweenDrills: z.number().positive().default(7) })
     .optional(),
   checks: z.array(checkSchema).default([]),
+  /**
+   * Malware-scan the chosen recovery points (GuardDuty Malware Protection) before the deciders
+   * are asked: `recovery` (default) when the incident is in recovery mode, `always` in test mode
+   * too, `never` not at all (docs/scanning.md).
+   */
+  scanBeforeLaunch: z.enum(SCAN_POLICIES).default('recovery'),
+  /** How long the scans may take, from the first scan's start; points not verified by then are `unverified`. */
+  scanBudgetMinutes: z.number().int().min(1).max(24 * 60).default(DEFAULT_SCAN_BUDGET_MINUTES),
   machines: z.array(machineSchema).min(1, 'a group needs at least one machine'),
 });
 export type Group = z.infer<typeof groupSchema>;
@@ -152,6 +164,7 @@ function looseView(value: unknown): Inventory {
           timeoutMinutes: 60, forbidSelfApproval: true, escalateTo: strs(approval['escalateTo']),
         },
         checks: arr(g['checks']).map((c) => ({ name: '', type: 'tcp' as const, port: 1, timeoutSeconds: 1, machines: strs(obj(c)['machines']) })),
+        scanBeforeLaunch: 'recovery' as const, scanBudgetMinutes: DEFAULT_SCAN_BUDGET_MINUTES,
         machines: arr(g['machines']).map((m) => ({
           id: str(obj(m)['id']), instanceId: str(obj(m)['instanceId']), wave: 1, fallbackInstanceTypes: [], checks: [],
         })),

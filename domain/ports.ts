@@ -230,6 +230,34 @@ export interface StoredProposal {
   groupCutoffs?: Record<string, string>;
   selection: import('./recovery-points.ts').Selection;
   plan: import('./plan.ts').FailoverPlan;
+  /** Malware scans of the chosen points (scan before launch, docs/scanning.md), by machine id. */
+  scans?: Record<string, PointScan>;
+  /** When the first scan of this proposal started: the scan budget is counted from here. */
+  scansStartedAt?: string;
+}
+
+export type ScanStatus = 'RUNNING' | 'COMPLETED' | 'COMPLETED_WITH_ISSUES' | 'FAILED' | 'SKIPPED';
+export type ScanResult = 'NO_THREATS_FOUND' | 'THREATS_FOUND';
+export interface ScanThreat { name: string; path?: string }
+
+/**
+ * One machine's scan before launch: the point now proposed and what its scan said. `verdict`
+ * is what a decider is shown: `pending` while it runs, `unverified` when it could not say
+ * (skipped, failed, completed with issues, or the budget ran out).
+ */
+export interface PointScan {
+  pointId: string;
+  /** Absent only when no scan was started (`NOT_STARTED`: the budget was spent when the point was chosen). */
+  scanId?: string;
+  status: ScanStatus | 'NOT_STARTED';
+  result?: ScanResult;
+  threats: ScanThreat[];
+  reason?: string;
+  verdict: 'pending' | 'clean' | 'infected' | 'unverified';
+  startedAt: string;
+  finishedAt?: string;
+  /** Earlier points of this machine whose scan found threats (newest first): the steps back. */
+  steppedBack?: { pointId: string; capturedAt: string; scanId: string; threats: ScanThreat[] }[];
 }
 
 export interface SnapshotInfo {
@@ -362,4 +390,40 @@ export interface ProtectionStore {
    */
   recordCoverage(report: import('./coverage.ts').CoverageReport & { fingerprint: string }): Promise<{ changed: boolean; first: boolean }>;
   getCoverage(): Promise<(import('./coverage.ts').CoverageReport & { fingerprint: string }) | null>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scan before launch (docs/scanning.md)
+
+/**
+ * Malware scans of a recovery point's snapshots (GuardDuty Malware Protection on AWS; a
+ * simulator locally). One scan id per point, however many snapshots it has.
+ */
+export interface MalwareScanner {
+  /** Throws ThrottledError / TransientError (retry), Error (e.g. the scanner role is not allowed). */
+  startScan(input: {
+    machineId: string; pointId: string; snapshotIds: string[];
+    /** Same key, same scan: a retried task does not start a second one (GuardDuty clientToken). */
+    idempotencyKey?: string;
+  }): Promise<{ scanId: string }>;
+  getScan(scanId: string): Promise<{ status: ScanStatus; result?: ScanResult; threats: ScanThreat[]; reason?: string }>;
+}
+
+/**
+ * Reverse lookup of the catalogue: the points that contain a snapshot. Malware-scan verdicts
+ * name a snapshot (or an AMI / AWS Backup recovery point that resolves to snapshots), never a
+ * catalogue point, so they are mapped through this.
+ */
+export interface RecoveryPointSnapshotIndex {
+  /**
+   * Every point, of any machine, whose `snapshots` include `snapshotId`, as the catalogue holds
+   * it now (ordered by machineId, then capturedAt, then pointId); [] when none does.
+   */
+  findPointsBySnapshot(snapshotId: string): Promise<RecoveryPoint[]>;
+}
+
+/** The EBS snapshots behind an AMI's block devices (EC2 DescribeImages, read-only). */
+export interface ImageDirectory {
+  /** Snapshot ids of the image's EBS block devices, or null when the image does not exist (any more). */
+  imageSnapshots(imageId: string): Promise<string[] | null>;
 }
