@@ -4,9 +4,10 @@
  * guarantees the selection's performance rests on.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NotFoundError, ValidationError } from '../../domain/errors.ts';
-import type { RecoveryPointLookup, RecoveryPointWriter } from '../../domain/ports.ts';
+import type { RecoveryPointLookup, RecoveryPointSnapshotIndex, RecoveryPointWriter } from '../../domain/ports.ts';
 import type { RecoveryPoint, RecoveryPointCatalog } from '../../domain/recovery-points.ts';
 import type { RequestStats } from '../../functions/shared/adapters/dynamodb/client.ts';
 import { DynamoRecoveryPointCatalog } from '../../functions/shared/adapters/dynamodb/recovery-point-catalog.ts';
@@ -17,7 +18,10 @@ import { freshTableName } from '../helpers/dynamo.ts';
 import { makePoint } from '../helpers/fixtures.ts';
 import { minutesFrom, take, thrown, unique } from './contract-fixtures.ts';
 
-type Catalog = RecoveryPointCatalog & RecoveryPointWriter & RecoveryPointLookup;
+type Catalog = RecoveryPointCatalog & RecoveryPointWriter & RecoveryPointLookup & RecoveryPointSnapshotIndex;
+
+/** A snapshot id no other test uses (the snapshot lookup spans every machine of a table). */
+const uniqueSnapshot = () => `snap-${randomBytes(9).toString('hex').slice(0, 17)}`;
 
 /** Deterministic shuffle (a linear congruential generator), so failures reproduce. */
 function shuffled<T>(items: readonly T[], seed = 7): T[] {
@@ -330,6 +334,50 @@ export function recoveryPointCatalogContract<C extends Catalog>(name: string, ma
       expect((await catalog.getPoint(machineId, 'p-new'))!.scanRecord).toBeUndefined();
     });
 
+    it('finds every point of every machine that holds a snapshot, as it is now, and nothing for an unknown snapshot', async () => {
+      // Prepare: a shared data volume in two points of one machine, and a root volume in another machine's point
+      const catalog = await makeAdapter();
+      const [db, app] = [unique('db'), unique('app')];
+      const [root, data, other] = [uniqueSnapshot(), uniqueSnapshot(), uniqueSnapshot()];
+      const first = makePoint({ machineId: db, pointId: 'p1', capturedAt: '2026-11-01T08:00:00.000Z', snapshots: [{ deviceName: '/dev/xvda', snapshotId: root }, { deviceName: '/dev/xvdf', snapshotId: data }] });
+      const second = makePoint({ machineId: db, pointId: 'p2', capturedAt: '2026-11-01T09:00:00.000Z', snapshots: [{ deviceName: '/dev/xvda', snapshotId: other }, { deviceName: '/dev/xvdf', snapshotId: data }] });
+      const elsewhere = makePoint({ machineId: app, pointId: 'p3', capturedAt: '2026-11-01T07:00:00.000Z', snapshots: [{ deviceName: '/dev/xvda', snapshotId: root }] });
+      await Promise.all([first, second, elsewhere].map((p) => catalog.putPoint(p)));
+      await catalog.markPoint(db, 'p2', { scan: 'infected' });
+      // Act
+      const byData = await catalog.findPointsBySnapshot(data);
+      const byRoot = await catalog.findPointsBySnapshot(root);
+      const none = await catalog.findPointsBySnapshot(uniqueSnapshot());
+      // Assess
+      expect(byData).toEqual([{ ...first, nextCapturedAt: '2026-11-01T09:00:00.000Z' }, { ...second, scan: 'infected', nextCapturedAt: null }]);
+      expect(byRoot.map((p) => [p.machineId, p.pointId]).sort()).toEqual([[app, 'p3'], [db, 'p1']].sort());
+      expect(none).toEqual([]);
+    });
+
+    it('stops finding a point by a snapshot it no longer holds, and finds a moved point once', async () => {
+      // Prepare
+      const catalog = await makeAdapter();
+      const machineId = unique('db');
+      const [dropped, kept] = [uniqueSnapshot(), uniqueSnapshot()];
+      const point = makePoint({ machineId, pointId: 'p', capturedAt: '2026-11-01T08:00:00.000Z', snapshots: [{ deviceName: '/dev/xvda', snapshotId: kept }, { deviceName: '/dev/xvdf', snapshotId: dropped }] });
+      await catalog.putPoint(point);
+      // Act: re-put without the data volume, and at a corrected time
+      await catalog.putPoint({ ...point, capturedAt: '2026-11-01T08:05:00.000Z', snapshots: [{ deviceName: '/dev/xvda', snapshotId: kept }] });
+      await catalog.putPoint({ ...point, capturedAt: '2026-11-01T08:05:00.000Z', snapshots: [{ deviceName: '/dev/xvda', snapshotId: kept }] });
+      // Assess
+      expect(await catalog.findPointsBySnapshot(dropped)).toEqual([]);
+      expect((await catalog.findPointsBySnapshot(kept)).map((p) => [p.pointId, p.capturedAt])).toEqual([['p', '2026-11-01T08:05:00.000Z']]);
+    });
+
+    it('refuses a snapshot lookup by something that is not a snapshot id', async () => {
+      // Prepare
+      const catalog = await makeAdapter();
+      // Act
+      const bad = await thrown(() => catalog.findPointsBySnapshot('arn:aws:ec2:eu-west-1::snapshot/snap-0123456789abcdef0'));
+      // Assess
+      expect(bad).toBeInstanceOf(ValidationError);
+    });
+
     it('refuses to mark an unknown point, or to set an unknown status', async () => {
       // Prepare
       const catalog = await makeAdapter();
@@ -376,7 +424,7 @@ for (const backend of backends.all) {
 }
 
 describe('DynamoRecoveryPointCatalog on dynalite: writes and tables', () => {
-  it('spends at most 6 requests on a new point', async () => {
+  it('spends at most 6 requests on a new point, plus one lookup item per snapshot', async () => {
     // Prepare
     const catalog = await freshDynamoCatalog();
     const machineId = unique('db');
@@ -385,7 +433,7 @@ describe('DynamoRecoveryPointCatalog on dynalite: writes and tables', () => {
     // Act
     await catalog.putPoint(makePoint({ machineId, capturedAt: '2024-05-01T08:00:00.000Z' }));
     // Assess
-    expect(catalog.stats().requests).toBeLessThanOrEqual(6);
+    expect(catalog.stats().requests).toBeLessThanOrEqual(6 + 1); // makePoint has one snapshot
   });
 
   /** A catalogue on a fresh table whose client delays every request by 0–40 ms (longer than the request queue), so concurrent writers interleave in many orders. */

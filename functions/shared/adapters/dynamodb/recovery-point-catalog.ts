@@ -15,18 +15,26 @@
  *   4. the pointer item `POINT#id` (where the point lives) is set with a compare-and-set;
  *      when it named another capturedAt (a corrected time), that older item is deleted and its
  *      neighbour's `nextCapturedAt` repaired.
- * A new point costs 5–6 requests. While a point moves, a reader may list it at both times
+ *   0. before all of that, one lookup item per snapshot (`machineId` = `SNAP#<snapshotId>`,
+ *      sk = `POINT#<machineId>#<pointId>`) so `findPointsBySnapshot` finds the point from a
+ *      scan verdict that names only a snapshot. Written first, so a point is never visible
+ *      without its lookups; a lookup whose point no longer holds the snapshot (the point was
+ *      re-put with other snapshots) is stale and is filtered out on read, never trusted.
+ * A new point costs 5–6 requests plus one per snapshot. While a point moves, a reader may list it at both times
  * for a moment (and, if the writer dies in between, until the put is retried); a reader
  * racing a writer may see a stale nextCapturedAt for a moment: the domain only uses it to
  * describe how coarse the choice was.
  */
 import { ConflictError, NotFoundError } from '../../../../domain/errors.ts';
-import type { PointChange, RecoveryPointLookup, RecoveryPointWriter } from '../../../../domain/ports.ts';
+import type { PointChange, RecoveryPointLookup, RecoveryPointSnapshotIndex, RecoveryPointWriter } from '../../../../domain/ports.ts';
 import { scanRecordSchema, type RecoveryPoint, type RecoveryPointCatalog } from '../../../../domain/recovery-points.ts';
 import { catalogTime, checkPointChange, storablePoint } from '../memory/port-rules.ts';
+import { checkSnapshotId } from '../memory/recovery-point-catalog.ts';
 import { DynamoTable, isConditionFailed, sleep, type DynamoAdapterOptions, type Item, type RequestStats } from './client.ts';
 
 const POINTER_PREFIX = 'POINT#';
+/** Partition of a snapshot's lookup items (no machine id starts like this: inventory ids are kebab-case). */
+const SNAPSHOT_PREFIX = 'SNAP#';
 /** First page: what the consumer hinted, else 4 (the chosen point and a few alternatives). */
 const DEFAULT_FIRST_PAGE = 4;
 /** Later pages grow ×4 up to this. */
@@ -36,10 +44,12 @@ const MAX_PUT_ATTEMPTS = 20;
 
 const sortKey = (capturedAt: string, pointId: string) => `${capturedAt}#${pointId}`;
 const pointerKey = (pointId: string) => `${POINTER_PREFIX}${pointId}`;
+const snapshotPartition = (snapshotId: string) => `${SNAPSHOT_PREFIX}${snapshotId}`;
+const snapshotRefKey = (machineId: string, pointId: string) => `${POINTER_PREFIX}${machineId}#${pointId}`;
 
 interface Pointer { capturedAt: string }
 
-export class DynamoRecoveryPointCatalog implements RecoveryPointCatalog, RecoveryPointWriter, RecoveryPointLookup {
+export class DynamoRecoveryPointCatalog implements RecoveryPointCatalog, RecoveryPointWriter, RecoveryPointLookup, RecoveryPointSnapshotIndex {
   private readonly table: DynamoTable;
 
   constructor(options: DynamoAdapterOptions) {
@@ -78,6 +88,10 @@ export class DynamoRecoveryPointCatalog implements RecoveryPointCatalog, Recover
   async putPoint(input: RecoveryPoint): Promise<void> {
     const point = storablePoint(input);
     const { machineId, pointId, capturedAt } = point;
+    // Idempotent plain puts (a redelivery rewrites the same items); see step 0 above.
+    await Promise.all([...new Set(point.snapshots.map((s) => s.snapshotId))].map((snapshotId) => this.table.put({
+      Item: { machineId: snapshotPartition(snapshotId), sk: snapshotRefKey(machineId, pointId), entity: 'snapshot-ref', snapshotId, pointMachineId: machineId, pointId },
+    })));
     await this.insertAt(point);
     // Point the pointer at the new item. Whoever replaces the pointer's value deletes the item
     // of the value it replaced (that item was written before its pointer), so once every put
@@ -108,6 +122,23 @@ export class DynamoRecoveryPointCatalog implements RecoveryPointCatalog, Recover
     if (!pointer) return null;
     const out = await this.table.get({ Key: { machineId, sk: sortKey(pointer.capturedAt, pointId) }, ConsistentRead: true });
     return out.Item ? toPoint(out.Item) : null;
+  }
+
+  /**
+   * The snapshot's lookup items (one consistent query), then each named point by id; a point
+   * that no longer holds the snapshot (stale lookup) is left out.
+   */
+  async findPointsBySnapshot(snapshotId: string): Promise<RecoveryPoint[]> {
+    checkSnapshotId(snapshotId);
+    const refs = await this.table.queryAll({
+      KeyConditionExpression: 'machineId = :s',
+      ExpressionAttributeValues: { ':s': snapshotPartition(snapshotId) },
+      ConsistentRead: true,
+    });
+    const points = await Promise.all(refs.map((r) => this.getPoint(r['pointMachineId'] as string, r['pointId'] as string)));
+    return points
+      .filter((p): p is RecoveryPoint => p !== null && p.snapshots.some((s) => s.snapshotId === snapshotId))
+      .sort((a, b) => compare(a.machineId, b.machineId) || compare(a.capturedAt, b.capturedAt) || compare(a.pointId, b.pointId));
   }
 
   async markPoint(machineId: string, pointId: string, change: PointChange): Promise<void> {
@@ -225,3 +256,5 @@ function toPoint(item: Item): RecoveryPoint {
   const { sk: _sk, nextCapturedAt, ...point } = item;
   return { ...(point as Omit<RecoveryPoint, 'nextCapturedAt'>), nextCapturedAt: (nextCapturedAt as string | undefined) ?? null };
 }
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

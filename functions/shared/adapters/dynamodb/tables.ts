@@ -11,6 +11,8 @@
  *     capturedAt, status, scan, snapshots (list of maps), source?, nextCapturedAt? (absent = none newer)
  *   - pointer item: sk = `POINT#${pointId}` (sorts after every timestamp), attribute capturedAt:
  *     where the point currently lives, so a re-put with another time moves it instead of copying it
+ *   - snapshot lookup item: machineId = `SNAP#${snapshotId}`, sk = `POINT#${machineId}#${pointId}`,
+ *     attributes pointMachineId, pointId: which points hold a snapshot (scan verdicts name snapshots)
  *
  * State table (incidents, findings, group claims, audit log, approvals), PAY_PER_REQUEST:
  *   pk  S  HASH,  sk  S  RANGE

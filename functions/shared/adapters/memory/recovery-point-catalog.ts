@@ -3,12 +3,15 @@
  * RecoveryPointWriter, with the DynamoDB adapter's semantics (normalised capturedAt, points
  * at the same instant ordered by pointId, callers never share stored objects).
  */
-import { NotFoundError } from '../../../../domain/errors.ts';
-import type { PointChange, RecoveryPointLookup, RecoveryPointWriter } from '../../../../domain/ports.ts';
+import { NotFoundError, ValidationError } from '../../../../domain/errors.ts';
+import type { PointChange, RecoveryPointLookup, RecoveryPointSnapshotIndex, RecoveryPointWriter } from '../../../../domain/ports.ts';
 import { InMemoryRecoveryPointCatalog, scanRecordSchema, type RecoveryPoint } from '../../../../domain/recovery-points.ts';
 import { catalogTime, checkPointChange, storablePoint } from './port-rules.ts';
 
-export class MemoryRecoveryPointCatalog extends InMemoryRecoveryPointCatalog implements RecoveryPointWriter, RecoveryPointLookup {
+export class MemoryRecoveryPointCatalog extends InMemoryRecoveryPointCatalog implements RecoveryPointWriter, RecoveryPointLookup, RecoveryPointSnapshotIndex {
+  /** Machines with at least one point (the base class keeps its map private). */
+  private readonly machines = new Set<string>();
+
   constructor(points: Iterable<RecoveryPoint> = []) {
     super();
     for (const p of points) this.place(storablePoint(p));
@@ -37,6 +40,19 @@ export class MemoryRecoveryPointCatalog extends InMemoryRecoveryPointCatalog imp
     return i < 0 ? null : { ...list[i]!, nextCapturedAt: list[i + 1]?.capturedAt ?? null };
   }
 
+  /** Every machine's points are looked at: fine for the sizes the fake holds (tests, CLI files). */
+  async findPointsBySnapshot(snapshotId: string): Promise<RecoveryPoint[]> {
+    checkSnapshotId(snapshotId);
+    const found: RecoveryPoint[] = [];
+    for (const machineId of [...this.machines].sort()) {
+      const list = super.all(machineId);
+      list.forEach((p, i) => {
+        if (p.snapshots.some((s) => s.snapshotId === snapshotId)) found.push(structuredClone({ ...p, nextCapturedAt: list[i + 1]?.capturedAt ?? null }));
+      });
+    }
+    return found;
+  }
+
   async markPoint(machineId: string, pointId: string, change: PointChange): Promise<void> {
     checkPointChange(change);
     const current = super.all(machineId).find((p) => p.pointId === pointId);
@@ -55,10 +71,18 @@ export class MemoryRecoveryPointCatalog extends InMemoryRecoveryPointCatalog imp
    * the equals again in pointId order leaves them sorted.
    */
   private place(point: Omit<RecoveryPoint, 'nextCapturedAt'>): void {
+    this.machines.add(point.machineId);
     super.put(structuredClone(point));
     const equals = super.all(point.machineId)
       .filter((p) => p.capturedAt === point.capturedAt)
       .sort((a, b) => (a.pointId < b.pointId ? -1 : a.pointId > b.pointId ? 1 : 0));
     if (equals.length > 1) for (const p of equals) super.put(p);
+  }
+}
+
+/** The snapshot-lookup argument is an EBS snapshot id (both catalogue adapters refuse anything else). */
+export function checkSnapshotId(snapshotId: string): void {
+  if (typeof snapshotId !== 'string' || !/^snap-[0-9a-f]{8,17}$/.test(snapshotId)) {
+    throw new ValidationError('snapshot lookup', [{ path: 'snapshotId', message: `${JSON.stringify(snapshotId)} is not a snapshot id like snap-0123abcd` }]);
   }
 }
