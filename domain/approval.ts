@@ -1,7 +1,23 @@
 import type { Selection } from './recovery-points.ts';
 import type { FailoverPlan } from './plan.ts';
 
-export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired';
+/**
+ * `superseded`: the evidence moved while the request was pending (an earlier cutoff, a chosen
+ * point turned infected, quarantined or deleted) and a newer proposal replaced it.
+ */
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'superseded';
+
+/** What changed between a superseded proposal and the one that replaced it (shown to deciders). */
+export interface ProposalChange {
+  /** The request this one replaces. */
+  approvalId: string;
+  /** Why it was replaced, in one line (e.g. "a finding with earlier evidence moved the cutoff"). */
+  reason: string;
+  previousCutoff: string;
+  cutoff: string;
+  /** Machines whose point changed: from which to which, and why the old one no longer stands. */
+  machines: { machineId: string; from: { pointId: string; capturedAt: string } | null; to: { pointId: string; capturedAt: string } | null; why: string }[];
+}
 export type DecisionKind = 'approve' | 'reject';
 export type Channel = 'web' | 'slack' | 'email' | 'cli' | 'api';
 /** What deciders are asked to approve: a failover (the default) or the failback after one. */
@@ -56,6 +72,16 @@ export interface ApprovalRequest {
   escalation?: boolean;
   /** When the outcome was handed to the waiting workflow (SendTaskSuccess/Failure). */
   deliveredAt?: string;
+  /** Who is handing the outcome over (a claim, so concurrent deciders deliver once). */
+  deliveryClaimedAt?: string;
+  /** Why the request stopped being decidable (superseded, never sent, its workflow gone). */
+  closedReason?: string;
+  /** The request this one replaced, and what changed since (a re-proposal). */
+  supersedes?: ProposalChange;
+  /** The request that replaced this one. */
+  supersededBy?: string;
+  /** An approval that could not take effect because its workflow was gone (nothing launched). */
+  undelivered?: string;
   /**
    * Per-person link generation (absent: 0). A personal link carries the generation it was
    * issued with; `revokeLinks` bumps the person's generation, so every earlier link of that

@@ -4,7 +4,8 @@ import {
 } from './approval.ts';
 import type { Mode } from './assess.ts';
 import type { Clock } from './clock.ts';
-import { ApprovalExpiredError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
+import { ApprovalExpiredError, ConflictError, ForbiddenError, NotFoundError, ValidationError, WorkflowGoneError } from './errors.ts';
+import { changeIncident, moveTo } from './incident-updates.ts';
 import type { Incident } from './incident.ts';
 import { decidersOf, type InventoryIndex } from './inventory.ts';
 import { linkGeneration, linkQuery } from './links.ts';
@@ -253,8 +254,9 @@ export function requestApproval(deps: RequestApprovalDeps) {
       version: 1,
     };
     await deps.approvals.createApproval(request);
-    if (purpose === 'failover' && incident.status === 'proposed') {
-      await deps.incidents.updateIncident(incident.incidentId, incident.version, { status: 'awaiting-approval', updatedAt: request.createdAt });
+    if (purpose === 'failover') {
+      // Findings keep arriving while the workflow runs: move the incident on whatever version it is at now.
+      await changeIncident(deps.incidents, incident.incidentId, moveTo('awaiting-approval', { updatedAt: request.createdAt }));
     }
     await deps.audit.append(incident.incidentId, {
       type: escalation ? 'approval.escalated' : 'approval.requested', actor: 'cleanpoint', at: request.createdAt,
@@ -305,7 +307,14 @@ export function requestApproval(deps: RequestApprovalDeps) {
         });
       }
     }
-    if (failed.length === sends.length) throw new Error(`no notification about approval request ${request.approvalId} could be sent`);
+    if (failed.length === sends.length) {
+      // Nobody was told: the request must not look pending to anyone (nobody could decide it).
+      const why = 'no notification about it could be sent';
+      const current = await deps.approvals.getApproval(request.approvalId);
+      if (current?.status === 'pending') await deps.approvals.updateApproval(request.approvalId, current.version, { status: 'expired', closedReason: why }).catch(() => undefined);
+      await deps.audit.append(incident.incidentId, { type: 'approval.expired', actor: 'cleanpoint', at: toIso(deps.clock.now()), data: { approvalId: request.approvalId, outcome: why } });
+      throw new Error(`no notification about approval request ${request.approvalId} could be sent`);
+    }
     return { approvalId: request.approvalId, expiresAt: request.expiresAt, deciders };
   };
 }
@@ -407,8 +416,10 @@ export function decideApproval(deps: DecideDeps) {
 
       const mine = request.decisions.find((d) => d.personId === input.personId);
       if (request.status !== 'pending') {
+        if (request.undelivered && request.status === 'approved') await refuse(new ConflictError(`${request.undelivered}; start a new failover if it is still needed`));
         if (mine && mine.decision === input.decision) return duplicate(await deliverIfNeeded(deps, request));
-        if (request.status === 'expired') await refuse(new ApprovalExpiredError('the request expired without a decision'));
+        if (request.status === 'superseded') await refuse(new ConflictError(`superseded by a newer proposal${request.closedReason ? ` (${request.closedReason})` : ''}; use the newer request's link`));
+        if (request.status === 'expired') await refuse(new ApprovalExpiredError(request.closedReason ? `the request is closed: ${request.closedReason}` : 'the request expired without a decision'));
         await refuse(new ConflictError(`the request is already ${request.status}; nothing was changed`));
       }
       if (Date.parse(at) > Date.parse(request.expiresAt)) await refuse(new ApprovalExpiredError(`the request expired at ${request.expiresAt}`));
@@ -454,30 +465,54 @@ function needed(r: ApprovalRequest): number {
   return Math.max(0, r.quorum - r.decisions.filter((d) => d.decision === 'approve').length);
 }
 
-/** Tell the waiting workflow about a final outcome exactly once (repairable after a crash). */
+/** A delivery claim older than this is taken over (its holder died between claim and delivery). */
+export const DELIVERY_CLAIM_MS = 30_000;
+
+/**
+ * Tell the waiting workflow about a final outcome exactly once (repairable after a crash).
+ * Concurrent attempts (two deciders at once, a double click, a Slack retry) first claim the
+ * delivery with a conditional write; only the claim's winner calls Step Functions, so a
+ * second SendTaskSuccess can never be mistaken for "the workflow is gone". When the workflow
+ * really is gone (timed out, failed, stopped), the approval cannot take effect: the request
+ * records why, the attempt is audited, and the decider is told nothing will launch.
+ */
 async function deliverIfNeeded(deps: DecideDeps, r: ApprovalRequest): Promise<ApprovalRequest> {
-  if (r.deliveredAt || (r.status !== 'approved' && r.status !== 'rejected')) return r;
-  const decidedAt = r.decisions[r.decisions.length - 1]?.at ?? toIso(deps.clock.now());
+  if (r.deliveredAt || r.undelivered || (r.status !== 'approved' && r.status !== 'rejected')) return r;
+  const now = deps.clock.now();
+  if (r.deliveryClaimedAt && now - Date.parse(r.deliveryClaimedAt) < DELIVERY_CLAIM_MS) return r; // somebody is delivering it now
+  let claimed: ApprovalRequest;
   try {
-    if (r.status === 'approved') {
-      await deps.workflows.sendTaskSuccess(r.taskToken, {
-        approved: true, approvalId: r.approvalId, decidedAt,
-        decidedBy: r.decisions.filter((d) => d.decision === 'approve').map((d) => d.personId),
-        ...(r.groupCutoffs ? { groupCutoffs: r.groupCutoffs } : {}),
-      });
-    } else {
-      const reject = r.decisions.find((d) => d.decision === 'reject');
-      await deps.workflows.sendTaskFailure(r.taskToken, 'ApprovalRejected', `rejected by ${reject?.personId ?? 'a decider'}${reject?.reason ? `: ${reject.reason}` : ''}`);
-    }
-  } catch (e) {
-    // The wait already ended (timed out, or delivered by a concurrent attempt): nothing to resume.
-    const name = (e as Error).name;
-    if (name !== 'TaskTimedOut' && name !== 'TaskDoesNotExist' && name !== 'InvalidToken') throw e;
-  }
-  try {
-    return await deps.approvals.updateApproval(r.approvalId, r.version, { deliveredAt: toIso(deps.clock.now()) });
+    claimed = await deps.approvals.updateApproval(r.approvalId, r.version, { deliveryClaimedAt: toIso(now) });
   } catch (e) {
     if (e instanceof ConflictError) return (await deps.approvals.getApproval(r.approvalId)) ?? r;
+    throw e;
+  }
+  const decidedAt = claimed.decisions[claimed.decisions.length - 1]?.at ?? toIso(now);
+  try {
+    if (claimed.status === 'approved') {
+      await deps.workflows.sendTaskSuccess(claimed.taskToken, {
+        approved: true, approvalId: claimed.approvalId, decidedAt,
+        decidedBy: claimed.decisions.filter((d) => d.decision === 'approve').map((d) => d.personId),
+        ...(claimed.groupCutoffs ? { groupCutoffs: claimed.groupCutoffs } : {}),
+      });
+    } else {
+      const reject = claimed.decisions.find((d) => d.decision === 'reject');
+      await deps.workflows.sendTaskFailure(claimed.taskToken, 'ApprovalRejected', `rejected by ${reject?.personId ?? 'a decider'}${reject?.reason ? `: ${reject.reason}` : ''}`);
+    }
+  } catch (e) {
+    if (!(e instanceof WorkflowGoneError)) throw e;
+    const why = claimed.status === 'approved'
+      ? 'the workflow that asked for this decision is no longer waiting (it timed out, failed or was stopped): nothing was launched'
+      : 'the workflow that asked for this decision is no longer waiting';
+    const gone = await deps.approvals.updateApproval(claimed.approvalId, claimed.version, { undelivered: why, closedReason: why });
+    await deps.audit.append(claimed.incidentId, { type: 'approval.undelivered', actor: 'cleanpoint', at: toIso(deps.clock.now()), data: { approvalId: claimed.approvalId, decision: claimed.status, outcome: why } });
+    if (claimed.status === 'approved') throw new ConflictError(`${why}; start a new failover if it is still needed`);
+    return gone;
+  }
+  try {
+    return await deps.approvals.updateApproval(claimed.approvalId, claimed.version, { deliveredAt: toIso(deps.clock.now()) });
+  } catch (e) {
+    if (e instanceof ConflictError) return (await deps.approvals.getApproval(claimed.approvalId)) ?? claimed;
     throw e;
   }
 }

@@ -1,4 +1,4 @@
-import { earliestEvidenceMs, type Finding } from './finding.ts';
+import { earliestEvidenceMs, isBackupMalwareFinding, type Finding } from './finding.ts';
 import type { InventoryIndex } from './inventory.ts';
 import { NEVER_FAILOVER_PURPOSES, safetyMarginMinutes, type Policy } from './policy.ts';
 import { MINUTE_MS, toIso } from './validation.ts';
@@ -38,6 +38,8 @@ export const MACHINE_TAG = 'cleanpoint:machine';
  *    failover; Recon/Discovery/Policy/PenTest/Stealth never do.
  * 4. Otherwise severity ≥ notifyMinSeverity notifies, below it is ignored.
  * 5. Sample findings may only ever propose test mode.
+ *    Malware Protection for Backup findings (a verdict on a backup) are ignored whatever the
+ *    policy says: the rule does not send them here, and if one arrives anyway it touches no machine.
  * 6. suspectedSince = earliest evidence − safety margin (per threat purpose).
  */
 export function assessFinding(policy: Policy, index: InventoryIndex) {
@@ -56,7 +58,10 @@ export function assessFinding(policy: Policy, index: InventoryIndex) {
     let action: Action;
     const purpose = finding.threatPurpose;
     const never = (NEVER_FAILOVER_PURPOSES as readonly string[]).includes(purpose);
-    if (finding.archived) {
+    if (isBackupMalwareFinding(finding)) {
+      action = 'ignore';
+      reasons.push(`${finding.type} is a malware verdict on a backup, not a compromise of a protected machine (the catalogue records it)`);
+    } else if (finding.archived) {
       action = 'ignore';
       reasons.push('the finding is archived');
     } else if (machines.length > 0 && !never && policy.failoverPurposes.includes(purpose) && finding.severity >= policy.failoverMinSeverity) {
@@ -103,6 +108,7 @@ export function assessFinding(policy: Policy, index: InventoryIndex) {
 }
 
 function touchedMachines(policy: Policy, index: InventoryIndex, finding: Finding, reasons: string[]): string[] {
+  if (isBackupMalwareFinding(finding)) return []; // it names a backup; even a tagged instance in it is not touched
   if (!policy.machineResourceTypes.includes(finding.resourceType)) {
     reasons.push(`resource type ${finding.resourceType} touches no protected machine`);
     return [];

@@ -97,7 +97,36 @@ export class TransientError extends CleanpointError {
   override readonly name = 'TransientError' as const;
 }
 
+/**
+ * The proposal the workflow holds no longer stands (earlier evidence moved the cutoff, or a
+ * chosen point turned infected, quarantined or deleted): the workflow selects again and asks
+ * again. Also what a waiting approval task is failed with when its request is superseded.
+ */
+export class ProposalSupersededError extends CleanpointError {
+  override readonly name = 'ProposalSuperseded' as const;
+}
+
+/**
+ * The point a machine was approved to launch from no longer qualifies at the moment of its
+ * launch: that machine is not launched and the deciders are asked again.
+ */
+export class PointNoLongerEligibleError extends CleanpointError {
+  override readonly name = 'PointNoLongerEligible' as const;
+}
+
+/**
+ * The workflow waiting for a decision is gone (it timed out, failed, or was stopped): the
+ * decision cannot take effect. Translated by the workflow adapter from Step Functions'
+ * TaskTimedOut / TaskDoesNotExist / InvalidToken.
+ */
+export class WorkflowGoneError extends CleanpointError {
+  override readonly name = 'WorkflowGoneError' as const;
+}
+
 export const ERROR_NAMES = [
+  'ProposalSuperseded',
+  'PointNoLongerEligible',
+  'WorkflowGoneError',
   'ValidationError',
   'UnsupportedEventError',
   'NotFoundError',

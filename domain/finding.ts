@@ -83,6 +83,21 @@ export function severityLabel(severity: number): SeverityLabel {
 export const GUARDDUTY_SOURCE = 'aws.guardduty';
 export const GUARDDUTY_DETAIL_TYPE = 'GuardDuty Finding';
 
+/**
+ * Malware Protection for Backup findings: a verdict on a snapshot, AMI or recovery point (a
+ * backup), not a compromise of a running machine. record-scan-verdict marks the catalogue
+ * points they name infected (domain/scan-verdicts.ts); they never open an incident.
+ */
+export const BACKUP_MALWARE_FINDING_TYPES = [
+  'Execution:EC2/MaliciousFile!Snapshot',
+  'Execution:EC2/MaliciousFile!AMI',
+  'Execution:EC2/MaliciousFile!RecoveryPoint',
+] as const;
+
+export function isBackupMalwareFinding(f: Pick<Finding, 'type'>): boolean {
+  return (BACKUP_MALWARE_FINDING_TYPES as readonly string[]).includes(f.type);
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**

@@ -111,8 +111,15 @@ export function intakeFinding(deps: IntakeDeps) {
       executionName = name;
       const started = await deps.workflows.startExecution({ machine: 'incident-response', name, input: { incidentId: incident.incidentId } });
       if (!incident.executionArn) {
-        incident = (await changeIncident(deps.store, incident.incidentId, (c) => (c.executionArn ? null : { executionName: name, executionArn: started.executionArn }))) ?? incident;
-        if (!started.alreadyStarted) {
+        // Step Functions answers a repeated start of the same name and input with the same
+        // execution, so `alreadyStarted` cannot tell concurrent deliveries apart: the one
+        // delivery whose write records the execution on the incident is the one that audits it.
+        let recordedHere = false;
+        incident = (await changeIncident(deps.store, incident.incidentId, (c) => {
+          recordedHere = !c.executionArn;
+          return recordedHere ? { executionName: name, executionArn: started.executionArn } : null;
+        })) ?? incident;
+        if (recordedHere) {
           await deps.audit.append(incident.incidentId, { type: 'workflow.started', actor: 'cleanpoint', at: now, data: { executionName: name } });
         }
       }

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { GuardDutyClient } from '@aws-sdk/client-guardduty';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -26,3 +27,5 @@ export const eventBridgeClient = /* @__PURE__ */ new EventBridgeClient({});
 export const sesClient = /* @__PURE__ */ new SESv2Client({});
 export const ssmClient = /* @__PURE__ */ new SSMClient({});
 export const kmsClient = /* @__PURE__ */ new KMSClient({});
+/** Malware scans of recovery points before launch (GuardDuty Malware Protection, docs/scanning.md). */
+export const guardDutyClient = /* @__PURE__ */ new GuardDutyClient({});

@@ -1,5 +1,19 @@
 import { SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { WorkflowGoneError } from '../../../domain/errors.ts';
 import type { MachineKind, WorkflowEngine } from '../../../domain/ports.ts';
+
+/** Step Functions' ways of saying the task waiting for this token is no longer there. */
+const GONE = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
+
+/** Translate "the waiting task is gone" into the domain's WorkflowGoneError; anything else passes. */
+async function translated(call: () => Promise<unknown>): Promise<void> {
+  try {
+    await call();
+  } catch (e) {
+    if (GONE.has((e as Error).name)) throw new WorkflowGoneError(`the workflow waiting for this task is gone (${(e as Error).name})`, { cause: e });
+    throw e;
+  }
+}
 
 /** Step Functions adapter. Execution names are derived from ids, so a start is idempotent. */
 export class SfnWorkflowEngine implements WorkflowEngine {
@@ -21,11 +35,11 @@ export class SfnWorkflowEngine implements WorkflowEngine {
   }
 
   async sendTaskSuccess(taskToken: string, output: unknown): Promise<void> {
-    await this.client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+    await translated(() => this.client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) })));
   }
 
   async sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void> {
-    await this.client.send(new SendTaskFailureCommand({ taskToken, error, cause }));
+    await translated(() => this.client.send(new SendTaskFailureCommand({ taskToken, error, cause })));
   }
 }
 

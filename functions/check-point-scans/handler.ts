@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { checkPointScans, type PointScanDeps } from '../../domain/point-scans.ts';
+import { lambda } from '../shared/middleware.ts';
+import { logger } from '../shared/observability.ts';
+import { scanDeps } from '../shared/scan-wiring.ts';
+import { ids, taskInput } from '../shared/task-input.ts';
+
+const deps = scanDeps();
+const input = z.strictObject({ incidentId: ids.incidentId });
+
+/**
+ * Step Functions task `Check Point Scans`: read the running scans; threats mark the point
+ * infected and step the machine back to an older point (scanned in turn); the budget ends the wait.
+ */
+export function makeHandler(load: () => Promise<PointScanDeps>) {
+  return async (event: unknown) => {
+    const result = await checkPointScans(await load())(taskInput(input, event));
+    logger.info('point scans checked', { incidentId: result.incidentId, done: result.done, ...result.scans, ready: result.ready });
+    return result;
+  };
+}
+
+export const handler = lambda(makeHandler(deps));
