@@ -51,6 +51,7 @@ function lambdaLogicalId(functionKey: string): string {
 const FUNCTIONS = [
   'assess-finding',
   'record-recovery-point',
+  'record-scan-verdict',
   'select-recovery-points',
   'request-approval',
   'decide-approval',
@@ -73,7 +74,7 @@ const FUNCTIONS = [
   'check-protection',
 ] as const;
 /** Invoked asynchronously (by EventBridge rules): must end in a dead-letter queue on failure. */
-const ASYNC_FUNCTIONS = ['assess-finding', 'record-recovery-point', 'decide-approval', 'check-drill-schedule', 'finish-aborted-drill', 'check-protection'] as const;
+const ASYNC_FUNCTIONS = ['assess-finding', 'record-recovery-point', 'record-scan-verdict', 'decide-approval', 'check-drill-schedule', 'finish-aborted-drill', 'check-protection'] as const;
 /** Actions AWS authorises only on Resource "*" (no resource-level permissions). */
 const STAR_ONLY_ACTIONS = /^(ec2:Describe[A-Za-z]+|ssm:GetCommandInvocation|ses:GetEmailIdentity|iam:SimulatePrincipalPolicy|servicequotas:GetServiceQuota|ssm:DescribeInstanceInformation)$/;
 
