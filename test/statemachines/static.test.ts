@@ -516,7 +516,10 @@ describe('incident-response machine, executed locally', () => {
       'Notify Failure': () => ({}),
       ...overrides,
     };
-    return Object.fromEntries(Object.entries(base).map(([n, h]) => [n, record(n, h)]));
+    // Scan before launch: nothing to scan unless a test says otherwise (and then its calls are recorded).
+    const scans = { incidentId: 'inc-1', done: true, waitSeconds: 1, ready: true, machineCount: 1, blockerCount: 0 };
+    const quiet: Record<string, Handler> = { 'Scan Chosen Points': () => scans, 'Check Point Scans': () => scans };
+    return { ...quiet, ...Object.fromEntries(Object.entries(base).map(([n, h]) => [n, record(n, h)])) };
   }
 
   beforeAll(() => {
@@ -571,6 +574,31 @@ describe('incident-response machine, executed locally', () => {
 
     expect(error?.Error).toBe('NoEligibleRecoveryPointError');
     expect(calls.map(([n]) => n)).toEqual(['Select Recovery Points', 'Record No Eligible Point', 'Notify No Eligible Point']);
+  });
+
+  it('scans the chosen points before asking, waits while scans run and asks once they are done', async () => {
+    const calls: Array<[string, JsonObject]> = [];
+    let checks = 0;
+    const progress = (done: boolean) => ({ incidentId: 'inc-1', done, waitSeconds: 1, ready: true, machineCount: 1, blockerCount: 0 });
+    const { error } = await execute('incident-response', { incidentId: 'inc-1' }, handlers(calls, {
+      'Scan Chosen Points': () => progress(false),
+      'Check Point Scans': () => progress(++checks >= 2),
+    }));
+
+    expect(error).toBeUndefined();
+    expect(calls.map(([n]) => n).slice(0, 5)).toEqual(['Select Recovery Points', 'Scan Chosen Points', 'Check Point Scans', 'Check Point Scans', 'Request Failover Approval']);
+    expect(calls[1]![1]).toEqual({ incidentId: 'inc-1' });
+    expect(calls[4]![1]).toMatchObject({ Payload: { incidentId: 'inc-1', timeoutSeconds: 1 } });
+  });
+
+  it('stops before asking anyone when the scans left no machine restorable', async () => {
+    const calls: Array<[string, JsonObject]> = [];
+    const { error } = await execute('incident-response', { incidentId: 'inc-1' }, handlers(calls, {
+      'Scan Chosen Points': () => ({ incidentId: 'inc-1', done: true, waitSeconds: 1, ready: false, machineCount: 0, blockerCount: 1 }),
+    }));
+
+    expect(error?.Error).toBe('NoEligibleRecoveryPointError');
+    expect(calls.map(([n]) => n)).toEqual(['Select Recovery Points', 'Scan Chosen Points', 'Record No Eligible Point', 'Notify No Eligible Point']);
   });
 
   it('notifies, then records, a failed failover and fails with its error', async () => {

@@ -53,6 +53,8 @@ const FUNCTIONS = [
   'record-recovery-point',
   'record-scan-verdict',
   'select-recovery-points',
+  'start-point-scans',
+  'check-point-scans',
   'request-approval',
   'decide-approval',
   'plan-failover',
@@ -75,8 +77,12 @@ const FUNCTIONS = [
 ] as const;
 /** Invoked asynchronously (by EventBridge rules): must end in a dead-letter queue on failure. */
 const ASYNC_FUNCTIONS = ['assess-finding', 'record-recovery-point', 'record-scan-verdict', 'decide-approval', 'check-drill-schedule', 'finish-aborted-drill', 'check-protection'] as const;
-/** Actions AWS authorises only on Resource "*" (no resource-level permissions). */
-const STAR_ONLY_ACTIONS = /^(ec2:Describe[A-Za-z]+|ssm:GetCommandInvocation|ses:GetEmailIdentity|iam:SimulatePrincipalPolicy|servicequotas:GetServiceQuota|ssm:DescribeInstanceInformation)$/;
+/**
+ * Actions AWS authorises only on Resource "*" (no resource-level permissions). GuardDuty's
+ * StartMalwareScan / GetMalwareScan: AWS's managed policy AWSBackupServiceRolePolicyForScans
+ * grants them on "*" (scan before launch, docs/scanning.md).
+ */
+const STAR_ONLY_ACTIONS = /^(ec2:Describe[A-Za-z]+|ssm:GetCommandInvocation|ses:GetEmailIdentity|iam:SimulatePrincipalPolicy|servicequotas:GetServiceQuota|ssm:DescribeInstanceInformation|guardduty:StartMalwareScan|guardduty:GetMalwareScan)$/;
 
 let template: Template;
 
@@ -185,6 +191,7 @@ function resolveValue(value: Json): Json {
   const getAtt = (id: string, attribute: string): string => {
     const r = resource(id);
     if (r.Type === 'AWS::KMS::Key' && attribute === 'Arn') return `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+    if (r.Type === 'AWS::IAM::Role' && attribute === 'Arn') return `arn:aws:iam::${ACCOUNT}:role/${String(r.Properties['RoleName'] ?? id)}`;
     throw new Error(`no placeholder for Fn::GetAtt ${id}.${attribute}`);
   };
   const condition = (name: string): boolean => evaluate(template.Conditions![name]!);
@@ -337,6 +344,8 @@ describe('IAM', () => {
         const onOwnedResources = /:(instance|volume|image)\/\*/.test(arns);
         const conditionKeys = Object.values(s.Condition ?? {}).flatMap((c) => Object.keys(c));
         if (onOwnedResources) expect(conditionKeys.some((k) => tagKey.test(k)), `${owner}: ${ec2Mutations.join(',')} on ${arns}`).toBe(true);
+        // The malware scanner role shares snapshots with GuardDuty: only Cleanpoint's tagged ones.
+        else if (ec2Mutations.every((a) => a === 'ec2:ModifySnapshotAttribute')) expect(conditionKeys.some((k) => tagKey.test(k)), `${owner}: ${ec2Mutations.join(',')} on ${arns}`).toBe(true);
         // Without a tag condition only the resources a launch or a failback snapshot *uses* (subnet,
         // security group, network interface, source snapshot, the volumes of a tagged instance) may
         // appear, and only for launching or snapshotting.
