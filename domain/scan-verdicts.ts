@@ -9,7 +9,7 @@ import { scanRecordSchema, type RecoveryPoint, type ScanRecord, type ScanVerdict
 import { isIsoTimestamp, MINUTE_MS, parseWith, toIso } from './validation.ts';
 
 /**
- * Malware-scan verdicts from AWS into the catalogue (docs/scanning.md, "Verdicts from AWS").
+ * Malware-scan verdicts from AWS into the catalogue (docs/policy.md, "Verdicts from AWS").
  *
  * Two events carry them:
  * - GuardDuty Malware Protection for Backup findings (`Execution:EC2/MaliciousFile!Snapshot`,
