@@ -11,7 +11,7 @@ import { catalogAuditStream, parseScanEvent, recordScanVerdict, VERDICT_CHANGED_
 import { MemoryAuditLog, MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
 import { INSTANCES, listSharedFixtures, loadSharedFixture, loadTestEvent, makeInventory, makePoint } from '../helpers/fixtures.ts';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 const BACKUP_DIR = 'eventbridge/backup';
 const scanSample = (state: string): Json => loadSharedFixture(`${BACKUP_DIR}/awsdocs-backup_Scan-Job-State-Change_${state}.json`);

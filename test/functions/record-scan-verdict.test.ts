@@ -16,7 +16,7 @@ import {
 
 type Module = typeof import('../../functions/record-scan-verdict/handler.ts');
 let mod: Module;
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 const SNAPSHOT = 'snap-0a1b2c3d4e5f60001';
 const IMAGE_SNAPSHOT = 'snap-0a1b2c3d4e5f60003';

@@ -10,7 +10,7 @@ import type { LocalRuntime } from '../../local/runtime.ts';
 import { loadSharedFixture, loadTestEvent } from '../helpers/fixtures.ts';
 import { startSeededRuntime } from '../helpers/local-runtime.ts';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 const MACHINE = 'crm-db-1';
 let rt: LocalRuntime;

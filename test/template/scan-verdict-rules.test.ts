@@ -9,7 +9,7 @@ import { compilePattern } from '../../local/event-pattern.ts';
 import { eventRules, loadServerlessDefinition } from '../../local/serverless-config.ts';
 import { listSharedFixtures, loadSharedFixture, loadTestEvent } from '../helpers/fixtures.ts';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 const rules = eventRules(loadServerlessDefinition()).map((r) => ({ ...r, match: compilePattern(r.pattern) }));
 const routedTo = (event: unknown) => rules.filter((r) => r.match(event)).map((r) => r.functionName).sort();
