@@ -2,6 +2,7 @@ import type { Inventory } from '../domain/inventory.ts';
 import type { RecoveryPointWriter } from '../domain/ports.ts';
 import type { RecoveryPoint } from '../domain/recovery-points.ts';
 import type { Ec2Simulator } from './ec2-sim/index.ts';
+import { HIDDEN_THREAT_TAG } from './guardduty-sim.ts';
 import { hexId, replicationHistory } from './replication-history.ts';
 
 /**
@@ -16,9 +17,19 @@ export interface SeedOptions {
   days?: number;
   /** Machines whose newest points are infected (ransomware already spreading), minutes back. */
   infectedForMinutes?: Record<string, number>;
+  /**
+   * Machines with points the catalogue believes clean but whose malware scan finds a threat:
+   * how many of the newest points just older than the known-infected window (default: 1 for
+   * every machine of `infectedForMinutes`, so a demo failover shows the scan stepping back).
+   */
+  hiddenThreats?: Record<string, number>;
 }
 
-export async function seedDemoEstate(inventory: Inventory, sim: Ec2Simulator, catalog: RecoveryPointWriter, options: SeedOptions): Promise<{ points: number; machines: number }> {
+/** What the scan of a hidden-infected demo point finds. */
+export const DEMO_HIDDEN_THREAT = { name: 'Ransom:Linux/Cleanpoint.Demo', path: '/var/lib/app/.cache/locker.elf' };
+
+export async function seedDemoEstate(inventory: Inventory, sim: Ec2Simulator, catalog: RecoveryPointWriter, options: SeedOptions): Promise<{ points: number; machines: number; hiddenInfected: string[] }> {
+  const hiddenInfected: string[] = [];
   const vpcId = sim.seedVpc({ tags: { Name: 'cleanpoint-demo' } });
   const seenSubnets = new Set<string>();
   const seenGroups = new Set<string>();
@@ -56,11 +67,24 @@ export async function seedDemoEstate(inventory: Inventory, sim: Ec2Simulator, ca
       const history = replicationHistory(m.id, options.nowMs, { days: options.days ?? 30, devices, marks });
       // Every 7th point of a history failed its integrity check: quarantined, as real catalogues have some.
       history.forEach((p, i) => { if (i % 7 === 3) p.status = 'quarantined'; });
+      // Threats only a scan can see: the newest eligible points older than the known infection.
+      let hide = options.hiddenThreats?.[m.id] ?? (infectedFor ? 1 : 0);
+      const hidden = new Set<string>();
+      for (let i = 0; i < history.length && hide > 0; i++) { // newest first
+        const p = history[i]!;
+        if (p.status !== 'available' || p.scan === 'infected' || (infectedFor && Date.parse(p.capturedAt) >= options.nowMs - infectedFor * 60_000)) continue;
+        hidden.add(p.pointId);
+        hiddenInfected.push(p.pointId);
+        hide--;
+      }
       for (const point of history) {
         for (const snap of point.snapshots) {
           sim.seedSnapshot({
             snapshotId: snap.snapshotId, volumeId: `vol-${hexId(`${m.id}/${snap.deviceName}`)}`, volumeSize: snap.volumeSize ?? 50,
-            startedAt: Date.parse(point.capturedAt), tags: { 'cleanpoint:machine': m.id, 'cleanpoint:device': snap.deviceName },
+            startedAt: Date.parse(point.capturedAt), tags: {
+              'cleanpoint:machine': m.id, 'cleanpoint:device': snap.deviceName,
+              ...(hidden.has(point.pointId) && snap.deviceName === point.snapshots[0]!.deviceName ? { [HIDDEN_THREAT_TAG]: `${DEMO_HIDDEN_THREAT.name}|${DEMO_HIDDEN_THREAT.path}` } : {}),
+            },
           });
         }
         await catalog.putPoint(point as RecoveryPoint);
@@ -68,5 +92,5 @@ export async function seedDemoEstate(inventory: Inventory, sim: Ec2Simulator, ca
       }
     }
   }
-  return { points, machines };
+  return { points, machines, hiddenInfected };
 }

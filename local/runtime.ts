@@ -11,6 +11,7 @@ import { awsError, attachEmulator } from './sdk-emulator.ts';
 import { eventRules, loadServerlessDefinition, ROOT, type ServerlessDefinition } from './serverless-config.ts';
 import { VirtualClock } from './virtual-clock.ts';
 import { LocalAcceptanceRunner } from './acceptance-runner.ts';
+import { GuardDutySimulator, hiddenThreatsFrom, type GuardDutySimState } from './guardduty-sim.ts';
 import { LocalWorkflowEngine, TaskTokenError, type LocalExecution } from './workflow-runner.ts';
 
 /**
@@ -49,6 +50,8 @@ export interface LocalRuntime {
   sim: Ec2Simulator;
   /** Answers the drills' acceptance checks (SSM Run Command), simulated from the simulator's state; faults via setFaults. */
   acceptance: LocalAcceptanceRunner;
+  /** GuardDuty malware scans of snapshots (scan before launch): hidden threats, outcomes and durations per snapshot. */
+  guardDuty: GuardDutySimulator;
   engine: LocalWorkflowEngine;
   outbox: OutboxMessage[];
   deliveries: BusDelivery[];
@@ -203,6 +206,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     return { Parameter: { Name: name, Type: 'SecureString', Value: value, Version: 1 } };
   });
 
+  // GuardDuty: malware scans of snapshots on the virtual clock, behind the real GuardDuty client.
+  const guardDutyFile = options.dataDir ? path.join(options.dataDir, 'guardduty-simulator.json') : null;
+  const guardDuty = new GuardDutySimulator(clock, {
+    hiddenThreats: hiddenThreatsFrom(sim), // what the demo estate hid in its snapshots
+    ...(guardDutyFile && existsSync(guardDutyFile) ? { state: JSON.parse(readFileSync(guardDutyFile, 'utf8')) as GuardDutySimState } : {}),
+  });
+  attachEmulator(clients.guardDutyClient, 'cleanpointLocalGuardDuty', (command, input) => guardDuty.handle(command, input));
+  process.env['MALWARE_SCANNER_ROLE_ARN'] ??= 'arn:aws:iam::000000000000:role/cleanpoint-local-malware-scanner';
+
   // EventBridge: rules from serverless.yml; PutEvents from the app lands on the same bus.
   const rules = eventRules(def).map((r) => ({ ...r, match: compilePattern(r.pattern) }));
   const deliveries: BusDelivery[] = [];
@@ -278,11 +290,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const save = () => {
     if (simFile) writeFileSync(simFile, JSON.stringify({ state: sim.snapshotState(), virtualNow: clock.now() }));
     if (outboxFile) writeFileSync(outboxFile, JSON.stringify(outbox), { mode: 0o600 });
+    if (guardDutyFile) writeFileSync(guardDutyFile, JSON.stringify(guardDuty.state));
   };
   return {
     options, def, index, clock, sim, engine, outbox, deliveries, dynamoEndpoint,
     tables: { catalog: LOCAL_ENV.CATALOG_TABLE, state: LOCAL_ENV.STATE_TABLE }, secrets,
-    acceptance, invoke, putEvent, runSchedules,
+    acceptance, guardDuty, invoke, putEvent, runSchedules,
     executionFor: (incidentId) => [...engine.executions.values()].find((e) => e.name.endsWith(incidentId) && e.machine === machineKeyFor(def, /incident/i)),
     save,
     async close() {
