@@ -7,7 +7,7 @@ import { intakeFinding, type IntakeDeps } from '../domain/intake.ts';
 import { indexInventory, parseInventory, type InventoryIndex } from '../domain/inventory.ts';
 import { DEFAULT_POLICY } from '../domain/policy.ts';
 import type { DomainEvent, EventPublisher, Notification, Notifier, WorkflowEngine } from '../domain/ports.ts';
-import { MemoryAuditLog, MemoryIncidentStore } from '../functions/shared/adapters/memory/index.ts';
+import { MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog, MemoryRunStore } from '../functions/shared/adapters/memory/index.ts';
 import { ROOT } from '../local/serverless-config.ts';
 import { atLeast, exactly, figure, type Benchmark, type Figure } from './lib/result.ts';
 import { seededRandom, shuffle } from './lib/stats.ts';
@@ -208,7 +208,10 @@ function intakeDeps(index: InventoryIndex) {
   const events = new CountingPublisher();
   const notifier = new CountingNotifier();
   const store = new MemoryIncidentStore();
-  const deps: IntakeDeps = { policy: DEFAULT_POLICY, index, store, audit: new MemoryAuditLog(), workflows, events, notifier, clock: fixedClock };
+  const deps: IntakeDeps = {
+    policy: DEFAULT_POLICY, index, store, audit: new MemoryAuditLog(), workflows, events, notifier, clock: fixedClock,
+    runs: new MemoryRunStore(), catalog: new MemoryRecoveryPointCatalog(),
+  };
   return { deps, workflows, events, notifier, store };
 }
 

@@ -63,7 +63,7 @@ export interface ApprovalRequest {
   requestedBy?: string;
   decisions: Decision[];
   /** Summary shown to deciders of a failover (selection and plan at request time); absent for a failback. */
-  proposal?: { cutoff: string; mode: FailoverPlan['mode']; selection: Selection; plan: FailoverPlan };
+  proposal?: { cutoff: string; mode: FailoverPlan['mode']; selection: Selection; plan: FailoverPlan; scans?: Record<string, import('./ports.ts').PointScan> };
   /** What a failback request shows (purpose failback only). */
   failback?: FailbackSummary;
   /** Per-group cutoff a decider picked (older points), applied when approved. */
@@ -80,6 +80,8 @@ export interface ApprovalRequest {
   supersedes?: ProposalChange;
   /** The request that replaced this one. */
   supersededBy?: string;
+  /** The chosen points that no longer stood when this request was superseded, and why. */
+  supersededPoints?: { machineId: string; group: string; pointId: string; why: string }[];
   /** An approval that could not take effect because its workflow was gone (nothing launched). */
   undelivered?: string;
   /**

@@ -1,15 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import {
-  purposeOf, withoutToken, type ApprovalPurpose, type ApprovalRequest, type Channel, type DecisionKind, type FailbackSummary, type PublicApprovalRequest,
+  purposeOf, withoutToken, type ApprovalPurpose, type ApprovalRequest, type Channel, type DecisionKind, type FailbackSummary, type ProposalChange, type PublicApprovalRequest,
 } from './approval.ts';
 import type { Mode } from './assess.ts';
 import type { Clock } from './clock.ts';
-import { ApprovalExpiredError, ConflictError, ForbiddenError, NotFoundError, ValidationError, WorkflowGoneError } from './errors.ts';
+import { ApprovalExpiredError, ConflictError, ForbiddenError, NotFoundError, ProposalSupersededError, ValidationError, WorkflowGoneError } from './errors.ts';
+import { currentCutoff, describeChange } from './proposal-revision.ts';
 import { changeIncident, moveTo } from './incident-updates.ts';
 import type { Incident } from './incident.ts';
 import { decidersOf, type InventoryIndex } from './inventory.ts';
 import { linkGeneration, linkQuery } from './links.ts';
-import type { ApprovalStore, AuditLog, IncidentStore, Notification, Notifier, RunStore, WorkflowEngine } from './ports.ts';
+import type { ApprovalStore, AuditLog, IncidentStore, Notification, Notifier, PointScan, RunStore, ScanThreat, WorkflowEngine } from './ports.ts';
+import { scanRequired } from './point-scans.ts';
 import { toIso } from './validation.ts';
 
 /**
@@ -45,6 +47,8 @@ export interface ApprovalCard {
     /** Clean data given up with this point (minutes). */
     lossMinutes: number;
     olderPoints: { capturedAt: string; lossMinutes: number }[];
+    /** The malware scan of this point before launch (docs/scanning.md). */
+    scan: MachineScan;
   }[];
   blockers: { machineId: string; group: string; reason: string }[];
   problems: string[];
@@ -54,6 +58,45 @@ export interface ApprovalCard {
   quorum: number;
   deciders: { personId: string; name: string }[];
   requestedBy?: string;
+  /** This proposal replaces an earlier one: why, and which points changed. */
+  changes?: ProposalChange;
+}
+
+/** What a decider is told about a point's scan: `unverified` needs an explicit second confirmation to approve. */
+export interface MachineScan {
+  status: 'clean' | 'threats-found' | 'unverified' | 'not-required';
+  threats: ScanThreat[];
+  scanId?: string;
+  /** Why it is unverified (still running at the budget's end, skipped, failed, …). */
+  reason?: string;
+  /** Newer points of this machine whose scan found threats (the proposal stepped back past them). */
+  steppedBack: number;
+}
+
+export function machineScan(scan: PointScan | undefined, pointId: string, required: boolean): MachineScan {
+  if (!scan || scan.pointId !== pointId) {
+    return required ? { status: 'unverified', threats: [], reason: 'not scanned', steppedBack: 0 } : { status: 'not-required', threats: [], steppedBack: 0 };
+  }
+  const status = scan.verdict === 'clean' ? 'clean' : scan.verdict === 'infected' ? 'threats-found' : 'unverified';
+  return {
+    status, threats: structuredClone(scan.threats), ...(scan.scanId ? { scanId: scan.scanId } : {}),
+    ...(status === 'unverified' ? { reason: scan.reason ?? 'the scan had not finished' } : {}),
+    steppedBack: scan.steppedBack?.length ?? 0,
+  };
+}
+
+/** One line about the malware scans, when any point was scanned or should have been. */
+function scanSummary(c: ApprovalCard): string[] {
+  const scanned = c.machines.filter((m) => m.scan.status !== 'not-required');
+  if (scanned.length === 0) return [];
+  const unverified = unverifiedMachines(c);
+  const stepped = c.machines.filter((m) => m.scan.steppedBack > 0).map((m) => `${m.machineId} (${m.scan.steppedBack} newer point(s) had threats)`);
+  return [`Malware scan before launch: ${scanned.length - unverified.length} clean, ${unverified.length} unverified${unverified.length ? ` (${unverified.join(', ')}: approving needs a second confirmation on the approval page)` : ''}${stepped.length ? `; stepped back: ${stepped.join(', ')}` : ''}.`];
+}
+
+/** Machines of a card whose point could not be verified by its scan. */
+export function unverifiedMachines(c: Pick<ApprovalCard, 'machines'>): string[] {
+  return c.machines.filter((m) => m.scan.status === 'unverified').map((m) => m.machineId);
 }
 
 export function approvalCard(request: PublicApprovalRequest, incident: Incident, index: InventoryIndex): ApprovalCard {
@@ -79,6 +122,7 @@ export function approvalCard(request: PublicApprovalRequest, incident: Incident,
     machines: (p?.selection.machines ?? []).map((m) => ({
       machineId: m.machineId, group: m.group, pointId: m.pointId, capturedAt: m.capturedAt, lossMinutes: m.lossMinutes,
       olderPoints: m.alternatives.map((a) => ({ capturedAt: a.capturedAt, lossMinutes: a.lossMinutes })),
+      scan: machineScan(p?.scans?.[m.machineId], m.pointId, scanRequired(index.groupByName.get(m.group), p?.mode ?? 'recovery')),
     })),
     blockers: (p?.selection.blockers ?? []).map((b) => ({ machineId: b.machineId, group: b.group, reason: b.reason })),
     problems: [...(p?.plan.problems ?? [])],
@@ -88,6 +132,7 @@ export function approvalCard(request: PublicApprovalRequest, incident: Incident,
     quorum: request.quorum,
     deciders: request.eligibleDeciders.map((id) => ({ personId: id, name: nameOf(id) })),
     ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
+    ...(request.supersedes ? { changes: structuredClone(request.supersedes) } : {}),
   };
 }
 
@@ -128,10 +173,22 @@ export function approvalSummary(c: ApprovalCard): string[] {
     ];
   }
   return [
+    ...(c.changes ? changeLines(c.changes) : []),
     `${c.finding.type} (severity ${c.finding.severity}, ${c.finding.severityLabel})${c.finding.sample ? ' — a GuardDuty SAMPLE finding' : ''} touched ${c.machinesHit.join(', ')}.`,
     `Data may be corrupted since ${c.suspectedSince ?? 'an unknown time'}. Proposed restore points are from before ${c.cutoff}.`,
     `${c.machines.length} machine(s) restorable, ${c.blockers.length} blocked; ${c.mode} mode; estimated RTO ${c.estimatedRtoMinutes} min.`,
+    ...scanSummary(c),
     `Decide before ${c.expiresAt} (${c.quorum} approval(s) needed).`,
+  ];
+}
+
+/** "Why you are asked again", for the text of a re-proposal. */
+export function changeLines(c: ProposalChange): string[] {
+  const at = (p: { pointId: string; capturedAt: string } | null) => (p ? `${p.capturedAt} (${p.pointId})` : 'none');
+  return [
+    `NEW PROPOSAL — it replaces an earlier request, whose links no longer work. Why: ${c.reason}.`,
+    `Cutoff ${c.previousCutoff} ▶ ${c.cutoff}.`,
+    ...c.machines.map((m) => `  ${m.machineId}: ${at(m.from)} ▶ ${at(m.to)} — ${m.why}`),
   ];
 }
 
@@ -224,12 +281,23 @@ export function requestApproval(deps: RequestApprovalDeps) {
     if (!incident) throw new NotFoundError(`incident ${input.incidentId} not found`);
     const purpose: ApprovalPurpose = input.purpose ?? 'failover';
     let shown: Pick<ApprovalRequest, 'proposal' | 'failback'>;
+    let supersedes: ProposalChange | undefined;
     if (purpose === 'failback') {
       shown = { failback: await failbackSummary(deps, incident) };
     } else {
       const proposal = await deps.runs.getProposal(input.incidentId);
       if (!proposal) throw new NotFoundError(`incident ${input.incidentId} has no proposal yet`);
-      shown = { proposal: { cutoff: proposal.cutoff, mode: proposal.plan.mode, selection: proposal.selection, plan: proposal.plan } };
+      // Evidence that arrived between the selection and now moved a cutoff earlier: never send a
+      // proposal that is already out of date; the workflow selects again first.
+      const moved = Object.entries(proposal.basis ?? {}).filter(([group, then]) => {
+        const now = currentCutoff(incident, group);
+        return now !== null && Date.parse(now) < Date.parse(then);
+      }).map(([group]) => group);
+      if (moved.length) throw new ProposalSupersededError(`the cutoff of ${moved.join(', ')} moved earlier since the points were selected`);
+      shown = { proposal: { cutoff: proposal.cutoff, mode: proposal.plan.mode, selection: proposal.selection, plan: proposal.plan, ...(proposal.scans ? { scans: proposal.scans } : {}) } };
+      const previous = (await deps.approvals.listApprovals({ incidentId: incident.incidentId, status: 'superseded' }))
+        .filter((r) => !r.supersededBy).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+      if (previous) supersedes = describeChange(previous, proposal.selection, proposal.cutoff);
     }
     const what = purpose === 'failback' ? 'failback' : 'failover';
     const now = deps.clock.now();
@@ -251,9 +319,14 @@ export function requestApproval(deps: RequestApprovalDeps) {
       decisions: [],
       ...shown,
       ...(escalation ? { escalation: true } : {}),
+      ...(supersedes ? { supersedes } : {}),
       version: 1,
     };
     await deps.approvals.createApproval(request);
+    if (supersedes) {
+      const old = await deps.approvals.getApproval(supersedes.approvalId);
+      if (old && !old.supersededBy) await deps.approvals.updateApproval(old.approvalId, old.version, { supersededBy: request.approvalId }).catch((e) => { if (!(e instanceof ConflictError)) throw e; });
+    }
     if (purpose === 'failover') {
       // Findings keep arriving while the workflow runs: move the incident on whatever version it is at now.
       await changeIncident(deps.incidents, incident.incidentId, moveTo('awaiting-approval', { updatedAt: request.createdAt }));
@@ -264,6 +337,7 @@ export function requestApproval(deps: RequestApprovalDeps) {
         approvalId: request.approvalId, expiresAt: request.expiresAt, deciders, quorum,
         ...(request.proposal ? { mode: request.proposal.mode } : {}), ...(purpose === 'failback' ? { purpose } : {}),
         ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
+        ...(supersedes ? { supersedes: supersedes.approvalId, previousCutoff: supersedes.previousCutoff, cutoff: supersedes.cutoff, changed: supersedes.machines } : {}),
       },
     });
 
@@ -352,6 +426,8 @@ export interface DecideInput {
   reason?: string;
   /** Older per-group cutoffs picked by the decider (approve only). */
   groupCutoffs?: Record<string, string>;
+  /** The decider confirmed approving although some point's scan is unverified (required then). */
+  confirmUnverified?: boolean;
 }
 
 export interface DecideResult {
@@ -429,6 +505,13 @@ export function decideApproval(deps: DecideDeps) {
       if (input.decision === 'approve' && !mayApprove(deps.index, request, input.personId)) {
         await refuse(new ForbiddenError(`${input.personId} asked for this ${purposeOf(request)} and may not approve it`));
       }
+      const unverified = input.decision === 'approve' && !mine ? unverifiedPoints(deps.index, request) : [];
+      if (unverified.length > 0 && input.confirmUnverified !== true) {
+        await refuse(new ValidationError('approve', [{
+          path: 'confirmUnverified',
+          message: `the malware scan of ${unverified.join(', ')} is unverified: approving needs an explicit second confirmation (confirmUnverified)`,
+        }]));
+      }
       if (mine) {
         if (mine.decision === input.decision) return duplicate(request);
         await refuse(new ConflictError(`${input.personId} already decided ${mine.decision}`));
@@ -452,6 +535,12 @@ export function decideApproval(deps: DecideDeps) {
         if (e instanceof ConflictError) continue; // somebody decided at the same moment: re-read and re-judge
         throw e;
       }
+      if (unverified.length > 0) {
+        await deps.audit.append(updated.incidentId, {
+          type: 'decision.unverified-confirmed', actor: input.personId, at,
+          data: { approvalId: updated.approvalId, channel: input.channel, source: input.source, machines: unverified },
+        });
+      }
       await auditDecision(deps, updated, input, at, input.decision === 'reject' ? 'decision.rejected' : 'decision.approved',
         status === 'pending' ? `${needed(updated)} more approval(s) needed` : `request ${status}`);
       const delivered = status === 'pending' ? updated : await deliverIfNeeded(deps, updated);
@@ -459,6 +548,15 @@ export function decideApproval(deps: DecideDeps) {
     }
     throw new ConflictError('the request kept changing; try again');
   };
+}
+
+/** Machines of a failover request whose chosen point's scan is unverified (pending, skipped, failed, out of budget). */
+function unverifiedPoints(index: InventoryIndex, r: ApprovalRequest): string[] {
+  const p = r.proposal;
+  if (!p || purposeOf(r) !== 'failover') return [];
+  return p.selection.machines
+    .filter((m) => machineScan(p.scans?.[m.machineId], m.pointId, scanRequired(index.groupByName.get(m.group), p.mode)).status === 'unverified')
+    .map((m) => m.machineId);
 }
 
 function needed(r: ApprovalRequest): number {
@@ -550,7 +648,7 @@ export interface CliDecisionResult {
  * 3. Return the public result.
  */
 export function decideFromCli(deps: DecideDeps) {
-  return async (input: { approvalId: string; as: string; decision: DecisionKind; reason?: string; source: string }): Promise<CliDecisionResult> => {
+  return async (input: { approvalId: string; as: string; decision: DecisionKind; reason?: string; source: string; confirmUnverified?: boolean }): Promise<CliDecisionResult> => {
     const reason = input.reason?.trim().slice(0, 1000);
     if (input.decision === 'reject' && !reason) {
       const request = await deps.approvals.getApproval(input.approvalId);
@@ -561,6 +659,7 @@ export function decideFromCli(deps: DecideDeps) {
     }
     const result = await decideApproval(deps)({
       approvalId: input.approvalId, personId: input.as, decision: input.decision, channel: 'cli', source: input.source, ...(reason ? { reason } : {}),
+      ...(input.confirmUnverified ? { confirmUnverified: true } : {}),
     });
     const r = withoutToken(result.request);
     return {
@@ -643,7 +742,7 @@ export function expireApprovals(deps: { approvals: ApprovalStore; audit: AuditLo
     const expired: string[] = [];
     for (const r of await deps.approvals.listApprovals({ incidentId, status: 'pending' })) {
       try {
-        await deps.approvals.updateApproval(r.approvalId, r.version, { status: 'expired' });
+        await deps.approvals.updateApproval(r.approvalId, r.version, { status: 'expired', closedReason: why });
       } catch (e) {
         if (e instanceof ConflictError) continue; // decided at this very moment: the decision wins
         throw e;

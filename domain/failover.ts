@@ -3,15 +3,16 @@ import type { ApprovalRequest } from './approval.ts';
 import type { Clock } from './clock.ts';
 import {
   CleanupIncompleteError, ConflictError, LaunchFailedError, MachineCheckFailedError,
-  MachineNotReadyError, NotFoundError, SafetyViolationError, ThrottledError, TransientError,
+  MachineNotReadyError, NotFoundError, PointNoLongerEligibleError, ProposalSupersededError, SafetyViolationError, ThrottledError, TransientError,
 } from './errors.ts';
+import { currentCutoff, failingPoints, STOPPED_PREFIX, whyPointFails } from './proposal-revision.ts';
 import type { IncidentOutcome } from './incident.ts';
 import { changeIncident, moveTo } from './incident-updates.ts';
 import type { InventoryIndex } from './inventory.ts';
 import { proposeFailover } from './plan.ts';
 import type { Policy } from './policy.ts';
 import type {
-  ApprovalStore, AuditLog, ComputeProvider, IncidentStore, RecoveryPointCatalog, Run, RunKind, RunMachine, RunStore,
+  ApprovalStore, AuditLog, ComputeProvider, IncidentStore, RecoveryPointCatalog, RecoveryPointLookup, Run, RunKind, RunMachine, RunStore,
 } from './ports.ts';
 import { minutesBetween, toIso } from './validation.ts';
 import { launchOne } from './launch-fleet.ts';
@@ -26,7 +27,11 @@ export const TAG = {
 } as const;
 
 export interface WaveItem { runId: string; kind: RunKind; mode: 'recovery' | 'test'; machineId: string }
-export interface RunPlan { runId: string; kind: RunKind; mode: 'recovery' | 'test'; waves: { wave: number; machines: WaveItem[] }[] }
+export interface RunPlan {
+  runId: string; kind: RunKind; mode: 'recovery' | 'test'; waves: { wave: number; machines: WaveItem[] }[];
+  /** Name of the failover execution for this plan (incident runs: one per approval). */
+  runName?: string;
+}
 
 /**
  * planIncidentRun(deps)({ incidentId, approvalId })
@@ -34,10 +39,17 @@ export interface RunPlan { runId: string; kind: RunKind; mode: 'recovery' | 'tes
  * 1. Read the incident and the approved request; refuse anything not approved.
  * 2. Recompute the selection when a decider picked older cutoffs, else use the proposal.
  * 3. A sample finding may only ever launch in test mode.
- * 4. Store one record per machine (idempotent) and return the waves for the workflow.
+ * 4. Re-judge every approved point against the incident's CURRENT cutoffs and the catalogue
+ *    (evidence may have moved while the deciders read): a point that no longer stands
+ *    supersedes the approval (ProposalSuperseded: the workflow selects and asks again). The
+ *    approval was for these points: none is ever substituted silently.
+ * 5. Store one record per machine (idempotent) and return the waves for the workflow. When the
+ *    incident already has a run (a re-proposal after a launch was stopped, or a re-infection),
+ *    machines whose approved point changed are re-planned onto it (their earlier point and
+ *    instance kept in `replaced`); machines whose point is unchanged keep their progress.
  */
 export function planIncidentRun(deps: {
-  incidents: IncidentStore; approvals: ApprovalStore; runs: RunStore; audit: AuditLog; catalog: RecoveryPointCatalog;
+  incidents: IncidentStore; approvals: ApprovalStore; runs: RunStore; audit: AuditLog; catalog: RecoveryPointCatalog & RecoveryPointLookup;
   policy: Policy; index: InventoryIndex; clock: Clock;
 }) {
   return async (input: { incidentId: string; approvalId: string }): Promise<RunPlan> => {
@@ -53,11 +65,22 @@ export function planIncidentRun(deps: {
     let plan = approval.proposal.plan;
     let selection = approval.proposal.selection;
     if (approval.groupCutoffs && Object.keys(approval.groupCutoffs).length > 0) {
-      const p = await proposeFailover({ policy: deps.policy, index: deps.index, catalog: deps.catalog })(incident.assessment, { groupCutoffs: approval.groupCutoffs });
+      const assessment = { ...incident.assessment, suspectedSince: incident.suspectedSince, evidenceAt: incident.evidenceAt, groups: incident.groups, machines: incident.machines };
+      const p = await proposeFailover({ policy: deps.policy, index: deps.index, catalog: deps.catalog })(assessment, { groupCutoffs: approval.groupCutoffs });
       plan = p.plan;
       selection = p.selection;
     }
+    const failing = await failingPoints(deps.catalog, incident, selection.machines, approval.groupCutoffs ?? {});
+    const now = toIso(deps.clock.now());
+    if (failing.length) {
+      const reason = `approved, then superseded before launch: ${failing.map((f) => `${f.machineId} ${f.why}`).join('; ')}`.slice(0, 900);
+      await deps.audit.append(incident.incidentId, { type: 'failover.revalidation-failed', actor: 'cleanpoint', at: now, data: { approvalId: approval.approvalId, points: failing } });
+      await deps.approvals.updateApproval(approval.approvalId, approval.version, { status: 'superseded', closedReason: reason, supersededPoints: failing })
+        .catch((e) => { if (!(e instanceof ConflictError)) throw e; });
+      throw new ProposalSupersededError(reason);
+    }
     const chosen = new Map(selection.machines.map((m) => [m.machineId, m]));
+    const decidedAt = lastDecisionAt(approval);
     const machines: RunMachine[] = plan.machines.map((m) => ({
       runId: incident.incidentId, machineId: m.machineId, group: m.group, wave: m.wave, mode,
       pointId: m.pointId, capturedAt: m.capturedAt, lossMinutes: chosen.get(m.machineId)?.lossMinutes ?? 0,
@@ -65,7 +88,7 @@ export function planIncidentRun(deps: {
     }));
     const run: Run = {
       runId: incident.incidentId, kind: 'incident', incidentId: incident.incidentId, mode,
-      createdAt: toIso(deps.clock.now()), decidedAt: lastDecisionAt(approval), waves: plan.waves,
+      createdAt: now, decidedAt, waves: plan.waves,
     };
     const { created } = await deps.runs.createRun(run, machines);
     if (created) {
@@ -73,10 +96,43 @@ export function planIncidentRun(deps: {
         type: 'failover.planned', actor: 'cleanpoint', at: run.createdAt,
         data: { mode, waves: plan.waves, points: machines.map((m) => ({ machineId: m.machineId, pointId: m.pointId, capturedAt: m.capturedAt })) },
       });
-      await changeIncident(deps.incidents, incident.incidentId, moveTo('failing-over', { updatedAt: run.createdAt }));
+    } else {
+      await replan(deps, run, machines, approval, now);
     }
-    return toRunPlan(run);
+    await changeIncident(deps.incidents, incident.incidentId, moveTo('failing-over', { updatedAt: now }));
+    const stored = (await deps.runs.getRun(run.runId)) ?? run;
+    return { ...toRunPlan(stored), runName: runExecutionName(stored.runId, incident.round ?? 1, approval.approvalId) };
   };
+}
+
+/** The failover execution of a run for one approval: unique per approval, so a re-plan starts a fresh one. */
+export function runExecutionName(runId: string, round: number, approvalId: string): string {
+  const suffix = createHash('sha256').update(`${round}/${approvalId}`).digest('hex').slice(0, 8);
+  return `${runId}-${suffix}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 80);
+}
+
+/** Move the machines of an existing run onto newly approved points (idempotent: a repeat finds them moved). */
+async function replan(deps: { runs: RunStore; audit: AuditLog }, run: Run, planned: RunMachine[], approval: ApprovalRequest, now: string): Promise<void> {
+  const existing = new Map((await deps.runs.listMachines(run.runId)).map((m) => [m.machineId, m]));
+  const moved: { machineId: string; from: string; to: string; instanceId: string | null }[] = [];
+  for (const m of planned) {
+    const cur = existing.get(m.machineId);
+    if (!cur) continue; // the run's machine set is fixed when it is created
+    if (cur.pointId === m.pointId) {
+      // Same point: keep what happened, but a launch that failed (or was stopped) gets another try.
+      if (!cur.instanceId && cur.failedAt) await deps.runs.updateMachine(run.runId, m.machineId, { failedAt: undefined, error: undefined, decidedAt: lastDecisionAt(approval) });
+      continue;
+    }
+    const why = approval.supersedes ? `re-proposed: ${approval.supersedes.reason}` : 'a later approval chose another point';
+    await deps.runs.updateMachine(run.runId, m.machineId, {
+      pointId: m.pointId, capturedAt: m.capturedAt, lossMinutes: m.lossMinutes, snapshots: m.snapshots, network: m.network,
+      decidedAt: lastDecisionAt(approval),
+      replaced: [...(cur.replaced ?? []), { pointId: cur.pointId, capturedAt: cur.capturedAt, instanceId: cur.instanceId ?? null, at: now, why: why.slice(0, 300) }],
+      imageId: undefined, instanceId: undefined, instanceTypeUsed: undefined, launchedAt: undefined, readyAt: undefined, failedAt: undefined, error: undefined,
+    });
+    moved.push({ machineId: m.machineId, from: cur.pointId, to: m.pointId, instanceId: cur.instanceId ?? null });
+  }
+  await deps.audit.append(run.runId, { type: 'failover.replanned', actor: 'cleanpoint', at: now, data: { approvalId: approval.approvalId, moved } });
 }
 
 export function toRunPlan(run: Run): RunPlan {
@@ -125,6 +181,11 @@ export interface LaunchDeps {
   pacer?: Pacer;
   /** Seconds the workflow should wait before the first check (boot + status checks). */
   bootWaitSeconds?: number;
+  /**
+   * Re-validation at the moment of launch: the catalogue as it is now, and (incident runs) the
+   * incident's current cutoffs. Without them nothing is re-checked (benchmarks only).
+   */
+  revalidate?: { catalog: RecoveryPointLookup; incidents: IncidentStore };
 }
 
 /**
@@ -145,6 +206,17 @@ export function launchMachine(deps: LaunchDeps) {
     const waitSeconds = deps.bootWaitSeconds ?? 60;
     if (m.instanceId) return { instanceId: m.instanceId, instanceType: m.instanceTypeUsed ?? m.instanceType ?? '', waitSeconds, throttledRetries: m.throttledRetries ?? 0 };
     if (!m.network) throw new LaunchFailedError(`${m.machineId}: no ${m.mode} network configured for group ${m.group}`);
+    const stillStands = async () => {
+      if (!deps.revalidate) return;
+      const why = await revalidatePoint(deps.revalidate, m);
+      if (!why) return;
+      const at = toIso(deps.clock.now());
+      const error = `${STOPPED_PREFIX}${why}; the deciders are asked again`;
+      await deps.runs.updateMachine(m.runId, m.machineId, { failedAt: at, error });
+      await deps.audit.append(m.runId, { type: 'machine.launch-stopped', actor: 'cleanpoint', at, data: { machineId: m.machineId, pointId: m.pointId, why } });
+      throw new PointNoLongerEligibleError(`${m.machineId}: ${why}`);
+    };
+    await stillStands();
     const tags = { [TAG.incident]: m.runId, [TAG.machine]: m.machineId, [TAG.mode]: m.mode, Name: `cleanpoint-${m.machineId}` };
     let throttled = 0;
     const withRetry = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
@@ -164,8 +236,12 @@ export function launchMachine(deps: LaunchDeps) {
       snapshots: m.snapshots, tags,
     }));
     const types = [m.instanceType ?? deps.defaultInstanceType ?? 't3.medium', ...m.fallbackInstanceTypes];
+    // Registering the image takes time in which a verdict may arrive: judge the point once more.
+    await stillStands();
+    // A machine re-planned onto another point is a new launch: a new idempotency key.
+    const key = m.replaced?.length ? `${m.runId}/${m.machineId}/${m.replaced.length}` : `${m.runId}/${m.machineId}`;
     const outcome = await launchOne({ compute: deps.compute, clock: deps.clock, retry, pacer: deps.pacer })({
-      key: `${m.runId}/${m.machineId}`, imageId, instanceType: types[0]!, fallbackInstanceTypes: types.slice(1),
+      key, imageId, instanceType: types[0]!, fallbackInstanceTypes: types.slice(1),
       subnetId: m.network.subnetId, securityGroupIds: m.network.securityGroupIds, tags, kmsKeyId: deps.kmsKeyId,
     });
     throttled += outcome.throttled;
@@ -191,6 +267,16 @@ export function launchMachine(deps: LaunchDeps) {
     await deps.audit.append(m.runId, { type: 'machine.launch-failed', actor: 'cleanpoint', at: toIso(deps.clock.now()), data: { machineId: m.machineId, error } });
     throw new LaunchFailedError(error);
   };
+}
+
+/**
+ * Why a run machine's point no longer stands now, or null. Incident runs are judged against the
+ * incident's current cutoff for the group; drill runs (no incident) against the catalogue only.
+ */
+async function revalidatePoint(deps: { catalog: RecoveryPointLookup; incidents: IncidentStore }, m: RunMachine): Promise<string | null> {
+  const incident = await deps.incidents.getIncident(m.runId);
+  const cutoff = incident ? currentCutoff(incident, m.group) : null;
+  return whyPointFails(m, await deps.catalog.getPoint(m.machineId, m.pointId), cutoff);
 }
 
 /** How long after launch an instance that EC2 does not know yet is still "not ready", not "failed". */
@@ -271,7 +357,8 @@ export function measureRun(run: Run | null, machines: RunMachine[]): { rtoMinute
   const allReady = machines.length > 0 && ready.length === machines.length;
   const lastReady = ready.map((m) => Date.parse(m.readyAt!)).reduce((a, b) => Math.max(a, b), -Infinity);
   return {
-    rtoMinutes: run && allReady ? minutesBetween(lastReady, Date.parse(run.decidedAt)) : null,
+    // A re-planned machine was decided later than the run: RTO counts from the latest decision.
+    rtoMinutes: run && allReady ? minutesBetween(lastReady, Math.max(Date.parse(run.decidedAt), ...machines.map((m) => (m.decidedAt ? Date.parse(m.decidedAt) : -Infinity)))) : null,
     rpoMinutes: machines.length ? Math.max(...machines.map((m) => m.lossMinutes)) : null,
     allReady,
   };

@@ -17,6 +17,7 @@ export const INCIDENT_STATUSES = [
   'failing-over',
   'recovered',         // every machine launched and checked
   'failover-failed',
+  'reinfected',        // a recovered machine was found compromised again: a new proposal from an earlier point
   'failback-pending',
   'failing-back',
   'closed',
@@ -25,7 +26,7 @@ export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
 
 /** States in which the incident still owns its groups (no second failover may start). */
 export const OPEN_STATUSES: readonly IncidentStatus[] = [
-  'proposed', 'awaiting-approval', 'approved', 'failing-over', 'recovered', 'failover-failed', 'failback-pending', 'failing-back',
+  'proposed', 'awaiting-approval', 'approved', 'failing-over', 'recovered', 'failover-failed', 'reinfected', 'failback-pending', 'failing-back',
 ];
 
 export interface Incident {
@@ -38,6 +39,17 @@ export interface Incident {
   findingIds: string[];
   /** Earliest suspected corruption over all findings (ISO). */
   suspectedSince: string | null;
+  /**
+   * Earlier cutoffs for single groups (ISO): a re-infection proves the point a group was
+   * restored from was not clean, so that group's next proposal must come from before it.
+   */
+  groupCutoffs?: Record<string, string>;
+  /** Which incident-response execution of this incident runs now (1, then 2 after a re-infection, …). */
+  round?: number;
+  /** The round whose execution `executionName`/`executionArn` name (absent: 1 when they are set). */
+  executionRound?: number;
+  /** Incidents opened by the same finding for groups this one does not cover (and the one that opened this). */
+  correlated?: string[];
   evidenceAt: string;
   /** The assessment of the finding that opened the incident. */
   assessment: Assessment;
@@ -117,9 +129,10 @@ const TRANSITIONS: Record<IncidentStatus, readonly IncidentStatus[]> = {
   approved: ['failing-over', 'failover-failed'],
   rejected: ['closed', 'proposed'],
   expired: ['closed', 'proposed'],
-  'failing-over': ['recovered', 'failover-failed'],
-  recovered: ['failback-pending', 'failing-back', 'closed'],
-  'failover-failed': ['closed', 'proposed', 'failback-pending'],
+  'failing-over': ['recovered', 'failover-failed', 'awaiting-approval'],
+  recovered: ['failback-pending', 'failing-back', 'closed', 'reinfected'],
+  'failover-failed': ['closed', 'proposed', 'failback-pending', 'reinfected'],
+  reinfected: ['awaiting-approval', 'failing-over', 'failover-failed', 'rejected', 'expired', 'closed'],
   'failback-pending': ['failing-back', 'closed'],
   'failing-back': ['closed', 'failback-pending'],
   closed: [],

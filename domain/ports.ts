@@ -205,6 +205,13 @@ export interface RunMachine {
   failedAt?: string;
   error?: string;
   throttledRetries?: number;
+  /**
+   * When a later decision (a re-proposal after new evidence, a re-infection) approved another
+   * point for this machine: that decision's time (RTO is measured from it).
+   */
+  decidedAt?: string;
+  /** Earlier points (and instances, if launched) this machine was re-planned away from, oldest first. */
+  replaced?: { pointId: string; capturedAt: string; instanceId: string | null; at: string; why: string }[];
 }
 
 /**
@@ -228,6 +235,11 @@ export interface StoredProposal {
   createdAt: string;
   cutoff: string;
   groupCutoffs?: Record<string, string>;
+  /**
+   * The incident's cutoff per group when the points were selected: evidence that moves one
+   * earlier afterwards makes this proposal out of date before anybody is asked.
+   */
+  basis?: Record<string, string>;
   selection: import('./recovery-points.ts').Selection;
   plan: import('./plan.ts').FailoverPlan;
   /** Malware scans of the chosen points (scan before launch, docs/scanning.md), by machine id. */

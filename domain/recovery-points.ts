@@ -108,6 +108,13 @@ export class InMemoryRecoveryPointCatalog implements RecoveryPointCatalog {
     return structuredClone(this.byMachine.get(machineId) ?? []);
   }
 
+  /** One point by id as stored now, with the next newer point's time (null: none). */
+  async getPoint(machineId: string, pointId: string): Promise<RecoveryPoint | null> {
+    const list = this.byMachine.get(machineId) ?? [];
+    const i = list.findIndex((p) => p.pointId === pointId);
+    return i < 0 ? null : { ...structuredClone(list[i]!), nextCapturedAt: list[i + 1]?.capturedAt ?? null };
+  }
+
   async *pointsAtOrBefore(machineId: string, atOrBefore: string): AsyncIterable<RecoveryPoint> {
     const list = this.byMachine.get(machineId) ?? [];
     const cutoff = Date.parse(atOrBefore);

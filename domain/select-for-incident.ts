@@ -4,6 +4,7 @@ import type { InventoryIndex } from './inventory.ts';
 import { proposeFailover } from './plan.ts';
 import type { Policy } from './policy.ts';
 import type { AuditLog, IncidentStore, RecoveryPointCatalog, RunStore } from './ports.ts';
+import { currentCutoff } from './proposal-revision.ts';
 import { toIso } from './validation.ts';
 
 export const DEFAULT_APPROVAL_TIMEOUT_MINUTES = 60;
@@ -25,11 +26,22 @@ export function selectForIncident(deps: {
     const incident = await deps.incidents.getIncident(input.incidentId);
     if (!incident) throw new NotFoundError(`incident ${input.incidentId} not found`);
     const assessment = { ...incident.assessment, suspectedSince: incident.suspectedSince, evidenceAt: incident.evidenceAt, groups: incident.groups, machines: incident.machines };
-    const proposal = await propose(assessment, input.groupCutoffs ? { groupCutoffs: input.groupCutoffs } : {});
+    // Per group the earliest of: the incident's cutoff for it (a re-infection), and the workflow's input.
+    const groupCutoffs: Record<string, string> = {};
+    for (const g of incident.groups) {
+      const own = incident.groupCutoffs?.[g];
+      const given = input.groupCutoffs?.[g];
+      if (!own && !given) continue;
+      // Never later than the incident's own cutoff, which later evidence may have moved past `own`.
+      const earliest = [own, given, incident.suspectedSince].filter((t): t is string => !!t).sort((a, b) => Date.parse(a) - Date.parse(b))[0]!;
+      groupCutoffs[g] = earliest;
+    }
+    const proposal = await propose(assessment, Object.keys(groupCutoffs).length ? { groupCutoffs } : {});
     const createdAt = toIso(deps.clock.now());
     await deps.runs.saveProposal(incident.incidentId, {
       incidentId: incident.incidentId, createdAt, cutoff: proposal.cutoff, selection: proposal.selection, plan: proposal.plan,
-      ...(input.groupCutoffs ? { groupCutoffs: input.groupCutoffs } : {}),
+      ...(Object.keys(groupCutoffs).length ? { groupCutoffs } : {}),
+      basis: Object.fromEntries(incident.groups.flatMap((g) => { const c = currentCutoff(incident, g); return c ? [[g, c]] : []; })),
     });
     await deps.audit.append(incident.incidentId, {
       type: 'points.selected', actor: 'cleanpoint', at: createdAt,

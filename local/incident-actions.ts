@@ -14,7 +14,7 @@ import { HttpFailure, json, type LocalRequest, type LocalResponse, type Route, t
 const person = z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a person id from the inventory');
 const failbackBody = z.strictObject({ by: person });
 const closeBody = z.strictObject({ by: person, reason: z.string().trim().min(1, 'a reason is required').max(1000) });
-const decisionBody = z.strictObject({ as: person, decision: z.enum(['approve', 'reject']), reason: z.string().max(1000).optional() });
+const decisionBody = z.strictObject({ as: person, decision: z.enum(['approve', 'reject']), reason: z.string().max(1000).optional(), confirmUnverified: z.boolean().optional() });
 const approvalIdSchema = z.string().regex(/^[A-Za-z0-9_-]{22,64}$/, 'must be an approval id');
 
 export function incidentActionRoutes(deps: RouteDeps): Route[] {
@@ -57,7 +57,7 @@ async function decide(deps: RouteDeps, req: LocalRequest): Promise<LocalResponse
   const approvalId = parseWith(approvalIdSchema, req.params['approvalId'], 'approvalId');
   const body = parseWith(decisionBody, bodyOf(req), 'decision');
   const { cliDecideApproval } = await import('../functions/decide-approval/cli.ts');
-  const out = await mapErrors(() => cliDecideApproval({ approvalId, as: body.as, decision: body.decision, ...(body.reason ? { reason: body.reason } : {}), source: `local-api:${req.sourceIp}` }));
+  const out = await mapErrors(() => cliDecideApproval({ approvalId, as: body.as, decision: body.decision, ...(body.reason ? { reason: body.reason } : {}), ...(body.confirmUnverified ? { confirmUnverified: true } : {}), source: `local-api:${req.sourceIp}` }));
   return json(200, out);
 }
 

@@ -3,15 +3,19 @@ import { intakeFinding, type IntakeDeps, type IntakeResult } from '../../domain/
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';
-import { clock, estate, eventPublisher, notifier, stateStores, workflowEngine } from '../shared/wiring.ts';
+import { catalogStore, clock, estate, eventPublisher, notifier, stateStores, workflowEngine } from '../shared/wiring.ts';
 
 const config = loadConfig({
-  STATE_TABLE: configVars.STATE_TABLE, EVENT_BUS_NAME: configVars.EVENT_BUS_NAME, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE,
+  STATE_TABLE: configVars.STATE_TABLE, CATALOG_TABLE: configVars.CATALOG_TABLE, EVENT_BUS_NAME: configVars.EVENT_BUS_NAME, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE,
   POLICY_SOURCE: configVars.POLICY_SOURCE, INCIDENT_STATE_MACHINE_ARN: configVars.INCIDENT_STATE_MACHINE_ARN,
   NOTIFY_EMAIL_FROM: configVars.NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO: configVars.NOTIFY_EMAIL_TO,
 });
 const stores = stateStores(config);
-const fixed = { store: stores.incidents, audit: stores.audit, workflows: workflowEngine(config), events: eventPublisher(config), notifier: notifier(config), clock };
+// runs + catalog: a compromise of an instance Cleanpoint launched marks the point it came from infected.
+const fixed = {
+  store: stores.incidents, audit: stores.audit, workflows: workflowEngine(config), events: eventPublisher(config), notifier: notifier(config), clock,
+  runs: stores.runs, catalog: catalogStore(config),
+};
 
 /**
  * EventBridge → GuardDuty finding. EventBridge delivers at least once and GuardDuty re-sends

@@ -35,7 +35,7 @@ function depsFromEnvironment(): Promise<DecideDeps> {
 }
 
 /** Approve or reject as PERSON from the command line (channel `cli`). Throws the domain's errors (exit code by name). */
-export async function cliDecideApproval(input: { approvalId: string; as: string; decision: DecisionKind; reason?: string; source?: string }): Promise<CliDecisionResult> {
+export async function cliDecideApproval(input: { approvalId: string; as: string; decision: DecisionKind; reason?: string; source?: string; confirmUnverified?: boolean }): Promise<CliDecisionResult> {
   return decideFromCli(await depsFromEnvironment())({ ...input, source: input.source ?? cliSource() });
 }
 

@@ -1,5 +1,5 @@
-import { pastTense, purposeOf, type FailbackSummary, type PublicApprovalRequest } from '../../domain/approval.ts';
-import { approvalQuestion, FAILBACK_STEPS } from '../../domain/approvals.ts';
+import { pastTense, purposeOf, type FailbackSummary, type ProposalChange, type PublicApprovalRequest } from '../../domain/approval.ts';
+import { approvalQuestion, FAILBACK_STEPS, machineScan, type MachineScan } from '../../domain/approvals.ts';
 import type { Incident } from '../../domain/incident.ts';
 import type { Selection } from '../../domain/recovery-points.ts';
 import { escapeHtml as e } from '../shared/http/http.ts';
@@ -31,7 +31,15 @@ export function messagePage(status: number, title: string, message: string): str
 
 export interface PageIdentity { personId: string; personName: string; hidden: Record<string, string> }
 
-export function selectionTable(selection: Selection, withAlternatives: boolean): string {
+/** The malware scan of a proposed point, as the table shows it (scan before launch, docs/scanning.md). */
+function scanCell(scan: MachineScan | undefined): string {
+  if (!scan) return '';
+  const label = { clean: 'clean', 'threats-found': 'THREATS FOUND', unverified: 'UNVERIFIED', 'not-required': 'not scanned (not required)' }[scan.status];
+  const threats = scan.threats.map((t) => `${e(t.name)}${t.path ? ` <span class="muted">${e(t.path)}</span>` : ''}`).join('<br>');
+  return `<td data-scan="${e(scan.status)}"${scan.status === 'clean' || scan.status === 'not-required' ? '' : ' class="warn"'}>${e(label)}${scan.reason ? `<div class="muted">${e(scan.reason)}</div>` : ''}${threats ? `<div>${threats}</div>` : ''}${scan.steppedBack ? `<div class="muted" data-stepped-back>${e(scan.steppedBack)} newer point(s) had threats</div>` : ''}${scan.scanId ? `<div class="muted">scan ${e(scan.scanId)}</div>` : ''}</td>`;
+}
+
+export function selectionTable(selection: Selection, withAlternatives: boolean, scans?: Record<string, MachineScan>): string {
   const rows = selection.machines.map((m) => `<tr data-machine="${e(m.machineId)}">
 <td>${e(m.machineId)}<div class="muted">${e(m.group)}</div></td>
 <td><span data-point>${e(m.pointId)}</span><div class="muted">${e(m.capturedAt)}</div></td>
@@ -39,9 +47,10 @@ export function selectionTable(selection: Selection, withAlternatives: boolean):
 <td>${m.gapToNextMinutes === null ? '—' : `${e(m.gapToNextMinutes)} min`}</td>
 <td>${m.skippedCount ? `${m.skippedCount} newer skipped: ${e([...new Set(m.skipped.map((s) => s.reason))].join(', '))}` : '—'}</td>
 ${withAlternatives ? `<td>${m.alternatives.map((a) => `${e(a.capturedAt)} <span class="muted">(−${e(a.lossMinutes)} min)</span>`).join('<br>') || '—'}</td>` : ''}
+${scans ? scanCell(scans[m.machineId]) : ''}
 </tr>`).join('');
   const blockers = selection.blockers.map((b) => `<tr class="warn" data-blocker="${e(b.machineId)}"><td>${e(b.machineId)}<div class="muted">${e(b.group)}</div></td><td colspan="${withAlternatives ? 5 : 4}">BLOCKED: ${e(b.reason)}</td></tr>`).join('');
-  return `<table><thead><tr><th>Machine</th><th>Restore point</th><th>Clean data given up</th><th>Next newer point</th><th>Skipped</th>${withAlternatives ? '<th>Older points available</th>' : ''}</tr></thead><tbody>${rows}${blockers}</tbody></table>
+  return `<table><thead><tr><th>Machine</th><th>Restore point</th><th>Clean data given up</th><th>Next newer point</th><th>Skipped</th>${withAlternatives ? '<th>Older points available</th>' : ''}${scans ? '<th>Malware scan</th>' : ''}</tr></thead><tbody>${rows}${blockers}</tbody></table>
 <p class="muted">${selection.groups.map((g) => `${e(g.group)}: cutoff ${e(g.cutoff)}, consistency skew ${g.consistencySkewMinutes ?? '—'} min`).join(' · ')}</p>`;
 }
 
@@ -83,6 +92,8 @@ export function approvalPage(r: PublicApprovalRequest, incident: Incident, who: 
   const status = r.status === 'pending' && options.now > Date.parse(r.expiresAt) ? 'expired' : r.status;
   const approvals = r.decisions.filter((d) => d.decision === 'approve').length;
   const mine = r.decisions.find((d) => d.personId === who.personId);
+  const scans = p ? Object.fromEntries(p.selection.machines.map((m) => [m.machineId, machineScan(p.scans?.[m.machineId], m.pointId, p.scans?.[m.machineId] !== undefined)])) : {};
+  const unverified = Object.entries(scans).filter(([, s]) => s.status === 'unverified').map(([id]) => id);
   // A failback has no restore points to pick: no "older point" choices, no preview.
   const cutoffChoices = !p ? '' : r.groups.map((g) => {
     const times = [...new Set(p.selection.machines.filter((m) => m.group === g).flatMap((m) => m.alternatives.map((a) => a.capturedAt)))].sort().reverse();
@@ -91,7 +102,7 @@ export function approvalPage(r: PublicApprovalRequest, incident: Incident, who: 
   }).join('<br>');
   let decide: string;
   if (status !== 'pending' || mine) {
-    decide = `<p data-decided>${mine ? `You ${pastTense(mine.decision)} this request.` : `This request is ${e(status)}; no decision is possible any more.`}</p>`;
+    decide = `<p data-decided>${mine ? `You ${pastTense(mine.decision)} this request.` : `This request is ${e(status)}; no decision is possible any more.`}</p>${r.closedReason ? `<p class="warn" data-closed-reason>${e(r.closedReason)}</p>` : ''}`;
   } else if (!options.canReject) {
     decide = '<p data-not-eligible class="warn">You are not (or no longer) a decider for every affected group: you can read this request but not decide it.</p>';
   } else {
@@ -100,6 +111,7 @@ export function approvalPage(r: PublicApprovalRequest, incident: Incident, who: 
 <input type="hidden" name="decision" value="approve">
 ${p ? `<p>${cutoffChoices}</p>
 <button class="approve" type="submit" name="step" value="preview">Review selection with these points</button>` : ''}
+${unverified.length ? `<p class="warn" data-confirm-unverified><label><input type="checkbox" name="confirmUnverified" value="true"> I approve although the malware scan of ${e(unverified.join(', '))} could not verify the point (unverified)</label></p>` : ''}
 <button class="approve" type="submit" name="step" value="confirm">Approve ${purpose}</button>
 </form>` : `<p data-self-approval class="warn">You asked for this ${purpose}, so another decider must approve it. You may still reject it.</p>`}
 <form method="post" action="/approvals/${e(r.approvalId)}/decision">${hiddenInputs(who.hidden)}
@@ -109,7 +121,7 @@ ${p ? `<p>${cutoffChoices}</p>
   }
   const modeBadge = !p ? '<span class="badge recovery">FAILBACK — back to the primary network</span>'
     : `<span class="badge ${e(p.mode)}">${p.mode === 'test' ? 'TEST MODE — isolated network' : 'RECOVERY MODE — production recovery network'}</span>`;
-  const shown = p ? `<div class="card"><h2>Proposed restore points (latest clean point at or before ${e(p.cutoff)})</h2>${selectionTable(p.selection, true)}
+  const shown = p ? `<div class="card"><h2>Proposed restore points (latest clean point at or before ${e(p.cutoff)})</h2>${selectionTable(p.selection, true, scans)}
 <p>Estimated RTO <b>${e(p.plan.estimatedRtoMinutes)} min</b> in ${p.plan.waves.length} wave(s): ${p.plan.waves.map((w) => `wave ${w.wave}: ${e(w.machines.join(', '))}`).join('; ')}</p>
 ${p.plan.problems.length ? `<p class="warn">${p.plan.problems.map(e).join('<br>')}</p>` : ''}</div>`
     : `<div class="card" data-failback><h2>Failback to the primary environment</h2>${r.failback ? failbackTable(r.failback) : '<p class="warn">No recovered machines were recorded.</p>'}</div>`;
@@ -118,6 +130,7 @@ ${p.plan.problems.length ? `<p class="warn">${p.plan.problems.map(e).join('<br>'
 <p>${modeBadge}
  <span class="badge ${e(status)}" data-approval-status>${e(status.toUpperCase())}</span></p>
 ${options.notice ? `<div class="card" role="status" data-notice><p>${e(options.notice)}</p></div>` : ''}
+${r.supersedes ? changesCard(r.supersedes) : ''}
 <div class="card"><h2>Finding</h2>
 <p><b>${e(f.type)}</b> — severity ${e(f.severity)} (${e(f.severityLabel)})${f.sample ? ' — <b>sample finding</b>' : ''}<br>
 ${e(f.resourceType)} ${e(f.instanceIds.join(', '))} in ${e(f.accountId)}/${e(f.region)}; first seen ${e(f.firstSeen)}, last seen ${e(f.lastSeen)}</p>
@@ -131,6 +144,15 @@ ${r.decisions.length ? `<ul>${r.decisions.map((d) => `<li>${e(nameOf(d.personId)
 ${decide}
 </div>
 <p class="muted">Incident ${e(incident.incidentId)} · approval ${e(r.approvalId)} · This page is personal: anything done here is recorded as ${e(who.personName)}.</p>`);
+}
+
+/** What changed since the proposal this request replaces: the deciders see why they are asked again. */
+function changesCard(c: ProposalChange): string {
+  const at = (p: { pointId: string; capturedAt: string } | null) => (p ? `${e(p.capturedAt)} (${e(p.pointId)})` : 'none');
+  return `<div class="card" data-changes><h2>Why you are asked again</h2>
+<p class="warn">${e(c.reason)}. This proposal replaces an earlier one, whose links no longer work.</p>
+<p>Cutoff: ${e(c.previousCutoff)} ▶ <b>${e(c.cutoff)}</b></p>
+${c.machines.length ? `<table><thead><tr><th>Machine</th><th>Was</th><th>Now</th><th>Why</th></tr></thead><tbody>${c.machines.map((m) => `<tr><td>${e(m.machineId)}</td><td>${at(m.from)}</td><td>${at(m.to)}</td><td>${e(m.why)}</td></tr>`).join('')}</tbody></table>` : '<p>No machine\'s point changed.</p>'}</div>`;
 }
 
 /** Preview of a recomputed selection for older cutoffs, with a confirm form carrying them. */

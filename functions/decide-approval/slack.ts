@@ -164,7 +164,11 @@ export async function processSlackJob(d: SlackDeps, event: SlackJobEvent): Promi
   } catch (e) {
     if (e instanceof ForbiddenError || e instanceof ConflictError || e instanceof ApprovalExpiredError || e instanceof NotFoundError || e instanceof ValidationError) {
       // decideApproval audited the refusal; the clicker alone is told why.
-      await reply(d, job.responseUrl, ephemeral(`Not done: ${e.message}. Nothing was changed.`));
+      // A Slack button cannot give the second confirmation an unverified malware scan needs.
+      const unverified = e instanceof ValidationError && e.issues.some((i) => i.path === 'confirmUnverified');
+      await reply(d, job.responseUrl, ephemeral(unverified
+        ? 'Not done: the malware scan of at least one proposed point is unverified, and approving it needs an explicit second confirmation that Slack buttons cannot give. Use your personal approval page (link in your e-mail). Nothing was changed.'
+        : `Not done: ${e.message}. Nothing was changed.`));
       metrics.addMetric('SlackDecisionsRefused', MetricUnit.Count, 1);
       return { outcome: 'refused', reason: e.message };
     }

@@ -43,6 +43,12 @@ export async function showPage(d: WebDeps, approvalId: string, query: Record<str
     await recordRefusal(d, request, { personId: who.personId, channel: 'web', source }, 'a GET request carried decision parameters; decisions are only taken by POST');
     throw new HttpError(405, 'Decisions are never taken from a link. Open the link and use the buttons on the page.');
   }
+  if (request.status === 'superseded') {
+    // The evidence moved while this request was pending: its links stop working, and say why.
+    const why = `superseded by a newer proposal${request.closedReason ? ` (${request.closedReason})` : ''}`;
+    await recordRefusal(d, request, { personId: who.personId, channel: 'web', source }, why);
+    throw new HttpError(410, `This request was ${why}. Use the link in the newer message you were sent.`);
+  }
   return html(200, render(d, request, await incidentOf(d, request), who, undefined, await readinessHtml(d, request.groups)));
 }
 
@@ -101,6 +107,8 @@ export async function postDecision(d: WebDeps, approvalId: string, event: APIGat
   const result = await decideApproval(d)({
     approvalId: request.approvalId, personId: who.personId, decision: decision!, channel: 'web', source,
     ...(reason ? { reason } : {}), ...(Object.keys(cutoffs).length ? { groupCutoffs: cutoffs } : {}),
+    // The second confirmation a point with an unverified malware scan needs (the page's checkbox).
+    ...(form.get('confirmUnverified') === 'true' ? { confirmUnverified: true } : {}),
   });
   metrics.addMetric(decision === 'approve' ? 'Approvals' : 'Rejections', MetricUnit.Count, result.duplicate ? 0 : 1);
   const notice = result.duplicate ? 'Your decision was already recorded; nothing was changed.' : undefined;

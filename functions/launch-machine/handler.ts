@@ -7,20 +7,23 @@ import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';
 import { ids, taskInput } from '../shared/task-input.ts';
-import { clock, compute, stateStores } from '../shared/wiring.ts';
+import { catalogStore, clock, compute, stateStores } from '../shared/wiring.ts';
 
-const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, KMS_KEY_ID: configVars.KMS_KEY_ID });
+const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, CATALOG_TABLE: configVars.CATALOG_TABLE, KMS_KEY_ID: configVars.KMS_KEY_ID });
 const stores = stateStores(config);
 const provider = compute(config);
 // One RunInstances bucket for the whole fleet of launch containers (a DynamoDB item), so 40
 // parallel launches together stay within EC2's 5-then-2-per-second request budget.
 const pacer = new DynamoTokenBucketPacer({ client: documentClient, tableName: config.STATE_TABLE, name: 'ec2-run-instances', clock });
+// The point is judged again at the moment of launch: the catalogue now, the incident's cutoff now.
+const revalidate = { catalog: catalogStore(config), incidents: stores.incidents };
 const input = z.strictObject({ runId: ids.runId, kind: ids.kind, mode: ids.mode, machineId: ids.machineId });
 
 /**
- * Step Functions task (one per machine, in parallel within a wave): image from the point's
- * snapshots, then RunInstances with an idempotency token, so a retried task never launches a
- * second instance.
+ * Step Functions task (one per machine, in parallel within a wave): the point is judged again
+ * (PointNoLongerEligible when it turned infected, quarantined, deleted or after the cutoff),
+ * then an image from its snapshots and RunInstances with an idempotency token, so a retried
+ * task never launches a second instance.
  */
 export function makeHandler(deps: () => Promise<LaunchDeps>) {
   return async (event: unknown) => {
@@ -32,4 +35,4 @@ export function makeHandler(deps: () => Promise<LaunchDeps>) {
   };
 }
 
-export const handler = lambda(makeHandler(async () => ({ runs: stores.runs, audit: stores.audit, compute: provider, clock, pacer, kmsKeyId: config.KMS_KEY_ID })));
+export const handler = lambda(makeHandler(async () => ({ runs: stores.runs, audit: stores.audit, compute: provider, clock, pacer, kmsKeyId: config.KMS_KEY_ID, revalidate })));

@@ -28,6 +28,8 @@ export function makeHandler(deps: () => Promise<Deps>) {
     const out = await recordOutcome(d)({ runId: task.runId, result: task.result, ...(error ? { error } : {}) });
     // Nobody decided in time: the last request is marked expired too, so no channel shows it as open.
     if (task.result === 'expired') await expireApprovals(d)(out.incidentId, 'the approval wait timed out after escalation');
+    // The workflow failed: a request it left pending can no longer take effect, so no channel may show it as open.
+    if (task.result === 'failed' || task.result === 'no-eligible-point') await expireApprovals(d)(out.incidentId, 'the incident workflow ended before a decision could take effect');
     logger.info('outcome recorded', { result: out.result, rtoMinutes: out.rtoMinutes, rpoMinutes: out.rpoMinutes });
     metrics.addMetric(`Failover_${out.result}`, MetricUnit.Count, 1);
     if (out.rtoMinutes !== null) metrics.addMetric('AchievedRtoMinutes', MetricUnit.Count, out.rtoMinutes);

@@ -7,7 +7,7 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { incidentIdFor } from '../../domain/incident.ts';
 import { DEFAULT_POLICY } from '../../domain/policy.ts';
-import { MemoryAuditLog, MemoryIncidentStore } from '../../functions/shared/adapters/memory/index.ts';
+import { MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog, MemoryRunStore } from '../../functions/shared/adapters/memory/index.ts';
 import { INSTANCES, loadSharedFixture, makeEvent, makeFinding } from '../helpers/fixtures.ts';
 import {
   auditTypes, EVENT_BUS, fixedClock, inventoryIndex, issuePaths, lambdaContext, MIDDY_API, middyApi, NOW, OPS_EMAIL, RecordingEvents,
@@ -56,6 +56,7 @@ describe('assess-finding handler (factory, in-memory fakes)', () => {
     const notifier = new RecordingNotifier();
     const handle = mod.makeHandler(async () => ({
       policy: DEFAULT_POLICY, index: inventoryIndex(), store, audit: new MemoryAuditLog(), workflows, events, notifier, clock: fixedClock(NOW),
+      runs: new MemoryRunStore(), catalog: new MemoryRecoveryPointCatalog(),
     }));
     return { store, workflows, events, notifier, handle };
   }

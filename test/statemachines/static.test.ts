@@ -262,12 +262,12 @@ describe('statemachines/incident-response.asl.json contract', () => {
     expect(states['Approval Expired']).toMatchObject({ Type: 'Fail', Error: 'ApprovalExpired' });
   });
 
-  it('starts the failover machine synchronously, named after the run, with the parent execution id', () => {
+  it('starts the failover machine synchronously, named per approval (plan-failover runName), with the parent execution id', () => {
     const run = states['Run Failover']!;
     expect(run['Resource']).toBe('arn:aws:states:::states:startExecution.sync:2');
     expect(run['Parameters']).toMatchObject({
       StateMachineArn: { Ref: 'FailoverStateMachine' },
-      'Name.$': '$.plan.runId',
+      'Name.$': '$.plan.runName',
       Input: { 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id' },
     });
   });
@@ -494,6 +494,7 @@ describe('incident-response machine, executed locally', () => {
     kind: 'incident',
     mode: 'recovery',
     waves: [{ wave: 1, machines: [{ runId: 'inc-1', kind: 'incident', mode: 'recovery', machineId: 'db-1' }] }],
+    runName: 'inc-1-0a1b2c3d',
   };
   const outcome = (result: string) => ({ incidentId: 'inc-1', result, rtoMinutes: 12, rpoMinutes: 30 });
 
@@ -514,6 +515,7 @@ describe('incident-response machine, executed locally', () => {
       'Notify Expiry': () => ({}),
       'Notify No Eligible Point': () => ({}),
       'Notify Failure': () => ({}),
+      'Review Failed Run': () => ({ askAgain: false, stopped: [] }),
       ...overrides,
     };
     // Scan before launch: nothing to scan unless a test says otherwise (and then its calls are recorded).
@@ -538,7 +540,7 @@ describe('incident-response machine, executed locally', () => {
     expect(calls[0]![1]).toEqual({ incidentId: 'inc-1' });
     expect(calls[1]![1]).toEqual({ FunctionName: expect.stringContaining('request-approval'), Payload: { incidentId: 'inc-1', escalation: false, timeoutSeconds: 1, taskToken: 'task-token-1' } });
     expect(calls[2]![1]).toEqual({ incidentId: 'inc-1', approvalId: 'apr-1' });
-    expect(calls[3]![1]).toMatchObject({ Name: 'inc-1', Input: { runId: 'inc-1', kind: 'incident', mode: 'recovery', waves: plan.waves } });
+    expect(calls[3]![1]).toMatchObject({ Name: 'inc-1-0a1b2c3d', Input: { runId: 'inc-1', kind: 'incident', mode: 'recovery', waves: plan.waves } });
     expect(calls[4]![1]).toEqual({ runId: 'inc-1', kind: 'incident', result: 'recovered' });
   });
 
@@ -608,7 +610,52 @@ describe('incident-response machine, executed locally', () => {
     }));
 
     expect(error?.Error).toBe('States.TaskFailed');
-    expect(calls.map(([n]) => n).slice(-2)).toEqual(['Notify Failure', 'Record Failure']);
+    expect(calls.map(([n]) => n).slice(-3)).toEqual(['Review Failed Run', 'Notify Failure', 'Record Failure']);
     expect(calls.at(-1)![1]).toMatchObject({ runId: 'inc-1', kind: 'incident', result: 'failed', error: { Error: 'States.TaskFailed' } });
+  });
+  it('selects again and asks again when a pending request is superseded by new evidence', async () => {
+    const calls: Array<[string, JsonObject]> = [];
+    let asked = 0;
+    const { output, error } = await execute('incident-response', { incidentId: 'inc-1' }, handlers(calls, {
+      'Request Failover Approval': () => (++asked === 1
+        ? Promise.reject(namedError('ProposalSuperseded', 'new evidence moved the cutoff earlier: db-1 point p-9 is after the current cutoff'))
+        : { approved: true, approvalId: 'apr-2', decidedAt: '2025-01-01T00:10:00Z' }),
+    }));
+
+    expect(error).toBeUndefined();
+    expect(output).toEqual(outcome('recovered'));
+    expect(calls.map(([n]) => n)).toEqual(['Select Recovery Points', 'Request Failover Approval', 'Select Recovery Points', 'Request Failover Approval', 'Plan Failover', 'Run Failover', 'Record Outcome', 'Notify Outcome']);
+    expect(calls[2]![1]).toEqual({ incidentId: 'inc-1' });
+    expect(calls[4]![1]).toEqual({ incidentId: 'inc-1', approvalId: 'apr-2' });
+  });
+
+  it('selects again when an approved point no longer stands at planning time', async () => {
+    const calls: Array<[string, JsonObject]> = [];
+    let planned = 0;
+    const { error } = await execute('incident-response', { incidentId: 'inc-1' }, handlers(calls, {
+      'Plan Failover': () => (++planned === 1 ? Promise.reject(namedError('ProposalSuperseded', 'approved, then superseded before launch')) : plan),
+    }));
+
+    expect(error).toBeUndefined();
+    expect(calls.map(([n]) => n).slice(0, 6)).toEqual(['Select Recovery Points', 'Request Failover Approval', 'Plan Failover', 'Select Recovery Points', 'Request Failover Approval', 'Plan Failover']);
+  });
+
+  it('asks again after a run whose launches were stopped, and fails when the review says not to', async () => {
+    const calls: Array<[string, JsonObject]> = [];
+    let runs = 0;
+    const { output, error } = await execute('incident-response', { incidentId: 'inc-1' }, handlers(calls, {
+      'Run Failover': () => (++runs === 1
+        ? Promise.reject(namedError('States.TaskFailed', '{"Status":"FAILED","Error":"WaveFailed"}'))
+        : { ExecutionArn: 'arn:aws:states:us-east-1:123456789012:execution:failover:inc-1-2', Status: 'SUCCEEDED', Output: {} }),
+      'Review Failed Run': () => ({ askAgain: true, stopped: ['db-1'] }),
+    }));
+
+    expect(error).toBeUndefined();
+    expect(output).toEqual(outcome('recovered'));
+    expect(calls.map(([n]) => n)).toEqual([
+      'Select Recovery Points', 'Request Failover Approval', 'Plan Failover', 'Run Failover', 'Review Failed Run',
+      'Select Recovery Points', 'Request Failover Approval', 'Plan Failover', 'Run Failover', 'Record Outcome', 'Notify Outcome',
+    ]);
+    expect(calls[4]![1]).toMatchObject({ incidentId: 'inc-1', error: { Error: 'States.TaskFailed' } });
   });
 });

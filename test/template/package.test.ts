@@ -57,7 +57,9 @@ const FUNCTIONS = [
   'check-point-scans',
   'request-approval',
   'decide-approval',
+  'revise-proposal',
   'plan-failover',
+  'review-run',
   'launch-machine',
   'check-machine',
   'cleanup-test-machines',
@@ -76,7 +78,7 @@ const FUNCTIONS = [
   'check-protection',
 ] as const;
 /** Invoked asynchronously (by EventBridge rules): must end in a dead-letter queue on failure. */
-const ASYNC_FUNCTIONS = ['assess-finding', 'record-recovery-point', 'record-scan-verdict', 'decide-approval', 'check-drill-schedule', 'finish-aborted-drill', 'check-protection'] as const;
+const ASYNC_FUNCTIONS = ['assess-finding', 'record-recovery-point', 'record-scan-verdict', 'decide-approval', 'revise-proposal', 'check-drill-schedule', 'finish-aborted-drill', 'check-protection'] as const;
 /**
  * Actions AWS authorises only on Resource "*" (no resource-level permissions). GuardDuty's
  * StartMalwareScan / GetMalwareScan: AWS's managed policy AWSBackupServiceRolePolicyForScans

@@ -48,7 +48,7 @@ function cardText(c: ApprovalCard): string[] {
   }
   return [
     'Proposed restore points:',
-    ...c.machines.map((m) => `- ${m.machineId} (${m.group}): point of ${m.capturedAt}, gives up ${m.lossMinutes} min; ${m.olderPoints.length} older point(s)`),
+    ...c.machines.map((m) => `- ${m.machineId} (${m.group}): point of ${m.capturedAt}, gives up ${m.lossMinutes} min; ${m.olderPoints.length} older point(s)${m.scan && m.scan.status !== 'not-required' ? `; malware scan: ${m.scan.status}${m.scan.threats.length ? ` (${m.scan.threats.map((t) => t.name).join(', ')})` : ''}` : ''}`),
     ...c.blockers.map((b) => `- BLOCKED ${b.machineId} (${b.group}): ${b.reason}`),
     ...c.problems.map((p) => `! ${p}`),
   ];

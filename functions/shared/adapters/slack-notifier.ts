@@ -156,7 +156,7 @@ export function renderApprovalMessage(c: ApprovalCard, state?: ApprovalState): S
     blocks.push({ type: 'section', text: mrkdwn(`*Failback to the primary network*\n${listed.join('\n') || 'none'}`) });
   } else {
     const listed = c.machines.slice(0, MAX_MACHINES_LISTED).map((m) =>
-      `• \`${esc(m.machineId)}\` (${esc(m.group)}) ← point of ${esc(m.capturedAt)}, gives up ${esc(m.lossMinutes)} min; ${m.olderPoints.length} older point(s) available`);
+      `• \`${esc(m.machineId)}\` (${esc(m.group)}) ← point of ${esc(m.capturedAt)}, gives up ${esc(m.lossMinutes)} min; ${m.olderPoints.length} older point(s) available${m.scan && m.scan.status !== 'not-required' ? `; malware scan: *${esc(m.scan.status)}*` : ''}`);
     if (c.machines.length > MAX_MACHINES_LISTED) listed.push(`…and ${c.machines.length - MAX_MACHINES_LISTED} more machine(s)`);
     blocks.push({ type: 'section', text: mrkdwn(`*Restore points* (latest clean point at or before ${esc(c.cutoff)})\n${listed.join('\n') || 'none'}`) });
   }

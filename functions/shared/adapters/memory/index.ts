@@ -3,3 +3,4 @@ export { MemoryAuditLog } from './audit-log.ts';
 export { MemoryIncidentStore } from './incident-store.ts';
 export { MemoryRecoveryPointCatalog } from './recovery-point-catalog.ts';
 export type { FindingRecord } from './port-rules.ts';
+export { MemoryRunStore } from './run-store.ts';

@@ -34,10 +34,8 @@ export class MemoryRecoveryPointCatalog extends InMemoryRecoveryPointCatalog imp
     this.place(storablePoint(point));
   }
 
-  async getPoint(machineId: string, pointId: string): Promise<RecoveryPoint | null> {
-    const list = super.all(machineId);
-    const i = list.findIndex((p) => p.pointId === pointId);
-    return i < 0 ? null : { ...list[i]!, nextCapturedAt: list[i + 1]?.capturedAt ?? null };
+  override async getPoint(machineId: string, pointId: string): Promise<RecoveryPoint | null> {
+    return structuredClone(await super.getPoint(machineId, pointId));
   }
 
   /** Every machine's points are looked at: fine for the sizes the fake holds (tests, CLI files). */

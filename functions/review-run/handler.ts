@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { reviewStoppedRun } from '../../domain/proposal-revision.ts';
+import { configVars, loadConfig } from '../shared/config.ts';
+import { lambda } from '../shared/middleware.ts';
+import { logger } from '../shared/observability.ts';
+import { caughtError, ids, taskInput } from '../shared/task-input.ts';
+import { clock, stateStores } from '../shared/wiring.ts';
+
+const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE });
+const stores = stateStores(config);
+// The failed run's error (from the Catch) is accepted and ignored: the run records say what happened.
+const input = z.strictObject({ incidentId: ids.incidentId, error: caughtError.optional() });
+type Deps = Parameters<typeof reviewStoppedRun>[0];
+
+/** Step Functions task after a failed failover run: ask the deciders again when launches were stopped for an unsafe point. */
+export function makeHandler(deps: () => Promise<Deps>) {
+  return async (event: unknown) => {
+    const result = await reviewStoppedRun(await deps())({ incidentId: taskInput(input, event).incidentId });
+    logger.info('failed run reviewed', { askAgain: result.askAgain, stopped: result.stopped.length });
+    return result;
+  };
+}
+
+export const handler = lambda(makeHandler(async () => ({ runs: stores.runs, audit: stores.audit, clock })));
