@@ -9,7 +9,7 @@ import { incidentIdFor } from '../../domain/incident.ts';
 import { DEFAULT_POLICY } from '../../domain/policy.ts';
 import { MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog, MemoryRunStore } from '../../functions/shared/adapters/memory/index.ts';
 import { INSTANCES, loadSharedFixture, makeEvent, makeFinding } from '../helpers/fixtures.ts';
-import {
+import { CATALOG_TABLE,
   auditTypes, EVENT_BUS, fixedClock, inventoryIndex, issuePaths, lambdaContext, MIDDY_API, middyApi, NOW, OPS_EMAIL, RecordingEvents,
   RecordingNotifier, RecordingWorkflows, rejectionOf, rememberWrites, removeTempFiles, STATE_MACHINE_ARN, STATE_TABLE, stubHandlerEnv,
   writeInventorySource, writeYamlSource,
@@ -34,6 +34,7 @@ const spambotIncidentId = () => incidentIdFor(spambotOnPaymentsDb().detail);
 beforeAll(async () => {
   stubHandlerEnv({
     STATE_TABLE,
+    CATALOG_TABLE,
     EVENT_BUS_NAME: EVENT_BUS,
     INVENTORY_SOURCE: writeInventorySource(),
     // The Spambot sample is severity 5: this policy lets medium findings propose (test-mode) failovers.
@@ -73,6 +74,7 @@ describe('assess-finding handler (factory, in-memory fakes)', () => {
     // Assess
     expect(out).toEqual({
       incidentId, delivery: 'new', created: true, correlated: false, executionName: `incident-${incidentId}`, action: 'failover-proposal',
+      alsoFolded: [], reinfected: false,
     });
     expect(w.workflows.starts).toEqual([{ machine: 'incident-response', name: `incident-${incidentId}`, input: { incidentId } }]);
     expect(w.events.published.map((e) => e.detailType)).toEqual(['Incident Created']);
@@ -194,6 +196,7 @@ describe('assess-finding handler (wrapped, aws-sdk-client-mock)', () => {
     // Assess
     expect(out).toEqual({
       incidentId, delivery: 'new', created: true, correlated: false, executionName: `incident-${incidentId}`, action: 'failover-proposal',
+      alsoFolded: [], reinfected: false,
     });
     expect(ddb).toHaveReceivedCommandWith(PutCommand, {
       TableName: STATE_TABLE,
@@ -252,7 +255,8 @@ describe('assess-finding handler (wrapped, aws-sdk-client-mock)', () => {
     expect(Object.values(update?.ExpressionAttributeValues ?? {})).toContain(
       `arn:aws:states:eu-west-1:111122223333:execution:cleanpoint-incident-response:incident-${incidentId}`,
     );
-    expect(auditTypes(ddb)).toEqual(['incident.created']);
+    // The execution is recorded on the incident by this delivery, so this delivery audits its start (once).
+    expect(auditTypes(ddb)).toEqual(['incident.created', 'workflow.started']);
     expect(eventBridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
   });
 

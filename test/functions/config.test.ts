@@ -12,7 +12,7 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { makeInventory } from '../helpers/fixtures.ts';
-import {
+import { CATALOG_TABLE,
   FROM_EMAIL, incidentItem, inventoryIndex, KMS_KEY, lambdaContext, makeIncidentFor, rejectionOf, rememberWrites, STATE_TABLE,
   stubHandlerEnv,
 } from './support.ts';
@@ -57,7 +57,7 @@ describe('handler configuration at cold start', () => {
   it('loads once the variables it needs are set, with nothing else configured', async () => {
     // Prepare
     vi.resetModules();
-    stubHandlerEnv({ STATE_TABLE, KMS_KEY_ID: KMS_KEY });
+    stubHandlerEnv({ STATE_TABLE, CATALOG_TABLE, KMS_KEY_ID: KMS_KEY });
 
     // Act
     const mod = await import('../../functions/launch-machine/handler.ts');

@@ -235,6 +235,8 @@ describe('decide-approval handler (wrapped, aws-sdk-client-mock)', () => {
     const fields = Object.fromEntries(link.searchParams);
     const form = new URLSearchParams({
       ...fields, csrf: csrfToken(LINK_SECRET, claimsFrom(approval.approvalId, fields).claims), decision: 'approve', step: 'confirm',
+      // The fixture's recovery-mode points were never scanned: approving them takes the second confirmation.
+      confirmUnverified: 'true',
     });
 
     // Act
@@ -243,7 +245,7 @@ describe('decide-approval handler (wrapped, aws-sdk-client-mock)', () => {
     }), lambdaContext());
 
     // Assess
-    expect(res.statusCode).toBe(200);
+    expect(res.statusCode, res.body).toBe(200);
     expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
     const sent = sfn.commandCalls(SendTaskSuccessCommand)[0]!.args[0].input;
     expect(sent.taskToken).toBe(TASK_TOKEN);

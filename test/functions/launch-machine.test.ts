@@ -9,7 +9,7 @@ import { InsufficientCapacityError } from '../../domain/errors.ts';
 import { clientTokenFor } from '../../domain/failover.ts';
 import { MemoryAuditLog } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
-import {
+import { CATALOG_TABLE,
   auditTypes, fixedClock, issuePaths, KMS_KEY, lambdaContext, makeRunMachine, MIDDY_API, middyApi, NOW, rejectionOf, rememberWrites,
   removeTempFiles, runMachineItem, ScriptedCompute, STATE_TABLE, stubHandlerEnv,
 } from './support.ts';
@@ -25,7 +25,7 @@ const machine = () => makeRunMachine({
 });
 
 beforeAll(async () => {
-  stubHandlerEnv({ STATE_TABLE, KMS_KEY_ID: KMS_KEY });
+  stubHandlerEnv({ STATE_TABLE, CATALOG_TABLE, KMS_KEY_ID: KMS_KEY });
   mod = await import('../../functions/launch-machine/handler.ts');
   // Backoff and pacing wait on the wiring clock: a fixed clock makes every wait instant.
   const { useClock } = await import('../../functions/shared/wiring.ts');
@@ -119,13 +119,21 @@ describe('launch-machine handler (wrapped, aws-sdk-client-mock)', () => {
   const ddb = mockClient(DynamoDBDocumentClient);
   const ec2 = mockClient(EC2Client);
 
+  /** The machine's point in the catalogue as the DynamoDB adapter lays it out (pointer, then the point). */
+  const seedPoint = (table: ReturnType<typeof rememberWrites>, m: ReturnType<typeof machine>, change: Record<string, unknown> = {}) => {
+    table.seed(CATALOG_TABLE, { machineId: m.machineId, sk: `POINT#${m.pointId}`, pointId: m.pointId, capturedAt: m.capturedAt });
+    table.seed(CATALOG_TABLE, { machineId: m.machineId, sk: `${m.capturedAt}#${m.pointId}`, pointId: m.pointId, capturedAt: m.capturedAt, status: 'available', scan: 'clean', snapshots: m.snapshots, ...change });
+  };
+
   const ec2Error = (code: string, status: number) =>
     new EC2ServiceException({ name: code, message: `aws says ${code}`, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status } });
 
   beforeEach(() => {
     ddb.reset();
     ec2.reset();
-    rememberWrites(ddb).seed(STATE_TABLE, runMachineItem(machine()));
+    const table = rememberWrites(ddb);
+    table.seed(STATE_TABLE, runMachineItem(machine()));
+    seedPoint(table, machine());
     ec2.on(DescribeImagesCommand).resolves({ Images: [] });
     ec2.on(RegisterImageCommand).resolves({ ImageId: 'ami-0bbbbbbbbbbbbbbb1' });
     ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0ccccccccccccccc1' }] });
@@ -206,6 +214,42 @@ describe('launch-machine handler (wrapped, aws-sdk-client-mock)', () => {
       ['m6i.large', clientTokenFor(RUN_ID, 'payments-api', 'm6i.large')],
       ['m5.large', clientTokenFor(RUN_ID, 'payments-api', 'm5.large')],
     ]);
+  });
+
+  it.each([
+    ['turned infected', { scan: 'infected' }, /is now infected/],
+    ['was quarantined', { status: 'quarantined' }, /is now quarantined/],
+  ])('stops before launch when the approved point %s since the decision: no image, no instance, recorded and audited', async (_what, change, why) => {
+    // Prepare: the point changed in the catalogue after the run was planned
+    const table = rememberWrites(ddb);
+    table.seed(STATE_TABLE, runMachineItem(machine()));
+    seedPoint(table, machine(), change);
+
+    // Act
+    const error = await rejectionOf(mod.handler(task, lambdaContext()));
+
+    // Assess
+    expect(error.name).toBe('PointNoLongerEligible');
+    expect(error.message).toMatch(why);
+    expect(ec2).not.toHaveReceivedCommand(RegisterImageCommand);
+    expect(ec2).not.toHaveReceivedCommand(RunInstancesCommand);
+    const stored = table.get(STATE_TABLE, { pk: `RUN#${RUN_ID}`, sk: 'MACHINE#payments-api' });
+    expect(stored?.['error']).toMatch(/^stopped before launch: /);
+    expect(auditTypes(ddb)).toContain('machine.launch-stopped');
+  });
+
+  it('stops before launch when the approved point is no longer in the catalogue (deleted)', async () => {
+    // Prepare: the run exists, the point does not
+    ddb.reset();
+    rememberWrites(ddb).seed(STATE_TABLE, runMachineItem(machine()));
+
+    // Act
+    const error = await rejectionOf(mod.handler(task, lambdaContext()));
+
+    // Assess
+    expect(error.name).toBe('PointNoLongerEligible');
+    expect(error.message).toMatch(/no longer in the catalogue \(deleted\)/);
+    expect(ec2).not.toHaveReceivedCommand(RunInstancesCommand);
   });
 
   it('fails with LaunchFailedError and records why when no instance type has capacity', async () => {

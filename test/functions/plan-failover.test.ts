@@ -27,6 +27,7 @@ const expectedPlan = () => {
   return {
     runId: incident.incidentId, kind: 'incident', mode: 'recovery',
     waves: [{ wave: 1, machines: [item('payments-db')] }, { wave: 2, machines: [item('payments-api'), item('payments-web')] }],
+    runName: expect.stringMatching(new RegExp(`^${incident.incidentId}-[0-9a-f]{8}$`)),
   };
 };
 
@@ -48,18 +49,73 @@ beforeAll(async () => {
 afterAll(() => removeTempFiles());
 
 describe('plan-failover handler (factory, in-memory fakes)', () => {
-  async function world(request: ApprovalRequest = approved) {
+  async function world(request: ApprovalRequest = approved, current: Incident = incident) {
     const incidents = new MemoryIncidentStore();
-    await incidents.createIncident(incident);
+    await incidents.createIncident(current);
     const approvals = new MemoryApprovalStore();
     await approvals.createApproval(request);
     const runs = new MemoryRunStore();
-    const handle = mod.makeHandler(async () => ({
-      incidents, approvals, runs, audit: new MemoryAuditLog(), catalog: new MemoryRecoveryPointCatalog(pointsFor(index, 'payments')),
-      policy: DEFAULT_POLICY, index, clock: fixedClock(NOW),
-    }));
-    return { incidents, runs, handle };
+    const audit = new MemoryAuditLog();
+    const catalog = new MemoryRecoveryPointCatalog(pointsFor(index, 'payments'));
+    const handle = mod.makeHandler(async () => ({ incidents, approvals, runs, audit, catalog, policy: DEFAULT_POLICY, index, clock: fixedClock(NOW) }));
+    return { incidents, approvals, runs, audit, catalog, handle };
   }
+
+  it('refuses an approved point that turned infected since the decision: the approval is superseded, nothing is planned', async () => {
+    // Prepare: the database's approved point is found infected after the deciders approved it
+    const w = await world();
+    const db = approved.proposal!.selection.machines.find((m) => m.machineId === 'payments-db')!;
+    await w.catalog.markPoint('payments-db', db.pointId, { scan: 'infected' });
+
+    // Act
+    const error = await rejectionOf(w.handle(task()));
+
+    // Assess: the workflow is told to select again; the request says why; no run exists
+    expect(error.name).toBe('ProposalSuperseded');
+    expect(error.message).toContain(`payments-db point ${db.pointId} is now infected`);
+    expect((await w.approvals.getApproval(approved.approvalId))?.status).toBe('superseded');
+    expect((await w.audit.list(incident.incidentId)).map((e) => e.type)).toContain('failover.revalidation-failed');
+    expect(await w.runs.getRun(incident.incidentId)).toBeNull();
+  });
+
+  it('refuses approved points captured after a cutoff that new evidence moved earlier', async () => {
+    // Prepare: a later finding put the suspected start before every approved point
+    const earlier = { ...incident, suspectedSince: '2024-05-01T06:00:00.000Z' };
+    const w = await world(approved, earlier);
+
+    // Act
+    const error = await rejectionOf(w.handle(task()));
+
+    // Assess
+    expect(error.name).toBe('ProposalSuperseded');
+    expect(error.message).toMatch(/is after the current cutoff 2024-05-01T06:00:00.000Z/);
+    expect(await w.runs.getRun(incident.incidentId)).toBeNull();
+  });
+
+  it('re-plans an existing run onto newly approved points, keeping the earlier point and instance, with a fresh execution name', async () => {
+    // Prepare: a first run launched the database from its first point; a second approval chose an older one
+    const w = await world();
+    const first = await w.handle(task());
+    const dbPoint = approved.proposal!.selection.machines.find((m) => m.machineId === 'payments-db')!;
+    await w.runs.updateMachine(incident.incidentId, 'payments-db', { instanceId: 'i-0aaaaaaaaaaaaaaa1', readyAt: '2024-05-01T10:20:00.000Z' });
+    const older = pointsFor(index, 'payments').filter((p) => p.machineId === 'payments-db' && p.capturedAt < dbPoint.capturedAt).sort((a, b) => b.capturedAt.localeCompare(a.capturedAt))[0]!;
+    const machines = approved.proposal!.selection.machines.map((m) => (m.machineId === 'payments-db' ? { ...m, pointId: older.pointId, capturedAt: older.capturedAt, snapshots: older.snapshots } : m));
+    const plan = { ...approved.proposal!.plan, machines: approved.proposal!.plan.machines.map((m) => (m.machineId === 'payments-db' ? { ...m, pointId: older.pointId, capturedAt: older.capturedAt, snapshots: older.snapshots } : m)) };
+    const second = { ...approved, approvalId: 'second-approval-0000000001', proposal: { ...approved.proposal!, selection: { ...approved.proposal!.selection, machines }, plan } };
+    await w.approvals.createApproval(second);
+
+    // Act
+    const out = await w.handle({ incidentId: incident.incidentId, approvalId: second.approvalId });
+
+    // Assess: the database moves to the older point and launches again; the others keep their records
+    const db = await w.runs.getMachine(incident.incidentId, 'payments-db');
+    expect(db).toMatchObject({ pointId: older.pointId, capturedAt: older.capturedAt });
+    expect(db?.instanceId).toBeUndefined();
+    expect(db?.replaced).toEqual([expect.objectContaining({ pointId: dbPoint.pointId, instanceId: 'i-0aaaaaaaaaaaaaaa1' })]);
+    expect((await w.runs.getMachine(incident.incidentId, 'payments-api'))?.pointId).toBe(approved.proposal!.selection.machines.find((m) => m.machineId === 'payments-api')!.pointId);
+    expect(out.runName).not.toBe(first.runName);
+    expect((await w.audit.list(incident.incidentId)).map((e) => e.type)).toContain('failover.replanned');
+  });
 
   it('returns the run id, kind, mode and waves the Run Failover state passes on, one launch item per machine', async () => {
     // Prepare
@@ -124,6 +180,11 @@ describe('plan-failover handler (wrapped, aws-sdk-client-mock)', () => {
     const table = rememberWrites(ddb);
     table.seed(STATE_TABLE, incidentItem(incident));
     table.seed(STATE_TABLE, approvalItem(approved));
+    // The catalogue as the DynamoDB adapter lays it out: a pointer per point, then the point item.
+    for (const p of pointsFor(index, 'payments')) {
+      table.seed(CATALOG_TABLE, { machineId: p.machineId, sk: `POINT#${p.pointId}`, pointId: p.pointId, capturedAt: p.capturedAt });
+      table.seed(CATALOG_TABLE, { ...p, sk: `${p.capturedAt}#${p.pointId}` });
+    }
   });
 
   afterAll(() => ddb.restore());

@@ -407,9 +407,13 @@ describe('IAM', () => {
       expect(allowed(functionStatements(key), 'states:StartExecution').map((s) => s.Resource), key).toEqual([{ Ref: 'DrillStateMachine' }]);
     }
     for (const action of ['states:SendTaskSuccess', 'states:SendTaskFailure']) {
-      expect(FUNCTIONS.filter((k) => allowed(functionStatements(k), action).length)).toEqual(['decide-approval']);
       expect(allowed(functionStatements('decide-approval'), action).map((s) => s.Resource)).toEqual([[{ Ref: 'IncidentResponseStateMachine' }, { Ref: 'FailbackStateMachine' }]]);
     }
+    // Only decide-approval resumes a waiting task with a decision; revise-proposal may only fail
+    // the incident-response machine's approval task (ProposalSuperseded), never approve one.
+    expect(FUNCTIONS.filter((k) => allowed(functionStatements(k), 'states:SendTaskSuccess').length)).toEqual(['decide-approval']);
+    expect(FUNCTIONS.filter((k) => allowed(functionStatements(k), 'states:SendTaskFailure').length)).toEqual(['decide-approval', 'revise-proposal']);
+    expect(allowed(functionStatements('revise-proposal'), 'states:SendTaskFailure').map((s) => s.Resource)).toEqual([{ Ref: 'IncidentResponseStateMachine' }]);
   });
 
   it('lets each state machine invoke exactly the functions its definition calls, and nothing else of Lambda', () => {
