@@ -200,14 +200,15 @@ export interface LaunchDeps {
  */
 export function launchMachine(deps: LaunchDeps) {
   const retry = deps.retry ?? DEFAULT_RETRY;
-  return async (input: { runId: string; machineId: string }): Promise<{ instanceId: string; instanceType: string; waitSeconds: number; throttledRetries: number }> => {
+  return async (input: { runId: string; machineId: string; kind?: RunKind }): Promise<{ instanceId: string; instanceType: string; waitSeconds: number; throttledRetries: number }> => {
     const m = await deps.runs.getMachine(input.runId, input.machineId);
     if (!m) throw new NotFoundError(`machine ${input.machineId} is not part of run ${input.runId}`);
     const waitSeconds = deps.bootWaitSeconds ?? 60;
     if (m.instanceId) return { instanceId: m.instanceId, instanceType: m.instanceTypeUsed ?? m.instanceType ?? '', waitSeconds, throttledRetries: m.throttledRetries ?? 0 };
     if (!m.network) throw new LaunchFailedError(`${m.machineId}: no ${m.mode} network configured for group ${m.group}`);
     const stillStands = async () => {
-      if (!deps.revalidate) return;
+      // A failback launches from snapshots Cleanpoint just took of the recovery machines, not from catalogue points.
+      if (!deps.revalidate || input.kind === 'failback') return;
       const why = await revalidatePoint(deps.revalidate, m);
       if (!why) return;
       const at = toIso(deps.clock.now());

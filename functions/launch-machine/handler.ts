@@ -28,7 +28,7 @@ const input = z.strictObject({ runId: ids.runId, kind: ids.kind, mode: ids.mode,
 export function makeHandler(deps: () => Promise<LaunchDeps>) {
   return async (event: unknown) => {
     const task = taskInput(input, event);
-    const result = await launchMachine(await deps())({ runId: task.runId, machineId: task.machineId });
+    const result = await launchMachine(await deps())({ runId: task.runId, machineId: task.machineId, kind: task.kind });
     logger.info('machine launched', { instanceId: result.instanceId, instanceType: result.instanceType, throttledRetries: result.throttledRetries });
     metrics.addMetric('MachinesLaunched', MetricUnit.Count, 1);
     return { ...task, instanceId: result.instanceId, waitSeconds: result.waitSeconds };

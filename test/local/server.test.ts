@@ -217,6 +217,8 @@ describe('local server: what it serves', () => {
     // Prepare
     const event = await ransomwareEvent(system);
     const first = await postJson(system, '/local/findings?wait=0', event);
+    // Workflows of earlier findings move on by themselves (selection, scans, the approval request): let them reach the decision step.
+    await until('every incident waiting for a decision', async () => (await system.stores.incidents.listIncidents()).every((i) => i.status !== 'proposed'));
     const before = await storedState(system);
 
     // Act
