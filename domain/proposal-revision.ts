@@ -206,14 +206,27 @@ export const MAX_ASK_AGAIN = 5;
  * workflow selects from the current evidence; machines already running keep their progress).
  * Bounded: after MAX_ASK_AGAIN stopped runs the failure stands and people take over.
  */
-export function reviewStoppedRun(deps: { runs: RunStore; audit: AuditLog; clock: Clock }) {
+export function reviewStoppedRun(deps: { runs: RunStore; approvals: ApprovalStore; audit: AuditLog; clock: Clock }) {
   return async (input: { incidentId: string }): Promise<{ askAgain: boolean; stopped: string[] }> => {
     const machines = await deps.runs.listMachines(input.incidentId);
-    const stopped = machines.filter((m) => !m.instanceId && m.error?.startsWith(STOPPED_PREFIX)).map((m) => m.machineId).sort();
+    const halted = machines.filter((m) => !m.instanceId && m.error?.startsWith(STOPPED_PREFIX));
+    const stopped = halted.map((m) => m.machineId).sort();
     if (stopped.length === 0) return { askAgain: false, stopped };
     const history = await deps.audit.list(input.incidentId);
     const asked = history.filter((e) => e.type === 'failover.asking-again').length;
     const askAgain = asked < MAX_ASK_AGAIN;
+    if (askAgain) {
+      // The approval that launched this run no longer stands for the stopped machines: mark it
+      // superseded, so the next request tells the deciders what changed since they approved.
+      const approved = (await deps.approvals.listApprovals({ incidentId: input.incidentId, status: 'approved' }))
+        .filter((r) => r.proposal && !r.supersededBy).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+      if (approved) {
+        const points = halted.map((m) => ({ machineId: m.machineId, group: m.group, pointId: m.pointId, why: (m.error ?? '').slice(STOPPED_PREFIX.length).replace(/; the deciders are asked again$/, '') }));
+        const reason = `approved, then stopped before launch: ${points.map((p) => `${p.machineId} ${p.why}`).join('; ')}`.slice(0, 900);
+        await deps.approvals.updateApproval(approved.approvalId, approved.version, { status: 'superseded', closedReason: reason, supersededPoints: points })
+          .catch((e) => { if (!(e instanceof ConflictError)) throw e; });
+      }
+    }
     await deps.audit.append(input.incidentId, {
       type: askAgain ? 'failover.asking-again' : 'failover.not-asking-again', actor: 'cleanpoint', at: toIso(deps.clock.now()),
       data: { stopped, outcome: askAgain ? 'launches were stopped because their points no longer stood: a new proposal follows' : `launches were stopped ${asked} times: people must decide how to go on` },

@@ -21,4 +21,4 @@ export function makeHandler(deps: () => Promise<Deps>) {
   };
 }
 
-export const handler = lambda(makeHandler(async () => ({ runs: stores.runs, audit: stores.audit, clock })));
+export const handler = lambda(makeHandler(async () => ({ runs: stores.runs, approvals: stores.approvals, audit: stores.audit, clock })));
