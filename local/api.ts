@@ -68,11 +68,12 @@ async function sendFinding(deps: RouteDeps, req: LocalRequest): Promise<LocalRes
   const delivery = deliveries.find((d) => d.functionName === 'assess-finding');
   if (!delivery) throw new HttpFailure(422, 'no rule on the local event bus sends this event to assess-finding');
   if (delivery.status === 'failed') throw new HttpFailure(/^ValidationError|^UnsupportedEventError/.test(delivery.error ?? '') ? 422 : 502, `assess-finding refused the event: ${delivery.error}`);
-  const result = delivery.result as { incidentId: string; action: string; delivery: string; created: boolean; correlated: boolean };
+  const result = delivery.result as { incidentId: string; action: string; delivery: string; created: boolean; correlated: boolean; reinfected?: boolean; alsoFolded?: string[] };
   const approval = result.action === 'failover-proposal' ? await awaitApprovalLink(deps, result.incidentId, wait * 1000) : null;
   const incident = await deps.stores.incidents.getIncident(result.incidentId);
   return json(result.created ? 201 : 200, {
     incidentId: result.incidentId, action: result.action, delivery: result.delivery, created: result.created, correlated: result.correlated,
+    reinfected: result.reinfected === true, alsoFolded: result.alsoFolded ?? [],
     status: incident?.status ?? null, approval, incidentUrl: `${deps.rt.options.publicBaseUrl}/incidents/${result.incidentId}`,
   });
 }

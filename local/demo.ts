@@ -49,25 +49,47 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     log(`✔ Finding sent: incident ${sent.incidentId} (${sent.action}), status ${sent.status}`);
     if (sent.action !== 'failover-proposal') return fail(log, incidentId, [`the finding led to ${sent.action}, not a failover proposal`]);
 
-    const link = await approvalLinkFromOutbox(url, sent.approval);
-    log(`✔ Approval e-mail to ${link.email} (${link.personName}) carries ${link.url.split('?')[0]}?…`);
-    await approveThroughPage(link);
-    log(`✔ ${link.personName} opened the approval page and approved the failover`);
+    const first = await approvalLinkFromOutbox(url, sent.approval);
+    log(`✔ Approval e-mail to ${first.email} (${first.personName}) carries ${first.url.split('?')[0]}?…`);
+    const scans = (await getJson<IncidentDetail>(`${url}/local/incidents/${sent.incidentId}`)).audit.filter((a) => a.type === 'scan.threats-found');
+    for (const a of scans) log(`✔ The malware scan before launch found ${String(a.data['machineId'] ?? 'a machine')}'s newest clean-looking point infected: stepped back to an older one`);
+
+    // Evidence moves while the decider reads: a second finding shows the compromise began hours earlier.
+    const earlier = await sendFinding(url, options.findingFile ?? path.join(ROOT, 'examples/findings/ransomware-payments-db.json'), { leadMinutes: 240 });
+    if (earlier.incidentId !== sent.incidentId) return fail(log, incidentId, [`the earlier finding opened ${earlier.incidentId} instead of joining ${sent.incidentId}`]);
+    const second = await newPendingLink(url, sent.incidentId, [first.approvalId]);
+    const stale = await fetch(first.url);
+    if (stale.status !== 410) return fail(log, incidentId, [`the superseded request's link answered ${stale.status}, not 410`]);
+    const changed = (await getJson<IncidentDetail>(`${url}/local/incidents/${sent.incidentId}`)).approvals.find((a) => a.approvalId === second.approvalId)?.supersedes;
+    log(`✔ A second finding moved the cutoff ${changed?.previousCutoff ?? '?'} ▶ ${changed?.cutoff ?? '?'}: the pending request was superseded (its link now answers 410) and a new proposal went out (${changed?.machines.length ?? 0} point(s) changed)`);
+    await approveThroughPage(second);
+    log(`✔ ${second.personName} approved the new proposal`);
 
     const detail = await waitForSettled(url, sent.incidentId, options.timeoutMs ?? 60_000);
     log(`✔ The incident settled as ${detail.incident.status}`);
     report(log, detail);
-
-    const verification = await verifyFailover({ rt: system.rt, stores: system.stores }, sent.incidentId);
-    log('Checks against the simulator and the catalogue:');
-    for (const m of verification.machines) {
-      const ok = m.problems.length === 0;
-      log(`  ${ok ? '✔' : '✘'} ${m.machineId.padEnd(16)} ${m.instanceId ?? 'no instance'} ${m.instanceState ?? ''} from ${m.used?.pointId ?? '—'}${ok ? ' = latest clean point before the corruption' : `: ${m.problems.join('; ')}`}`);
-    }
+    const verification = await verifyAndLog(log, system, sent.incidentId, 'latest clean point before the corruption');
     if (detail.incident.status !== 'recovered') log(`  ✘ incident is ${detail.incident.status}`);
     if (!verification.ok) return fail(log, incidentId, verification.problems, verification);
-    log('Demo passed: recovered from the latest clean points, nothing newer than the suspected corruption.');
-    return { ok: true, incidentId, problems: [], verification };
+
+    // Re-infection: GuardDuty reports a backdoor on the database Cleanpoint just restored.
+    const db = detail.machines.find((m) => m.wave === 1) ?? detail.machines[0]!;
+    const reinfection = await sendFinding(url, options.findingFile ?? path.join(ROOT, 'examples/findings/ransomware-payments-db.json'), {
+      leadMinutes: 5, instance: { instanceId: db.instanceId!, tags: { 'cleanpoint:incident': sent.incidentId, 'cleanpoint:machine': db.machineId } },
+    });
+    if (!reinfection.reinfected) return fail(log, incidentId, [`a finding on the recovery instance ${db.instanceId} was not taken as a re-infection`]);
+    log(`✔ A finding on the restored ${db.machineId} (${db.instanceId}) re-opened the incident: ${db.pointId} is marked infected`);
+    const third = await newPendingLink(url, sent.incidentId, [first.approvalId, second.approvalId]);
+    const thirdPoint = (await getJson<IncidentDetail>(`${url}/local/incidents/${sent.incidentId}`)).approvals.find((a) => a.approvalId === third.approvalId)?.proposal?.selection.machines.find((m) => m.machineId === db.machineId);
+    if (!thirdPoint || Date.parse(thirdPoint.capturedAt) >= Date.parse(db.capturedAt)) return fail(log, incidentId, [`the new proposal does not restore ${db.machineId} from before ${db.capturedAt}`]);
+    log(`✔ The new proposal restores ${db.machineId} from ${thirdPoint.pointId}, before the re-infected point`);
+    await approveThroughPage(third);
+    const again = await waitForSettled(url, sent.incidentId, options.timeoutMs ?? 60_000, (d) => d.audit.filter((a) => a.type === 'outcome.recorded').length >= 2);
+    log(`✔ After the re-infection the incident settled as ${again.incident.status}`);
+    const final = await verifyAndLog(log, system, sent.incidentId, 'latest clean point before the re-infected one');
+    if (again.incident.status !== 'recovered' || !final.ok) return fail(log, incidentId, [...final.problems, ...(again.incident.status !== 'recovered' ? [`incident is ${again.incident.status}`] : [])], final);
+    log('Demo passed: every launch came from the latest clean point known at its launch, also after the evidence moved twice.');
+    return { ok: true, incidentId, problems: [], verification: final };
   } catch (e) {
     return fail(log, incidentId, [(e as Error).message]);
   } finally {
@@ -83,9 +105,38 @@ function fail(log: (l: string) => void, incidentId: string | null, problems: str
 
 interface SentFinding { incidentId: string; action: string; status: string; approval: ApprovalLink | null }
 
-async function sendFinding(url: string, file: string): Promise<SentFinding> {
+async function verifyAndLog(log: (l: string) => void, system: LocalSystem, incidentId: string, what: string): Promise<FailoverVerification> {
+  const verification = await verifyFailover({ rt: system.rt, stores: system.stores }, incidentId);
+  log('Checks against the simulator and the catalogue:');
+  for (const m of verification.machines) {
+    const ok = m.problems.length === 0;
+    log(`  ${ok ? '✔' : '✘'} ${m.machineId.padEnd(16)} ${m.instanceId ?? 'no instance'} ${m.instanceState ?? ''} from ${m.used?.pointId ?? '—'}${ok ? ` = ${what}` : `: ${m.problems.join('; ')}`}`);
+  }
+  return verification;
+}
+
+/** The link of a pending request other than `except`, once its e-mail is in the outbox. */
+async function newPendingLink(url: string, incidentId: string, except: string[]): Promise<ApprovalLink> {
+  return poll(`a new approval request for ${incidentId}`, async () => {
+    const d = await getJson<IncidentDetail>(`${url}/local/incidents/${incidentId}`);
+    const pending = d.approvals.find((a) => a.status === 'pending' && !except.includes(a.approvalId) && a.link);
+    return pending?.link ?? undefined;
+  }, 30_000);
+}
+
+interface FindingOptions {
+  leadMinutes?: number;
+  /** Send it about this instance (and its tags) instead of the file's. */
+  instance?: { instanceId: string; tags: Record<string, string> };
+}
+
+async function sendFinding(url: string, file: string, options: FindingOptions = {}): Promise<SentFinding & { reinfected?: boolean }> {
   const status = await getJson<{ now: string }>(`${url}/local/status`);
-  const event = retimeFinding(JSON.parse(readFileSync(file, 'utf8')), { nowMs: Date.parse(status.now) });
+  const event = retimeFinding(JSON.parse(readFileSync(file, 'utf8')), { nowMs: Date.parse(status.now), ...(options.leadMinutes ? { leadMinutes: options.leadMinutes } : {}) }) as { detail: { resource: { instanceDetails: { instanceId: string; tags: { key: string; value: string }[] } } } };
+  if (options.instance) {
+    event.detail.resource.instanceDetails.instanceId = options.instance.instanceId;
+    event.detail.resource.instanceDetails.tags = Object.entries(options.instance.tags).map(([key, value]) => ({ key, value }));
+  }
   const res = await fetch(`${url}/local/findings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
   const body = await res.json() as SentFinding & { error?: string };
   if (!res.ok) throw new Error(`POST /local/findings answered ${res.status}: ${body.error}`);
@@ -137,10 +188,10 @@ function decode(s: string): string {
 
 const SETTLED = ['recovered', 'failover-failed', 'rejected', 'expired', 'notified', 'ignored', 'closed'];
 
-async function waitForSettled(url: string, incidentId: string, timeoutMs: number): Promise<IncidentDetail> {
+async function waitForSettled(url: string, incidentId: string, timeoutMs: number, also: (d: IncidentDetail) => boolean = () => true): Promise<IncidentDetail> {
   return poll(`incident ${incidentId} to settle`, async () => {
     const d = await getJson<IncidentDetail>(`${url}/local/incidents/${incidentId}`);
-    return SETTLED.includes(d.incident.status) && (d.incident.outcome || d.incident.status !== 'recovered') ? d : undefined;
+    return SETTLED.includes(d.incident.status) && (d.incident.outcome || d.incident.status !== 'recovered') && also(d) ? d : undefined;
   }, timeoutMs);
 }
 

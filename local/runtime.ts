@@ -296,7 +296,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     options, def, index, clock, sim, engine, outbox, deliveries, dynamoEndpoint,
     tables: { catalog: LOCAL_ENV.CATALOG_TABLE, state: LOCAL_ENV.STATE_TABLE }, secrets,
     acceptance, guardDuty, invoke, putEvent, runSchedules,
-    executionFor: (incidentId) => [...engine.executions.values()].find((e) => e.name.endsWith(incidentId) && e.machine === machineKeyFor(def, /incident/i)),
+    // The incident's latest round: `incident-<id>`, then `incident-<id>-r2`, … after a re-infection.
+    executionFor: (incidentId) => [...engine.executions.values()]
+      .filter((e) => e.machine === machineKeyFor(def, /incident/i) && (e.name.endsWith(incidentId) || e.name.includes(`${incidentId}-r`)))
+      .sort((a, b) => Date.parse(a.startDate) - Date.parse(b.startDate)).at(-1),
     save,
     async close() {
       save();

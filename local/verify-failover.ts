@@ -1,3 +1,4 @@
+import { currentCutoff } from '../domain/proposal-revision.ts';
 import { ineligibility, type RecoveryPoint } from '../domain/recovery-points.ts';
 import type { RouteDeps } from './routes.ts';
 
@@ -6,7 +7,8 @@ import type { RouteDeps } from './routes.ts';
  *   - the incident is recovered;
  *   - per machine, the point used is the one a person would pick by hand: the newest point at
  *     or before the cutoff that is available and not infected, read from the catalogue here;
- *   - no point used is newer than suspectedSince (or the decider's older cutoff);
+ *   - no point used is newer than the group's current cutoff (suspectedSince, earlier for a
+ *     re-infected group, or the decider's older cutoff);
  *   - the simulator has the machine's instance running, tagged for the incident, with volumes
  *     restored from exactly that point's snapshots.
  * Used by `npm run demo` and the tests.
@@ -34,7 +36,8 @@ export async function verifyFailover(deps: RouteDeps, incidentId: string): Promi
   if (!incident) return { ok: false, problems: [`incident ${incidentId} does not exist`], machines: [] };
   if (incident.status !== 'recovered') problems.push(`incident is ${incident.status}, not recovered`);
   if (!incident.suspectedSince) problems.push('incident has no suspectedSince');
-  const [approval] = await stores.approvals.listApprovals({ incidentId, status: 'approved' });
+  // The approval that launched the machines: the latest one (earlier ones may have been re-planned).
+  const approval = (await stores.approvals.listApprovals({ incidentId, status: 'approved' })).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
   const runMachines = new Map((await stores.runs.listMachines(incidentId)).map((m) => [m.machineId, m]));
   const world = rt.sim.snapshotState();
   const expectedMachines = incident.groups.flatMap((g) => (rt.index.groupByName.get(g)?.machines ?? []).map((m) => ({ machineId: m.id, group: g })));
@@ -42,7 +45,7 @@ export async function verifyFailover(deps: RouteDeps, incidentId: string): Promi
   for (const { machineId, group } of expectedMachines) {
     const v: MachineVerification = { machineId, group, expected: null, used: null, instanceId: null, instanceState: null, problems: [] };
     machines.push(v);
-    const cutoff = approval?.groupCutoffs?.[group] ?? incident.suspectedSince;
+    const cutoff = currentCutoff(incident, group, approval?.groupCutoffs?.[group]);
     if (!cutoff) continue;
     const expected = await latestEligible(deps, machineId, cutoff);
     v.expected = expected ? { pointId: expected.pointId, capturedAt: expected.capturedAt } : null;
@@ -51,7 +54,7 @@ export async function verifyFailover(deps: RouteDeps, incidentId: string): Promi
     v.used = { pointId: run.pointId, capturedAt: run.capturedAt };
     if (!expected) v.problems.push(`no eligible point at or before ${cutoff}, yet ${run.pointId} was used`);
     else if (run.pointId !== expected.pointId) v.problems.push(`used ${run.pointId} (${run.capturedAt}) but the latest clean point at or before the cutoff is ${expected.pointId} (${expected.capturedAt})`);
-    if (incident.suspectedSince && Date.parse(run.capturedAt) > Date.parse(incident.suspectedSince)) v.problems.push(`used a point from ${run.capturedAt}, after suspectedSince ${incident.suspectedSince}`);
+    if (Date.parse(run.capturedAt) > Date.parse(cutoff)) v.problems.push(`used a point from ${run.capturedAt}, after the cutoff ${cutoff}`);
     v.instanceId = run.instanceId ?? null;
     const instance = run.instanceId ? world.instances[run.instanceId] : undefined;
     if (!instance) { v.problems.push('no instance was launched'); continue; }
