@@ -35,7 +35,9 @@ function header(d: IncidentDetail): string {
 
 function phaseOf(entry: AuditEntry): Phase {
   const t = entry.type;
-  if (t === 'incident.created' || t === 'finding.received') return 'Finding';
+  if (t === 'incident.created' || t === 'finding.received' || t === 'incident.reinfected') return 'Finding';
+  if (t === 'proposal.reviewed' || t.startsWith('scan.')) return 'Proposal';
+  if (t === 'failover.revalidation-failed' || t === 'failover.replanned' || t.startsWith('failover.asking') || t === 'failover.not-asking-again') return 'Launches';
   if (t === 'workflow.started') return 'Assessment';
   if (t === 'points.selected') return 'Proposal';
   if (t.startsWith('approval.') || t.startsWith('decision.')) return 'Decision';
@@ -161,7 +163,7 @@ export function describe(entry: AuditEntry): string {
       const chosen = (x['chosen'] as { machineId: string; capturedAt: string; skipped?: unknown[] }[] | undefined) ?? [];
       return `Proposed restore points at or before ${time(s('cutoff'))}: ${chosen.map((c) => `${c.machineId} ← ${time(c.capturedAt)}${c.skipped?.length ? ` (${c.skipped.length} newer skipped)` : ''}`).join('; ')}`;
     }
-    case 'approval.requested': return `Approval requested from ${list('deciders')} (quorum ${s('quorum')}), deadline ${time(s('expiresAt'))}`;
+    case 'approval.requested': return `Approval requested from ${list('deciders')} (quorum ${s('quorum')}), deadline ${time(s('expiresAt'))}${x['supersedes'] ? ` — a new proposal replacing ${s('supersedes')} (cutoff ${time(s('previousCutoff'))} ▶ ${time(s('cutoff'))})` : ''}`;
     case 'approval.escalated': return `Approval escalated to ${list('deciders')}, deadline ${time(s('expiresAt'))}`;
     case 'approval.expired': return `Approval request expired${x['outcome'] ? `: ${s('outcome')}` : ''}`;
     case 'approval.refused': return `Refused: ${s('outcome')} (${s('channel')} from ${s('source')})`;
@@ -173,6 +175,13 @@ export function describe(entry: AuditEntry): string {
     case 'machine.ready': return `${s('machineId')} (${s('instanceId')}) is running and passed its checks`;
     case 'machine.check-failed': return `${s('machineId')} (${s('instanceId')}) failed its checks: ${s('error')}`;
     case 'outcome.recorded': return `Outcome ${s('result')}: RTO ${minutes(x['rtoMinutes'] as number | null)}, RPO ${minutes(x['rpoMinutes'] as number | null)}${x['error'] ? ` — ${s('error')}` : ''}`;
+    case 'incident.reinfected': return `RE-INFECTION: ${s('machineId')} (${s('instanceId')}), restored from ${s('pointId')}, is compromised again (${s('findingType')}); ${s('group')} now restores from before ${time(s('capturedAt'))} (round ${s('round')})`;
+    case 'approval.superseded': return `Request superseded — ${s('outcome')}`;
+    case 'approval.undelivered': return `An approval could not take effect: ${s('outcome')}`;
+    case 'proposal.reviewed': return `Proposal re-checked after ${s('trigger')}: ${s('outcome')}`;
+    case 'failover.revalidation-failed': return `Approved points re-checked before launch no longer stand: ${((x['points'] as { machineId: string; why: string }[] | undefined) ?? []).map((p) => `${p.machineId} ${p.why}`).join('; ')}`;
+    case 'failover.replanned': return `Run re-planned onto newly approved points: ${((x['moved'] as { machineId: string; from: string; to: string }[] | undefined) ?? []).map((m) => `${m.machineId} ${m.from} ▶ ${m.to}`).join('; ') || 'no point changed'}`;
+    case 'machine.launch-stopped': return `${s('machineId')} stopped before launch: ${s('why')}`;
     case 'cleanup.done': return `Test machines cleaned up (${list('terminated') || 'nothing left'})`;
     case 'cleanup.incomplete': return `Cleanup incomplete: ${list('remaining')} remain`;
     default: return x['outcome'] ? s('outcome') : JSON.stringify(entry.data).slice(0, 300);
