@@ -32,7 +32,7 @@ export function renderRunbook(input: { inventory: Inventory; policy?: Policy; dr
       out.push(`| ${role} | ${ids.map((id) => people.get(id)?.name ?? id).join(', ') || '**nobody — assign someone**'} | ${ids.map((id) => reach(people.get(id))).join('; ') || '—'} |`);
     }
     const esc = g.approval?.escalateTo ?? [];
-    out.push('', `Approval: ${g.approval?.quorum ?? 1} distinct decider(s); a request waits ${g.approval?.timeoutMinutes ?? 60} minutes, then escalates${esc.length ? ` to ${esc.map((id) => people.get(id)?.name ?? id).join(', ')}` : ''} for the same time, then expires.${(g.approval?.forbidSelfApproval ?? true) ? ' Whoever asked for a manual failover may not approve it.' : ''}`, '');
+    out.push('', `Approval: ${g.approval?.quorum ?? 1} distinct decider(s); a request waits ${g.approval?.timeoutMinutes ?? 60} minutes, then escalates${esc.length ? ` to ${esc.map((id) => people.get(id)?.name ?? id).join(', ')}` : ''} for the same time, then expires.${(g.approval?.forbidSelfApproval ?? true) ? ' Whoever asked for a manual failover may not approve it.' : ''}${scanLine(g)}`, '');
   }
   out.push('## 3. What triggers a failover proposal', '');
   out.push(`Cleanpoint reads every Amazon GuardDuty finding. It **proposes a failover** when the finding touches a protected machine (resource type ${policy.machineResourceTypes.join(' or ')}, matched by instance id or the \`cleanpoint:machine\` tag), its threat purpose is one of ${policy.failoverPurposes.join(', ')}, and its severity is at least ${policy.failoverMinSeverity} (High). ${NEVER_FAILOVER_PURPOSES.join(', ')} findings never propose a failover. Other findings of severity ${policy.notifyMinSeverity} or more are sent to the analysts; lower ones are ignored, as are archived findings.`, '');
@@ -76,3 +76,10 @@ function reach(p: Person | undefined): string {
   return ways.join(', ') || '**no channel — add an e-mail or Slack id**';
 }
 
+/** What the runbook says about a group's scan before launch (docs/scanning.md). */
+function scanLine(g: { scanBeforeLaunch?: 'never' | 'recovery' | 'always'; scanBudgetMinutes?: number }): string {
+  const policy = g.scanBeforeLaunch ?? 'recovery';
+  if (policy === 'never') return ' Chosen points are not scanned before the deciders are asked.';
+  const when = policy === 'always' ? 'every failover, test mode included' : 'a recovery-mode failover';
+  return ` For ${when}, every chosen point is scanned with GuardDuty Malware Protection first (budget ${g.scanBudgetMinutes ?? 30} minutes); a point with threats is marked infected and the next older point is scanned; a point whose scan did not finish is shown as unverified and needs a second confirmation to approve.`;
+}
