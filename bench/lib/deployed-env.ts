@@ -125,6 +125,7 @@ function getAtt(raw: Obj, id: string, attribute: string): string {
     case 'AWS::DynamoDB::Table': return `arn:aws:dynamodb:${DEPLOY.region}:${DEPLOY.account}:table/${ref(raw, id)}`;
     case 'AWS::SQS::Queue': return `arn:aws:sqs:${DEPLOY.region}:${DEPLOY.account}:${id}`;
     case 'AWS::Events::EventBus': return `arn:aws:events:${DEPLOY.region}:${DEPLOY.account}:event-bus/${ref(raw, id)}`;
+    case 'AWS::IAM::Role': return `arn:aws:iam::${DEPLOY.account}:role/${String(resolve(raw, (r['Properties'] as Record<string, unknown> | undefined)?.['RoleName'] ?? id))}`;
     default: throw new Error(`Fn::GetAtt ${id}.Arn: no placeholder for ${String(r['Type'])}`);
   }
 }
