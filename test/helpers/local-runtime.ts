@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { parseInventoryText } from '../../domain/inventory.ts';
 import { seedDemoEstate } from '../../local/demo-estate.ts';
 import { apiGatewayEvent } from '../../local/http-event.ts';
@@ -80,4 +82,19 @@ export function formFields(html: string, decision: 'approve' | 'reject'): Record
   const fields: Record<string, string> = {};
   for (const m of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields[m[1]!] = m[2]!.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>');
   return fields;
+}
+
+/**
+ * examples/inventory.yaml plus one-machine groups shaped like the intranet group (so the demo
+ * estate seeds them too), every approval window a day long: requests stay pending while a
+ * test looks at them. Returns the file's path.
+ */
+export function inventoryWithGroups(extra: { name: string; machineId: string; instanceId: string }[]): string {
+  const inventory = parseYaml(readFileSync('examples/inventory.yaml', 'utf8')) as { groups: Record<string, unknown>[] };
+  const intranet = inventory.groups.find((g) => g['name'] === 'intranet')!;
+  for (const x of extra) inventory.groups.push({ ...structuredClone(intranet), name: x.name, machines: [{ id: x.machineId, instanceId: x.instanceId, instanceType: 't3.medium' }] });
+  for (const g of inventory.groups) g['approval'] = { ...(g['approval'] as object), timeoutMinutes: 24 * 60 };
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'cleanpoint-inventory-')), 'inventory.yaml');
+  writeFileSync(file, stringifyYaml(inventory));
+  return file;
 }

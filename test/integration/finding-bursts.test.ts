@@ -1,10 +1,6 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime.ts';
-import { guardDutyEvent, startSeededRuntime, until } from '../helpers/local-runtime.ts';
+import { guardDutyEvent, inventoryWithGroups, startSeededRuntime, until } from '../helpers/local-runtime.ts';
 
 /**
  * GuardDuty reports several finding types for one compromise within a second, and EventBridge
@@ -13,19 +9,9 @@ import { guardDutyEvent, startSeededRuntime, until } from '../helpers/local-runt
  */
 let rt: LocalRuntime;
 
-/** The example estate plus one more group, every approval window a day long (the requests must still be pending when looked at). */
-function burstInventory(): string {
-  const inventory = parse(readFileSync('examples/inventory.yaml', 'utf8')) as { groups: Record<string, unknown>[] };
-  const intranet = inventory.groups.find((g) => g['name'] === 'intranet')!;
-  inventory.groups.push({ ...structuredClone(intranet), name: 'archive', machines: [{ id: 'archive-1', instanceId: 'i-0dd0000000000db01', instanceType: 't3.medium' }] });
-  for (const g of inventory.groups) g['approval'] = { ...(g['approval'] as object), timeoutMinutes: 24 * 60 };
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'cleanpoint-burst-')), 'inventory.yaml');
-  writeFileSync(file, stringify(inventory));
-  return file;
-}
 
 beforeAll(async () => {
-  rt = await startSeededRuntime({ inventoryFile: burstInventory(), infected: {}, speed: 20 });
+  rt = await startSeededRuntime({ inventoryFile: inventoryWithGroups([{ name: 'archive', machineId: 'archive-1', instanceId: 'i-0dd0000000000db01' }]), infected: {}, speed: 20 });
 }, 120_000);
 afterAll(async () => { await rt?.close(); });
 

@@ -1,12 +1,9 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { parse, stringify } from 'yaml';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApprovalRequest } from '../../domain/approval.ts';
 import { currentCutoff } from '../../domain/proposal-revision.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
-import { formFields, guardDutyEvent, httpGet, httpPostForm, startSeededRuntime, until } from '../helpers/local-runtime.ts';
+import { formFields, guardDutyEvent, httpGet, httpPostForm, inventoryWithGroups, startSeededRuntime, until } from '../helpers/local-runtime.ts';
 
 /**
  * Incidents evolve: evidence arrives while the deciders read and while machines launch. One rule
@@ -16,21 +13,10 @@ import { formFields, guardDutyEvent, httpGet, httpPostForm, startSeededRuntime, 
  */
 let rt: LocalRuntime;
 
-/** The example estate plus two one-machine groups, every approval window a day long. */
-function evolvingInventory(): string {
-  const inventory = parse(readFileSync('examples/inventory.yaml', 'utf8')) as { groups: Record<string, unknown>[] };
-  const intranet = inventory.groups.find((g) => g['name'] === 'intranet')!;
-  inventory.groups.push({ ...structuredClone(intranet), name: 'archive', machines: [{ id: 'archive-1', instanceId: 'i-0dd0000000000db01', instanceType: 't3.medium' }] });
-  inventory.groups.push({ ...structuredClone(intranet), name: 'vault', machines: [{ id: 'vault-1', instanceId: 'i-0ee0000000000db01', instanceType: 't3.medium' }] });
-  for (const g of inventory.groups) g['approval'] = { ...(g['approval'] as object), timeoutMinutes: 24 * 60 };
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'cleanpoint-evolve-')), 'inventory.yaml');
-  writeFileSync(file, stringify(inventory));
-  return file;
-}
 
 beforeAll(async () => {
   // Boots take 5 virtual minutes (2.5 s of wall time at ×120): evidence can arrive between waves.
-  rt = await startSeededRuntime({ inventoryFile: evolvingInventory(), speed: 120, infected: {}, ec2: { bootMs: 300_000, statusCheckMs: 60_000 } });
+  rt = await startSeededRuntime({ inventoryFile: inventoryWithGroups([{ name: 'archive', machineId: 'archive-1', instanceId: 'i-0dd0000000000db01' }, { name: 'vault', machineId: 'vault-1', instanceId: 'i-0ee0000000000db01' }]), speed: 120, infected: {}, ec2: { bootMs: 300_000, statusCheckMs: 60_000 } });
 }, 120_000);
 afterAll(async () => { await rt?.close(); });
 
