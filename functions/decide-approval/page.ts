@@ -81,6 +81,11 @@ export interface PageOptions {
   /** A one-line notice above the decision (e.g. "already recorded"). */
   notice?: string;
   readiness?: string;
+  /**
+   * Each machine's scan as the decision rule judges it (domain approvalCard, which knows the
+   * groups' scanBeforeLaunch policy): the page and the rule must agree on what is unverified.
+   */
+  scans?: Record<string, MachineScan>;
 }
 
 /** The approval page a decider sees. GET renders it; only the POST forms decide. */
@@ -92,7 +97,7 @@ export function approvalPage(r: PublicApprovalRequest, incident: Incident, who: 
   const status = r.status === 'pending' && options.now > Date.parse(r.expiresAt) ? 'expired' : r.status;
   const approvals = r.decisions.filter((d) => d.decision === 'approve').length;
   const mine = r.decisions.find((d) => d.personId === who.personId);
-  const scans = p ? Object.fromEntries(p.selection.machines.map((m) => [m.machineId, machineScan(p.scans?.[m.machineId], m.pointId, p.scans?.[m.machineId] !== undefined)])) : {};
+  const scans = options.scans ?? (p ? Object.fromEntries(p.selection.machines.map((m) => [m.machineId, machineScan(p.scans?.[m.machineId], m.pointId, p.scans?.[m.machineId] !== undefined)])) : {});
   const unverified = Object.entries(scans).filter(([, s]) => s.status === 'unverified').map(([id]) => id);
   // A failback has no restore points to pick: no "older point" choices, no preview.
   const cutoffChoices = !p ? '' : r.groups.map((g) => {

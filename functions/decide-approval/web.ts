@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { withoutToken, type ApprovalRequest, type DecisionKind } from '../../domain/approval.ts';
-import { decideApproval, mayApprove, recordRefusal, type Attempt, type DecideDeps } from '../../domain/approvals.ts';
+import { approvalCard, decideApproval, mayApprove, recordRefusal, type Attempt, type DecideDeps } from '../../domain/approvals.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import type { Incident } from '../../domain/incident.ts';
 import { claimsFrom, csrfToken, linkGeneration, safeEqual, verifyLink } from '../../domain/links.ts';
@@ -135,7 +135,9 @@ async function readinessHtml(d: WebDeps, groups: string[]): Promise<string | und
 }
 
 function render(d: WebDeps, request: ApprovalRequest, incident: Incident, who: PageIdentity, notice?: string, readiness?: string): string {
+  const card = approvalCard(withoutToken(request), incident, d.index);
   return approvalPage(withoutToken(request), incident, who, {
+    scans: Object.fromEntries(card.machines.map((m) => [m.machineId, m.scan])),
     ...(readiness ? { readiness } : {}),
     now: d.clock.now(),
     canReject: request.eligibleDeciders.includes(who.personId),

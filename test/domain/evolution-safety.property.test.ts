@@ -356,7 +356,11 @@ class World {
     if (!target) return;
     const attempt = this.decide({ approvalId: target.approvalId, personId: 'alice', decision: 'approve', channel: 'cli', source: 'test', confirmUnverified: true });
     if (stale) {
-      await expect(attempt, 'an approval on a superseded request must be refused').rejects.toThrow(/superseded/);
+      // A repeat of alice's own approval is a no-op (double click); a first one is refused. Neither tells the workflow anything.
+      const told = this.workflows.outcomes.size;
+      if (target.decisions.some((d) => d.personId === 'alice')) expect((await attempt).duplicate).toBe(true);
+      else await expect(attempt, 'an approval on a superseded request must be refused').rejects.toThrow(/superseded/);
+      expect(this.workflows.outcomes.size).toBe(told);
       return;
     }
     await attempt;
@@ -431,8 +435,7 @@ class World {
 
   /** Let the incident run to its end: deliver what is queued, approve what is asked, step. Bounded. */
   async settle(maxSteps = 200): Promise<void> {
-    this.compute.armed = [];
-    this.compute.throttleNext = false;
+    // Changes still armed for a launch stay armed: they happen inside the next launch of the run.
     for (let i = 0; i < maxSteps && !this.terminal(); i++) {
       await this.deliverEvents('fifo');
       if (this.state.phase === 'waiting') await this.approve();
@@ -509,21 +512,24 @@ function expectNoViolation(w: World, after: string): void {
 const machineArb = fc.constantFrom(...MACHINES);
 const targetArb = fc.oneof(fc.constant<'chosen'>('chosen'), fc.integer({ min: 0, max: POINTS_PER_MACHINE - 1 }));
 const changeArb: fc.Arbitrary<Change> = fc.oneof(
-  fc.tuple(machineArb, fc.integer({ min: 0, max: 200 })).map(([m, ago]) => findingChange(m, ago)),
+  // Mostly evidence the catalogue still covers; now and then evidence older than every point.
+  fc.tuple(machineArb, fc.oneof({ arbitrary: fc.integer({ min: 0, max: 200 }), weight: 9 }, { arbitrary: fc.integer({ min: 201, max: 330 }), weight: 1 }))
+    .map(([m, ago]) => findingChange(m, ago)),
   fc.tuple(machineArb, targetArb, fc.constantFrom<Unsafe>('infected', 'quarantined', 'expired')).map(([m, t, as]) => spoilChange(m, t, as)),
   fc.tuple(machineArb, targetArb).map(([m, t]) => spoilChange(m, t, 'deleted')),
 );
 
 function commandsArb(windows: readonly LaunchWindow[]) {
-  const arbs: fc.Arbitrary<Cmd>[] = [
-    changeArb.map((c) => new ChangeCommand(c)),
-    fc.constantFrom<'fifo' | 'lifo'>('fifo', 'lifo').map((o) => new ChangeCommand(deliverChange(o))),
-    fc.boolean().map((stale) => new ApproveCommand(stale)),
-    fc.constant(new StepCommand()),
-    fc.constant(new StepCommand()),
+  const arbs: { arbitrary: fc.Arbitrary<Cmd>; weight: number }[] = [
+    { arbitrary: changeArb.map((c) => new ChangeCommand(c)), weight: 3 },
+    { arbitrary: fc.constantFrom<'fifo' | 'lifo'>('fifo', 'lifo').map((o) => new ChangeCommand(deliverChange(o))), weight: 2 },
+    { arbitrary: fc.boolean().map((stale) => new ApproveCommand(stale)), weight: 2 },
+    // The workflow needs about seven steps from selection to the last launch: steps are common.
+    { arbitrary: fc.constant(new StepCommand()), weight: 6 },
   ];
-  if (windows.length) arbs.push(fc.tuple(changeArb, fc.constantFrom(...windows)).map(([c, win]) => new DuringLaunchCommand(c, win)));
-  return fc.commands(arbs, { maxCommands: 25 });
+  if (windows.length) arbs.push({ arbitrary: fc.tuple(changeArb, fc.constantFrom(...windows)).map(([c, win]) => new DuringLaunchCommand(c, win)), weight: 1 });
+  // fc.commands picks among its arbitraries uniformly: an arbitrary listed n times weighs n.
+  return fc.commands(arbs.flatMap((a) => Array.from({ length: a.weight }, () => a.arbitrary)), { maxCommands: 25, size: 'max' });
 }
 
 async function playAndSettle(cmds: Iterable<Cmd>): Promise<World> {
@@ -547,13 +553,10 @@ function expectPromiseKept(w: World): void {
 describe('an evolving incident (model-based)', () => {
   it('never launches a point captured after the cutoff current at its launch, nor one infected, quarantined, expired or deleted then', async () => {
     await fc.assert(
+      // Changes may also land inside a launch, while its image registers. The other window — the
+      // launcher's throttle backoff — breaks the promise today: see the KNOWN GAP tests below.
       fc.asyncProperty(commandsArb(['registerImage']), async (cmds) => {
         const w = await playAndSettle(cmds);
-        const audit = (await w.audit.list(w.incidentId)).map((e) => e.type);
-        const inc = (k: string, n = 1) => { (globalThis as any).T ??= {}; (globalThis as any).T[k] = ((globalThis as any).T[k] ?? 0) + n; };
-        inc('end:' + w.state.phase); inc('launches', w.compute.launches.length);
-        for (const t of ['machine.launch-stopped', 'approval.superseded', 'failover.revalidation-failed', 'failover.asking-again', 'failover.replanned', 'approval.refused']) inc(t, audit.filter((x) => x === t).length);
-        inc('superseded-at-request', w.compute.launches.length >= 0 ? 0 : 0);
         expectPromiseKept(w);
         if (w.state.phase === 'done') {
           // Done means every machine of the run is running.
@@ -561,9 +564,8 @@ describe('an evolving incident (model-based)', () => {
           expect(machines.every((m) => m.instanceId)).toBe(true);
         }
       }),
-      { numRuns: 150, seed: 20240501 },
+      { numRuns: 200, seed: 20240501 },
     );
-    console.log(JSON.stringify((globalThis as any).T));
   }, 30_000);
 });
 
@@ -636,5 +638,44 @@ describe('an evolving incident (fixed interleavings)', () => {
     // Assess
     expect(w.state).toEqual({ phase: 'stopped', why: 'no eligible recovery point' });
     expect(w.compute.launches).toEqual([]);
+  });
+});
+
+/**
+ * KNOWN GAP — found by the property above when changes may land in the throttle backoff
+ * (commandsArb(['registerImage', 'throttleBackoff'])); the domain code is deliberately NOT changed
+ * here. These tests FAIL until it is fixed.
+ *
+ * launchMachine (domain/failover.ts) judges the point before RegisterImage and once more after it,
+ * then hands over to launchOne (domain/launch-fleet.ts), which waits for the pacer and, when EC2
+ * throttles, backs off in clock time (DEFAULT_RETRY: up to 8 attempts, 20 s cap each) and calls
+ * RunInstances again — without judging the point again. Evidence or a verdict that arrives in
+ * that wait is not seen: the instance launches from a point known to be unsafe at its launch.
+ * Shrunk counterexample (seed 20240501): [DuringLaunch(throttleBackoff, Finding(payments-db, 201 min ago))],
+ * i.e. the very first launch (payments-db, wave 1) is throttled once and a finding that moves the
+ * cutoff before its approved point arrives during the backoff.
+ */
+describe('KNOWN GAP: a point that becomes unsafe while RunInstances is throttled', () => {
+  const changes: [string, (w: World) => Promise<void>][] = [
+    ['a finding moves the cutoff before the approved point', (w) => w.finding('payments-web', 120)],
+    ['the approved point is found infected', (w) => w.spoil('payments-db', 'chosen', 'infected')],
+  ];
+  it.each(changes)('is not launched when, during the backoff, %s', async (_what, change) => {
+    // Prepare: approved and planned; wave 1 (payments-db) is next
+    const w = await World.create();
+    for (let i = 0; i < 2; i++) await w.step(); // select, request
+    await w.approve();
+    for (let i = 0; i < 2; i++) await w.step(); // waiting ▶ plan ▶ launch
+    const approved = await w.resolve('payments-db', 'chosen');
+
+    // Act: EC2 throttles the first RunInstances; the change lands during the backoff
+    w.compute.throttleNext = true;
+    w.compute.armed.push({ window: 'throttleBackoff', run: () => change(w) });
+    await w.step();
+
+    // Assess: the machine is stopped before launch, not launched from the spoiled point
+    expect(w.violations).toEqual([]);
+    expect(await w.machine('payments-db')).toMatchObject({ pointId: approved });
+    expect((await w.machine('payments-db'))?.instanceId).toBeUndefined();
   });
 });
