@@ -12,7 +12,7 @@ import type { InventoryIndex } from './inventory.ts';
 import { proposeFailover } from './plan.ts';
 import type { Policy } from './policy.ts';
 import type {
-  ApprovalStore, AuditLog, ComputeProvider, IncidentStore, RecoveryPointCatalog, RecoveryPointLookup, Run, RunKind, RunMachine, RunStore,
+  ApprovalStore, AuditLog, ComputeProvider, IncidentStore, RecoveryPointCatalog, RecoveryPointLookup, RecoveryPointWriter, Run, RunKind, RunMachine, RunStore, SnapshotDirectory,
 } from './ports.ts';
 import { minutesBetween, toIso } from './validation.ts';
 import { launchOne } from './launch-fleet.ts';
@@ -185,7 +185,7 @@ export interface LaunchDeps {
    * Re-validation at the moment of launch: the catalogue as it is now, and (incident runs) the
    * incident's current cutoffs. Without them nothing is re-checked (benchmarks only).
    */
-  revalidate?: { catalog: RecoveryPointLookup; incidents: IncidentStore };
+  revalidate?: Revalidation;
 }
 
 /**
@@ -237,12 +237,12 @@ export function launchMachine(deps: LaunchDeps) {
       snapshots: m.snapshots, tags,
     }));
     const types = [m.instanceType ?? deps.defaultInstanceType ?? 't3.medium', ...m.fallbackInstanceTypes];
-    // Registering the image takes time in which a verdict may arrive: judge the point once more.
-    await stillStands();
     // A machine re-planned onto another point is a new launch: a new idempotency key.
     const key = m.replaced?.length ? `${m.runId}/${m.machineId}/${m.replaced.length}` : `${m.runId}/${m.machineId}`;
+    // Registering the image, waiting for a RunInstances token and backing off from throttling all
+    // take time in which evidence may move: the point is judged again right before every attempt.
     const outcome = await launchOne({ compute: deps.compute, clock: deps.clock, retry, pacer: deps.pacer })({
-      key, imageId, instanceType: types[0]!, fallbackInstanceTypes: types.slice(1),
+      key, imageId, beforeAttempt: stillStands, instanceType: types[0]!, fallbackInstanceTypes: types.slice(1),
       subnetId: m.network.subnetId, securityGroupIds: m.network.securityGroupIds, tags, kmsKeyId: deps.kmsKeyId,
     });
     throttled += outcome.throttled;
@@ -274,10 +274,27 @@ export function launchMachine(deps: LaunchDeps) {
  * Why a run machine's point no longer stands now, or null. Incident runs are judged against the
  * incident's current cutoff for the group; drill runs (no incident) against the catalogue only.
  */
-async function revalidatePoint(deps: { catalog: RecoveryPointLookup; incidents: IncidentStore }, m: RunMachine): Promise<string | null> {
+async function revalidatePoint(deps: Revalidation, m: RunMachine): Promise<string | null> {
   const incident = await deps.incidents.getIncident(m.runId);
   const cutoff = incident ? currentCutoff(incident, m.group) : null;
-  return whyPointFails(m, await deps.catalog.getPoint(m.machineId, m.pointId), cutoff);
+  const why = whyPointFails(m, await deps.catalog.getPoint(m.machineId, m.pointId), cutoff);
+  if (why || !deps.snapshots) return why;
+  // The catalogue may not know yet that a snapshot was deleted (or failed): ask EC2 itself.
+  const wanted = m.snapshots.map((s) => s.snapshotId);
+  const found = new Map((await deps.snapshots.describeSnapshots(wanted)).map((s) => [s.snapshotId, s]));
+  const gone = wanted.filter((id) => found.get(id)?.state !== 'completed');
+  if (gone.length === 0) return null;
+  // Record it, so the next selection does not choose this point again.
+  await deps.writer?.markPoint(m.machineId, m.pointId, { status: 'expired' }).catch((e) => { if (!(e instanceof NotFoundError)) throw e; });
+  return `point ${m.pointId} has snapshot(s) ${gone.map((id) => `${id} ${found.get(id)?.state ?? 'deleted'}`).join(', ')}: it is marked expired`;
+}
+
+/** What a launch judges its point against: the catalogue, the incident, and (on AWS) EC2's own snapshots. */
+export interface Revalidation {
+  catalog: RecoveryPointLookup;
+  incidents: IncidentStore;
+  snapshots?: SnapshotDirectory;
+  writer?: Pick<RecoveryPointWriter, 'markPoint'>;
 }
 
 /** How long after launch an instance that EC2 does not know yet is still "not ready", not "failed". */

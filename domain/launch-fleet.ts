@@ -54,6 +54,11 @@ export interface LaunchItem extends Omit<LaunchRequest, 'clientToken'> {
   fallbackInstanceTypes?: string[];
   /** Idempotency token per instance type (a different type is a different request). Default: defaultClientToken(key, type). */
   clientToken?: (instanceType: string) => string;
+  /**
+   * Called right before every RunInstances call, after any wait (pacer, backoff): the moment a
+   * launch must still be safe. It throws to stop the launch; nothing is created then.
+   */
+  beforeAttempt?: () => Promise<void>;
 }
 
 interface OutcomeBase {
@@ -105,7 +110,7 @@ export function launchOne(deps: LaunchOneDeps) {
     const startedAt = deps.clock.now();
     const types = [...new Set([item.instanceType, ...(item.fallbackInstanceTypes ?? [])])];
     const tokenFor = item.clientToken ?? ((type: string) => defaultClientToken(item.key, type));
-    const { key, fallbackInstanceTypes: _fallbacks, clientToken: _token, ...request } = item;
+    const { key, fallbackInstanceTypes: _fallbacks, clientToken: _token, beforeAttempt, ...request } = item;
     let attempts = 0;
     let throttled = 0;
     let lastType = item.instanceType;
@@ -114,6 +119,8 @@ export function launchOne(deps: LaunchOneDeps) {
       lastType = instanceType;
       for (let attempt = 0; ; attempt++) {
         if (deps.pacer) await deps.pacer.acquire();
+        // Evidence may have moved while this launch waited for a token or backed off.
+        if (beforeAttempt) await beforeAttempt();
         attempts++;
         try {
           const { instanceId } = await deps.compute.runInstance({ ...request, instanceType, clientToken: tokenFor(instanceType) });

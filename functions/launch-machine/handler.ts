@@ -7,7 +7,7 @@ import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';
 import { ids, taskInput } from '../shared/task-input.ts';
-import { catalogStore, clock, compute, stateStores } from '../shared/wiring.ts';
+import { catalogStore, clock, compute, snapshotDirectory, stateStores } from '../shared/wiring.ts';
 
 const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, CATALOG_TABLE: configVars.CATALOG_TABLE, KMS_KEY_ID: configVars.KMS_KEY_ID });
 const stores = stateStores(config);
@@ -15,8 +15,10 @@ const provider = compute(config);
 // One RunInstances bucket for the whole fleet of launch containers (a DynamoDB item), so 40
 // parallel launches together stay within EC2's 5-then-2-per-second request budget.
 const pacer = new DynamoTokenBucketPacer({ client: documentClient, tableName: config.STATE_TABLE, name: 'ec2-run-instances', clock });
-// The point is judged again at the moment of launch: the catalogue now, the incident's cutoff now.
-const revalidate = { catalog: catalogStore(config), incidents: stores.incidents };
+// The point is judged again at the moment of launch: the catalogue now, the incident's cutoff now,
+// and EC2's own view of the point's snapshots (a deleted one is marked expired in the catalogue).
+const catalog = catalogStore(config);
+const revalidate = { catalog, incidents: stores.incidents, snapshots: snapshotDirectory(), writer: catalog };
 const input = z.strictObject({ runId: ids.runId, kind: ids.kind, mode: ids.mode, machineId: ids.machineId });
 
 /**

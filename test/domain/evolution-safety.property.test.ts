@@ -553,9 +553,9 @@ function expectPromiseKept(w: World): void {
 describe('an evolving incident (model-based)', () => {
   it('never launches a point captured after the cutoff current at its launch, nor one infected, quarantined, expired or deleted then', async () => {
     await fc.assert(
-      // Changes may also land inside a launch, while its image registers. The other window — the
-      // launcher's throttle backoff — breaks the promise today: see the KNOWN GAP tests below.
-      fc.asyncProperty(commandsArb(['registerImage']), async (cmds) => {
+      // Changes may also land inside a launch: while its image registers, and in the launcher's
+      // backoff after EC2 throttled RunInstances (the window this property found open; now judged).
+      fc.asyncProperty(commandsArb(['registerImage', 'throttleBackoff']), async (cmds) => {
         const w = await playAndSettle(cmds);
         expectPromiseKept(w);
         if (w.state.phase === 'done') {
@@ -642,20 +642,13 @@ describe('an evolving incident (fixed interleavings)', () => {
 });
 
 /**
- * KNOWN GAP — found by the property above when changes may land in the throttle backoff
- * (commandsArb(['registerImage', 'throttleBackoff'])); the domain code is deliberately NOT changed
- * here. These tests FAIL until it is fixed.
- *
- * launchMachine (domain/failover.ts) judges the point before RegisterImage and once more after it,
- * then hands over to launchOne (domain/launch-fleet.ts), which waits for the pacer and, when EC2
- * throttles, backs off in clock time (DEFAULT_RETRY: up to 8 attempts, 20 s cap each) and calls
- * RunInstances again — without judging the point again. Evidence or a verdict that arrives in
- * that wait is not seen: the instance launches from a point known to be unsafe at its launch.
- * Shrunk counterexample (seed 20240501): [DuringLaunch(throttleBackoff, Finding(payments-db, 201 min ago))],
- * i.e. the very first launch (payments-db, wave 1) is throttled once and a finding that moves the
- * cutoff before its approved point arrives during the backoff.
+ * Found by the property above when changes may land in the throttle backoff: launchMachine judged
+ * the point before RegisterImage and after it, but launchOne then waited for the pacer and, when
+ * EC2 throttled, backed off and called RunInstances again without judging the point again.
+ * Shrunk counterexample (seed 20240501): [DuringLaunch(throttleBackoff, Finding(payments-db, 201 min ago))].
+ * These tests failed before the fix (launchOne's beforeAttempt, called before every RunInstances).
  */
-describe('KNOWN GAP: a point that becomes unsafe while RunInstances is throttled', () => {
+describe('a point that becomes unsafe while RunInstances is throttled', () => {
   const changes: [string, (w: World) => Promise<void>][] = [
     ['a finding moves the cutoff before the approved point', (w) => w.finding('payments-web', 120)],
     ['the approved point is found infected', (w) => w.spoil('payments-db', 'chosen', 'infected')],

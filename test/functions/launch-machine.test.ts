@@ -1,5 +1,5 @@
 import {
-  DescribeImagesCommand, EC2Client, EC2ServiceException, RegisterImageCommand, RunInstancesCommand,
+  DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client, EC2ServiceException, RegisterImageCommand, RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -134,6 +134,7 @@ describe('launch-machine handler (wrapped, aws-sdk-client-mock)', () => {
     const table = rememberWrites(ddb);
     table.seed(STATE_TABLE, runMachineItem(machine()));
     seedPoint(table, machine());
+    ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: machine().snapshots.map((x) => ({ SnapshotId: x.snapshotId, State: 'completed', StartTime: new Date(NOW) })) });
     ec2.on(DescribeImagesCommand).resolves({ Images: [] });
     ec2.on(RegisterImageCommand).resolves({ ImageId: 'ami-0bbbbbbbbbbbbbbb1' });
     ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0ccccccccccccccc1' }] });
@@ -236,6 +237,28 @@ describe('launch-machine handler (wrapped, aws-sdk-client-mock)', () => {
     const stored = table.get(STATE_TABLE, { pk: `RUN#${RUN_ID}`, sk: 'MACHINE#payments-api' });
     expect(stored?.['error']).toMatch(/^stopped before launch: /);
     expect(auditTypes(ddb)).toContain('machine.launch-stopped');
+  });
+
+  it('stops before launch when EC2 no longer has one of the point\'s snapshots, and marks the point expired in the catalogue', async () => {
+    // Prepare: the catalogue still lists the point; EC2 knows only its root snapshot
+    const table = rememberWrites(ddb);
+    table.seed(STATE_TABLE, runMachineItem(machine()));
+    seedPoint(table, machine());
+    const [root, data] = machine().snapshots;
+    ec2.on(DescribeSnapshotsCommand).callsFake((input: { SnapshotIds?: string[] }) => {
+      if (input.SnapshotIds?.includes(data!.snapshotId)) throw ec2Error('InvalidSnapshot.NotFound', 400);
+      return { Snapshots: [{ SnapshotId: root!.snapshotId, State: 'completed', StartTime: new Date(NOW) }] };
+    });
+
+    // Act
+    const error = await rejectionOf(mod.handler(task, lambdaContext()));
+
+    // Assess
+    expect(error.name).toBe('PointNoLongerEligible');
+    expect(error.message).toContain(`${data!.snapshotId} deleted`);
+    expect(ec2).not.toHaveReceivedCommand(RunInstancesCommand);
+    const m = machine();
+    expect(table.get(CATALOG_TABLE, { machineId: m.machineId, sk: `${m.capturedAt}#${m.pointId}` })?.['status']).toBe('expired');
   });
 
   it('stops before launch when the approved point is no longer in the catalogue (deleted)', async () => {
