@@ -1,27 +1,42 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { recordRecoveryPoints, type RecordedPoints } from '../../domain/catalogue-intake.ts';
+import type { Clock } from '../../domain/clock.ts';
 import type { InventoryIndex } from '../../domain/inventory.ts';
-import type { RecoveryPointWriter, SnapshotDirectory } from '../../domain/ports.ts';
+import type { AuditLog, EventPublisher, RecoveryPointSnapshotIndex, RecoveryPointWriter, SnapshotDirectory } from '../../domain/ports.ts';
+import { isSnapshotDeletion, recordSnapshotDeletion } from '../../domain/snapshot-deletions.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';
-import { catalogStore, estate, snapshotDirectory } from '../shared/wiring.ts';
+import { catalogStore, clock, estate, eventPublisher, snapshotDirectory, stateStores } from '../shared/wiring.ts';
 
-const config = loadConfig({ CATALOG_TABLE: configVars.CATALOG_TABLE, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE });
+const config = loadConfig({ CATALOG_TABLE: configVars.CATALOG_TABLE, STATE_TABLE: configVars.STATE_TABLE, EVENT_BUS_NAME: configVars.EVENT_BUS_NAME, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE });
 const writer = catalogStore(config);
 const snapshots = snapshotDirectory();
+const fixed = { audit: stateStores(config).audit, events: eventPublisher(config), clock };
+
+export interface Deps {
+  snapshots: SnapshotDirectory; writer: RecoveryPointWriter & RecoveryPointSnapshotIndex; index: InventoryIndex;
+  audit: AuditLog; events: EventPublisher; clock: Clock;
+}
 
 /**
- * EBS snapshot notifications and DRS "PIT Snapshot Taken" → catalogue. Writes are idempotent
- * by point id, so EventBridge's redeliveries rewrite the same point.
+ * EBS snapshot notifications and DRS "PIT Snapshot Taken" → catalogue; a DeleteSnapshot call
+ * (CloudTrail) → the points that need the snapshot expire. Writes are idempotent by point id,
+ * so EventBridge's redeliveries rewrite the same point.
  */
-export function makeHandler(deps: () => Promise<{ snapshots: SnapshotDirectory; writer: RecoveryPointWriter; index: InventoryIndex }>) {
-  return async (event: unknown): Promise<{ recorded: { machineId: string; pointId: string; capturedAt: string }[]; ignored: RecordedPoints['ignored'] }> => {
-    const result = await recordRecoveryPoints(await deps())(event);
+export function makeHandler(deps: () => Promise<Deps>) {
+  return async (event: unknown): Promise<{ recorded: { machineId: string; pointId: string; capturedAt: string }[]; ignored: RecordedPoints['ignored']; expired?: { machineId: string; pointId: string }[] }> => {
+    const d = await deps();
+    if (isSnapshotDeletion(event)) {
+      const out = await recordSnapshotDeletion({ catalog: d.writer, audit: d.audit, events: d.events, clock: d.clock })(event);
+      logger.info('snapshot deleted', { snapshotId: out.snapshotId, expired: out.expired.length, ignored: out.ignored });
+      return { recorded: [], ignored: out.ignored ? [{ snapshotId: out.snapshotId, reason: out.ignored }] : [], expired: out.expired };
+    }
+    const result = await recordRecoveryPoints(d)(event);
     for (const i of result.ignored) logger.info('snapshot ignored', i);
     if (result.recorded.length) metrics.addMetric('RecoveryPointsRecorded', MetricUnit.Count, result.recorded.length);
     return { recorded: result.recorded.map((p) => ({ machineId: p.machineId, pointId: p.pointId, capturedAt: p.capturedAt })), ignored: result.ignored };
   };
 }
 
-export const handler = lambda(makeHandler(async () => ({ snapshots, writer, index: (await estate(config)).index })));
+export const handler = lambda(makeHandler(async () => ({ snapshots, writer, index: (await estate(config)).index, ...fixed })));

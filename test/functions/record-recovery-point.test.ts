@@ -4,11 +4,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SnapshotInfo } from '../../domain/ports.ts';
-import { MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
+import { MemoryAuditLog, MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
 import { loadSharedFixture, makeEvent, makeInventory } from '../helpers/fixtures.ts';
 import {
-  CATALOG_TABLE, FixedSnapshots, inventoryIndex, issuePaths, lambdaContext, MIDDY_API, middyApi, rejectionOf, rememberWrites,
-  removeTempFiles, stubHandlerEnv, writeInventorySource,
+  CATALOG_TABLE, EVENT_BUS, FixedSnapshots, fixedClock, inventoryIndex, issuePaths, lambdaContext, MIDDY_API, middyApi, NOW, RecordingEvents, rejectionOf, rememberWrites,
+  removeTempFiles, STATE_TABLE, stubHandlerEnv, writeInventorySource,
 } from './support.ts';
 
 type Module = typeof import('../../functions/record-recovery-point/handler.ts');
@@ -34,7 +34,7 @@ const ebsSnapshots: SnapshotInfo[] = [
 ];
 
 beforeAll(async () => {
-  stubHandlerEnv({ CATALOG_TABLE, INVENTORY_SOURCE: writeInventorySource(inventoryWithDrs()) });
+  stubHandlerEnv({ CATALOG_TABLE, STATE_TABLE, EVENT_BUS_NAME: EVENT_BUS, INVENTORY_SOURCE: writeInventorySource(inventoryWithDrs()) });
   mod = await import('../../functions/record-recovery-point/handler.ts');
 });
 
@@ -44,9 +44,56 @@ describe('record-recovery-point handler (factory, in-memory fakes)', () => {
   function world(infos: SnapshotInfo[] = ebsSnapshots) {
     const writer = new MemoryRecoveryPointCatalog();
     const snapshots = new FixedSnapshots(infos);
-    const handle = mod.makeHandler(async () => ({ snapshots, writer, index }));
-    return { writer, snapshots, handle };
+    const audit = new MemoryAuditLog();
+    const events = new RecordingEvents();
+    const handle = mod.makeHandler(async () => ({ snapshots, writer, index, audit, events, clock: fixedClock(NOW) }));
+    return { writer, snapshots, audit, events, handle };
   }
+
+  /** A DeleteSnapshot call as CloudTrail reports it on the default bus. */
+  const deleteCall = (snapshotId: string, errorCode?: string) => ({
+    version: '0', id: 'c0ffee00-0000-4000-8000-000000000001', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.ec2', account: '111122223333',
+    time: '2024-05-01T10:00:00Z', region: 'eu-west-1', resources: [],
+    detail: {
+      eventVersion: '1.08', eventTime: '2024-05-01T10:00:00Z', eventSource: 'ec2.amazonaws.com', eventName: 'DeleteSnapshot', awsRegion: 'eu-west-1',
+      requestParameters: { snapshotId }, responseElements: { _return: !errorCode }, ...(errorCode ? { errorCode } : {}),
+    },
+  });
+
+  it('expires every point that needs a deleted snapshot, audits it and announces the change; a redelivery changes nothing more', async () => {
+    // Prepare: the multi-volume point of payments-db is in the catalogue
+    const w = world();
+    await w.handle(loadSharedFixture(EBS_MULTI));
+
+    // Act: its data-disk snapshot is deleted (and the event delivered twice)
+    const out = await w.handle(deleteCall('snap-012345678'));
+    const again = await w.handle(deleteCall('snap-012345678'));
+
+    // Assess
+    expect(out.expired).toEqual([{ machineId: 'payments-db', pointId: 'ebs-snap-01234567' }]);
+    expect(w.writer.all('payments-db')[0]!.status).toBe('expired');
+    expect(w.events.published).toEqual([{ detailType: 'Recovery Point Status Changed', detail: { machineId: 'payments-db', pointId: 'ebs-snap-01234567', status: 'expired', snapshotId: 'snap-012345678' } }]);
+    expect((await w.audit.list('catalog:payments-db')).map((e) => e.type)).toEqual(['point.expired']);
+    expect(again.expired).toEqual([]);
+  });
+
+  it('ignores a DeleteSnapshot call that failed, and refuses a malformed one naming the path', async () => {
+    // Prepare
+    const w = world();
+    await w.handle(loadSharedFixture(EBS_MULTI));
+    const bad = deleteCall('snap-012345678');
+    (bad.detail.requestParameters as { snapshotId: string }).snapshotId = 'vol-1234';
+
+    // Act
+    const failed = await w.handle(deleteCall('snap-012345678', 'Client.InvalidSnapshot.InUse'));
+    const error = await rejectionOf(w.handle(bad));
+
+    // Assess
+    expect(failed.expired).toEqual([]);
+    expect(w.writer.all('payments-db')[0]!.status).toBe('available');
+    expect(error.name).toBe('ValidationError');
+    expect(issuePaths(error)).toEqual(['detail.requestParameters.snapshotId']);
+  });
 
   it('records the shared EBS multi-volume sample as one crash-consistent point of the tagged machine', async () => {
     // Prepare
