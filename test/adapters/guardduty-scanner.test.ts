@@ -110,4 +110,12 @@ describe('GuardDutyMalwareScanner.getScan', () => {
     gd.on(GetMalwareScanCommand).rejects(aws(new AccessDeniedException({ message: 'no guardduty:GetMalwareScan', $metadata: {} }), 403));
     await expect(scanner.getScan('a1')).rejects.toBeInstanceOf(ForbiddenError);
   });
+
+  it('refuses to judge a scan id that names no scan instead of answering clean', async () => {
+    // Act
+    const error = await scanner.getScan('').catch((e: Error) => e);
+
+    // Assess
+    expect((error as Error).name).toBe('ValidationError');
+  });
 });

@@ -82,8 +82,11 @@ export class GuardDutyMalwareScanner implements MalwareScanner {
   }
 
   async getScan(scanId: string): Promise<{ status: ScanStatus; result?: ScanResult; threats: ScanThreat[]; reason?: string }> {
+    const ids = scanId.split(',').filter(Boolean);
+    // No scan id names no scan: never answer "clean" for a point nothing looked at.
+    if (ids.length === 0) throw new ValidationError('GetMalwareScan', [{ path: 'scanId', message: 'names no scan' }]);
     const parts: GetMalwareScanCommandOutput[] = [];
-    for (const id of scanId.split(',').filter(Boolean)) {
+    for (const id of ids) {
       try {
         parts.push(await this.client.send(new GetMalwareScanCommand({ ScanId: id })));
       } catch (e) {
