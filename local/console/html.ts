@@ -28,7 +28,7 @@ export function humanStatus(status: string): string {
 export function statusTone(status: string): 'ok' | 'warn' | 'bad' | 'info' | 'muted' {
   if (['recovered', 'approved', 'closed', 'Protected', 'available', 'clean'].includes(status)) return 'ok';
   if (['awaiting-approval', 'proposed', 'pending', 'failing-over', 'failing-back', 'failback-pending', 'Failing Over', 'Failback Pending', 'unscanned', 'incomplete'].includes(status)) return 'warn';
-  if (['failover-failed', 'rejected', 'expired', 'Failover Failed', 'Not Protected', 'infected', 'quarantined'].includes(status)) return 'bad';
+  if (['failover-failed', 'rejected', 'expired', 'Failover Failed', 'Not Protected', 'infected', 'quarantined', 'reinfected', 'superseded'].includes(status)) return 'bad';
   if (['notified', 'ignored'].includes(status)) return 'muted';
   return 'info';
 }

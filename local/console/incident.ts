@@ -30,7 +30,15 @@ function header(d: IncidentDetail): string {
   const i = d.incident;
   const mode = i.mode === 'test' ? badge('TEST', 'test', 'data-test-mode') : i.mode ? badge(`${i.mode} mode`, 'info') : '';
   return `<h1>Incident ${e(i.incidentId)}</h1>
-<p>${badge(humanStatus(i.status), statusTone(i.status), `data-incident-status="${e(i.status)}"`)} ${mode} <span class="muted">groups ${e(i.groups.join(', ') || '—')} · opened ${e(time(i.createdAt))} · updated ${e(time(i.updatedAt))}</span></p>`;
+<p>${badge(humanStatus(i.status), statusTone(i.status), `data-incident-status="${e(i.status)}"`)} ${mode} <span class="muted">groups ${e(i.groups.join(', ') || '—')} · opened ${e(time(i.createdAt))} · updated ${e(time(i.updatedAt))}${(i.round ?? 1) > 1 ? ` · round ${e(i.round)}` : ''}</span></p>${evolution(i)}`;
+}
+
+/** How the evidence moved this incident: correlated incidents, and groups with their own (earlier) cutoff. */
+function evolution(i: IncidentDetail['incident']): string {
+  const parts: string[] = [];
+  if (i.correlated?.length) parts.push(`Correlated with ${i.correlated.map((id) => `<a href="/incidents/${e(id)}">${e(id)}</a>`).join(', ')} (the same finding touched their groups)`);
+  for (const [group, cutoff] of Object.entries(i.groupCutoffs ?? {})) parts.push(`${e(group)} restores from before ${e(time(cutoff))} (a restored point proved unclean)`);
+  return parts.length ? `<p data-evolution>${parts.join(' · ')}</p>` : '';
 }
 
 function phaseOf(entry: AuditEntry): Phase {
