@@ -1,10 +1,10 @@
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { type Clock } from '../domain/clock.ts';
 import { LaunchFailedError, ThrottledError, TransientError } from '../domain/errors.ts';
-import { DEFAULT_RETRY, launchMachine, TAG } from '../domain/failover.ts';
-import {
-  launchFleet, launchFleetNaive, type LaunchItem, type LaunchRetryPolicy, PACED_RETRY, SDK_STANDARD_RETRY,
-} from '../domain/launch-fleet.ts';
+import { launchMachine, TAG } from '../domain/failover.ts';
+import { DEFAULT_RETRY } from '../domain/retry.ts';
+import type { LaunchItem } from '../domain/launch-one.ts';
+import { launchFleet, launchFleetNaive, type LaunchRetryPolicy, PACED_RETRY, SDK_STANDARD_RETRY } from './lib/fleet.ts';
 import { EC2_MUTATING_BUCKET, TokenBucketPacer } from '../domain/pacing.ts';
 import type { ComputeProvider, InstanceView, RunMachine } from '../domain/ports.ts';
 import { Ec2ComputeProvider } from '../functions/shared/adapters/ec2-compute.ts';

@@ -15,7 +15,8 @@ import type {
   ApprovalStore, AuditLog, ComputeProvider, IncidentStore, RecoveryPointCatalog, RecoveryPointLookup, RecoveryPointWriter, Run, RunKind, RunMachine, RunStore, SnapshotDirectory,
 } from './ports.ts';
 import { minutesBetween, toIso } from './validation.ts';
-import { launchOne } from './launch-fleet.ts';
+import { launchOne } from './launch-one.ts';
+import { DEFAULT_RETRY, retrying, type RetryPolicy } from './retry.ts';
 import type { Pacer } from './pacing.ts';
 
 /** Tags on everything Cleanpoint creates: cleanup finds its resources by them, IAM conditions on them. */
@@ -146,14 +147,6 @@ function lastDecisionAt(r: ApprovalRequest): string {
   return r.decisions.filter((d) => d.decision === 'approve').map((d) => d.at).sort().at(-1) ?? r.createdAt;
 }
 
-/** Retry policy for one launch: exponential backoff with full jitter, in the clock's time. */
-export interface RetryPolicy { maxAttempts: number; baseMs: number; capMs: number; random: () => number }
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, baseMs: 500, capMs: 20_000, random: Math.random };
-
-export function backoffMs(policy: RetryPolicy, attempt: number): number {
-  return Math.floor(policy.random() * Math.min(policy.capMs, policy.baseMs * 2 ** attempt));
-}
-
 /**
  * AMI names are at most 128 characters: a readable prefix plus a hash of the full identity,
  * so two machines can never share a name (which would restore the wrong data).
@@ -220,19 +213,16 @@ export function launchMachine(deps: LaunchDeps) {
     await stillStands();
     const tags = { [TAG.incident]: m.runId, [TAG.machine]: m.machineId, [TAG.mode]: m.mode, Name: `cleanpoint-${m.machineId}` };
     let throttled = 0;
-    const withRetry = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return await call();
-        } catch (e) {
-          const retryable = e instanceof ThrottledError || e instanceof TransientError;
-          if (!retryable || attempt + 1 >= retry.maxAttempts) throw e;
-          if (e instanceof ThrottledError) throttled++;
-          await deps.clock.sleep(backoffMs(retry, attempt));
-        }
-      }
+    const withRetry = async <T>(call: () => Promise<T>): Promise<T> => {
+      const out = await retrying(retry, deps.clock)(call, {
+        retryable: (e) => e instanceof ThrottledError || e instanceof TransientError,
+        throttled: (e) => e instanceof ThrottledError,
+        onFailure: (e) => { if (e instanceof ThrottledError) throttled++; },
+      });
+      if (!out.ok) throw out.error;
+      return out.value;
     };
-    const { imageId } = await withRetry('RegisterImage', () => deps.compute.registerImage({
+    const { imageId } = await withRetry(() => deps.compute.registerImage({
       name: imageNameFor(m.runId, m.machineId, m.pointId),
       snapshots: m.snapshots, tags,
     }));

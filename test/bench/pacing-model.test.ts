@@ -1,13 +1,14 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
-import { launchBackoffMs, launchOne, PACED_RETRY, SDK_STANDARD_RETRY, type LaunchRetryPolicy } from '../../domain/launch-fleet.ts';
+import { launchOne } from '../../domain/launch-one.ts';
+import { launchBackoffMs, PACED_RETRY, SDK_STANDARD_RETRY, type LaunchRetryPolicy } from '../../bench/lib/fleet.ts';
 import { EC2_MUTATING_BUCKET, EC2_RUN_INSTANCES_BUCKET, TokenBucketPacer } from '../../domain/pacing.ts';
 import { Ec2ComputeProvider } from '../../functions/shared/adapters/ec2-compute.ts';
 import { attachEc2Simulator, EC2_DEFAULT_THROTTLING, Ec2Simulator, TokenBucket } from '../../local/ec2-sim/index.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 
 /**
- * What test/domain/pacing.test.ts, test/domain/launch-fleet.test.ts and
+ * What test/domain/pacing.test.ts, test/bench/fleet.test.ts and
  * test/local/ec2-sim-buckets.test.ts leave open about the launcher's pacing and retry model,
  * which the makespan benchmark relies on: the backoff formula itself, the mutating-call bucket on
  * the client side, that client and simulator use the same documented numbers, a pacer that starts

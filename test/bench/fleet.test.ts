@@ -1,9 +1,8 @@
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../domain/errors.ts';
-import {
-  defaultClientToken, launchFleet, launchFleetNaive, launchOne, type LaunchItem, type LaunchRetryPolicy, PACED_RETRY, SDK_STANDARD_RETRY,
-} from '../../domain/launch-fleet.ts';
+import { defaultClientToken, launchOne, type LaunchItem } from '../../domain/launch-one.ts';
+import { launchFleet, launchFleetNaive, type LaunchRetryPolicy, PACED_RETRY, SDK_STANDARD_RETRY } from '../../bench/lib/fleet.ts';
 import { clientTokenFor } from '../../domain/failover.ts';
 import { TokenBucketPacer } from '../../domain/pacing.ts';
 import { Ec2ComputeProvider } from '../../functions/shared/adapters/ec2-compute.ts';
