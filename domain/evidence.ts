@@ -1,7 +1,7 @@
 import { withoutToken, type PublicApprovalRequest } from './approval.ts';
 import { verifyAuditChain, type ChainVerdict } from './audit-chain.ts';
 import { NotFoundError } from './errors.ts';
-import { failbackRunId } from './failback.ts';
+import { failbackRunIds } from './failback.ts';
 import type { Incident } from './incident.ts';
 import type { InventoryIndex } from './inventory.ts';
 import type { ApprovalStore, AuditEntry, AuditLog, IncidentStore, RunMachine, RunStore, StoredProposal } from './ports.ts';
@@ -40,13 +40,14 @@ export function buildEvidencePack(deps: { incidents: IncidentStore; audit: Audit
   return async (incidentId: string): Promise<EvidencePack> => {
     const incident = await deps.incidents.getIncident(incidentId);
     if (!incident) throw new NotFoundError(`incident ${incidentId} not found`);
-    const [entries, approvals, proposal, failover, failback] = await Promise.all([
+    const [entries, approvals, proposal, failover] = await Promise.all([
       deps.audit.list(incidentId),
       deps.approvals.listApprovals({ incidentId, limit: 100 }),
       deps.runs.getProposal(incidentId),
       deps.runs.listMachines(incidentId),
-      deps.runs.listMachines(failbackRunId(incidentId)),
     ]);
+    // Every failback attempt ran on its own run: the pack shows each attempt's machines.
+    const failback = (await Promise.all(failbackRunIds(incidentId, entries).map((id) => deps.runs.listMachines(id)))).flat();
     const findings = new Map<string, EvidencePack['findings'][number]>();
     for (const e of entries.filter((x) => x.type === 'incident.created' || x.type === 'finding.received')) {
       const d = e.data as { findingId?: string; findingType?: string; severity?: number };

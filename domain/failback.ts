@@ -5,7 +5,7 @@ import { TAG, toRunPlan, type RunPlan } from './failover.ts';
 import { changeIncident, moveTo } from './incident-updates.ts';
 import { executionNameFor, type FailbackOutcome, type Incident } from './incident.ts';
 import type { InventoryIndex } from './inventory.ts';
-import type { ApprovalStore, AuditLog, ComputeProvider, IncidentStore, Run, RunMachine, RunStore, SnapshotDirectory } from './ports.ts';
+import type { ApprovalStore, AuditEntry, AuditLog, ComputeProvider, IncidentStore, Run, RunMachine, RunStore, SnapshotDirectory } from './ports.ts';
 import { toIso } from './validation.ts';
 
 /**
@@ -18,7 +18,22 @@ import { toIso } from './validation.ts';
  * On any failure the recovery machines keep running and the incident goes back to
  * failback-pending: nothing that serves production is removed before its replacement is verified.
  */
-export const failbackRunId = (incidentId: string) => executionNameFor('failback', incidentId);
+export const failbackRunId = (incidentId: string, attempt = 1) =>
+  attempt <= 1 ? executionNameFor('failback', incidentId) : executionNameFor('failback', `${incidentId}-${attempt}`);
+
+/**
+ * Which failback attempt of an incident is current: 1, plus one per failback that failed. Each
+ * attempt has a run of its own (fresh snapshots of the recovery machines, fresh primaries): a
+ * retry must never reuse the records of an attempt whose primaries were removed.
+ */
+export function failbackAttempt(entries: readonly Pick<AuditEntry, 'type'>[]): number {
+  return 1 + entries.filter((e) => e.type === 'failback.failed').length;
+}
+
+/** Every failback run an incident has had, oldest first. */
+export function failbackRunIds(incidentId: string, entries: readonly Pick<AuditEntry, 'type'>[]): string[] {
+  return Array.from({ length: failbackAttempt(entries) }, (_, i) => failbackRunId(incidentId, i + 1));
+}
 
 const FAILBACK_FROM: readonly Incident['status'][] = ['recovered', 'failback-pending', 'failing-back'];
 
@@ -51,7 +66,7 @@ export function prepareFailback(deps: FailbackDeps) {
     if (missing.length) {
       throw new ValidationError('failback', missing.map((m) => ({ path: `groups.${m.group}.networks.primary`, message: `no primary network to fail ${m.machineId} back into` })));
     }
-    const runId = failbackRunId(incident.incidentId);
+    const runId = failbackRunId(incident.incidentId, failbackAttempt(await deps.audit.list(incident.incidentId)));
     const now = toIso(deps.clock.now());
     await changeIncident(deps.incidents, incident.incidentId, moveTo('failing-back', { updatedAt: now }));
     const machines: RunMachine[] = [];
@@ -125,7 +140,7 @@ export function retireRunMachines(deps: { runs: RunStore; compute: ComputeProvid
  */
 export function recordFailback(deps: { incidents: IncidentStore; runs: RunStore; audit: AuditLog; clock: Clock }) {
   return async (input: { incidentId: string; result: 'completed' | 'failed'; error?: string }): Promise<FailbackOutcome> => {
-    const runId = failbackRunId(input.incidentId);
+    const runId = failbackRunId(input.incidentId, failbackAttempt(await deps.audit.list(input.incidentId)));
     const run = await deps.runs.getRun(runId);
     const primaries = await deps.runs.listMachines(runId);
     const recovery = await deps.runs.listMachines(input.incidentId);

@@ -8,7 +8,7 @@ import { snapshotDirectory, stateStores } from '../shared/wiring.ts';
 const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE });
 const stores = stateStores(config);
 const snapshots = snapshotDirectory();
-const input = z.looseObject({ runId: ids.runId });
+const input = z.strictObject({ runId: ids.runId });
 type Deps = Parameters<typeof failbackPlanWhenSnapshotsReady>[0];
 
 /** Step Functions task: the failback waves once every snapshot is complete (retried until then). */

@@ -9,7 +9,7 @@ import { clock, compute, estate, stateStores } from '../shared/wiring.ts';
 const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, KMS_KEY_ID: configVars.KMS_KEY_ID, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE });
 const stores = stateStores(config);
 const provider = compute(config);
-const input = z.looseObject({ incidentId: ids.incidentId, requestedBy: z.string().min(1).max(128) });
+const input = z.strictObject({ incidentId: ids.incidentId, requestedBy: z.string().min(1).max(128) });
 
 /** Step Functions task: snapshot the recovery machines and store the failback run. */
 export function makeHandler(deps: () => Promise<FailbackDeps>) {

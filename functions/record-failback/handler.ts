@@ -7,7 +7,7 @@ import { clock, stateStores } from '../shared/wiring.ts';
 
 const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE });
 const stores = stateStores(config);
-const input = z.looseObject({
+const input = z.strictObject({
   incidentId: ids.incidentId,
   result: z.enum(['completed', 'failed', 'not-approved']),
   error: caughtError.optional(),

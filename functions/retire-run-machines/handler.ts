@@ -9,7 +9,7 @@ import { clock, compute, stateStores } from '../shared/wiring.ts';
 const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, KMS_KEY_ID: configVars.KMS_KEY_ID });
 const stores = stateStores(config);
 const provider = compute(config);
-const input = z.looseObject({ runId: ids.runId });
+const input = z.strictObject({ runId: ids.runId });
 type Deps = Parameters<typeof retireRunMachines>[0];
 
 /** Step Functions task: terminate a run's machines and deregister its images, then verify. */

@@ -318,17 +318,12 @@ describe('prepareFailback', () => {
     expect(await w.status()).toBe('recovered');
   });
 
-  // BUG (reported, not fixed here): the failback run id is failbackRunId(incidentId) on every
-  // attempt, so after a failed failback the next attempt finds the first attempt's run
-  // (createRun → created: false) and keeps its machine records: the snapshots taken at the first
-  // attempt (the EC2 adapter, idempotent by these same tags, even returns them again) and the
-  // primaries the first attempt launched and Remove Failback Primaries terminated, still recorded
-  // with instanceId/readyAt. launchMachine skips a record with an instanceId and checkMachine
-  // passes one with readyAt, so the retry either "verifies" a terminated primary and then retires
-  // the recovery machines that serve production, or restores data older than what the recovery
-  // machines hold now. This test states the safe behaviour; `it.fails` keeps the suite green until
-  // prepareFailback starts a fresh run per attempt — then flip it to `it`.
-  it.fails('BUG: a failback retried after a failed one snapshots the recovery machines afresh and plans new primaries', async () => {
+  // Found by these unit tests: every attempt used failbackRunId(incidentId), so a retry after a
+  // failed failback kept the first attempt's records (its snapshots, and primaries that Remove
+  // Failback Primaries had terminated, still recorded as ready): the retry could "verify" a
+  // terminated primary and retire the recovery machines that serve production. Failed before the
+  // fix (each attempt now has a run of its own: failbackAttempt / failbackRunId(id, attempt)).
+  it('a failback retried after a failed one snapshots the recovery machines afresh and plans new primaries', async () => {
     // Prepare: attempt 1 launched primaries, payments-db verified, payments-api did not; the
     // failback machine removed the primaries and recorded the failure
     const w = await world();
@@ -341,10 +336,11 @@ describe('prepareFailback', () => {
     w.clock.advance(3_600_000);
 
     // Act: attempt 2, an hour later (the recovery machines served production meanwhile)
-    await w.prepare({ incidentId: w.incidentId, requestedBy: 'carol' });
+    const second = await w.prepare({ incidentId: w.incidentId, requestedBy: 'carol' });
 
-    // Assess: no record carries a terminated primary; the snapshots are new ones
-    const machines = await w.runs.listMachines(w.runId);
+    // Assess: a run of its own; no record carries a terminated primary; the snapshots are new ones
+    expect(second.runId).toBe(`${w.runId}-2`);
+    const machines = await w.runs.listMachines(second.runId);
     expect(machines.map((m) => [m.machineId, m.instanceId ?? null, m.readyAt ?? null])).toEqual([
       ['ledger-db', null, null], ['payments-api', null, null], ['payments-db', null, null],
     ]);

@@ -146,7 +146,7 @@ describe('prepare-failback handler (factory, in-memory fakes)', () => {
   // GAP (reported): the schema is z.looseObject, so a key the Prepare Failback state never sends
   // is accepted and ignored; plan-failover, launch-machine and review-run use z.strictObject.
   // `it.fails` until the schema is strict — then flip it to `it`.
-  it.fails('GAP: refuses task input with an extra key with a ValidationError, and writes nothing', async () => {
+  it('refuses task input with an extra key with a ValidationError, and writes nothing', async () => {
     // Prepare
     const w = await world();
 
