@@ -98,3 +98,32 @@ export function inventoryWithGroups(extra: { name: string; machineId: string; in
   writeFileSync(file, stringifyYaml(inventory));
   return file;
 }
+
+/**
+ * examples/inventory.yaml plus copies of one of its groups under new names, with the same
+ * networks, roles, objectives and approval window. A copy's machines are named after it
+ * (`payments-db-1` becomes `<name>-db-1`, group checks follow) and its instance ids start with
+ * `instanceIdPrefix` instead of the original's first characters. An open incident owns its
+ * groups until it closes, so tests that each need a recovered incident of a group like this
+ * one get a group each. Returns the file's path.
+ */
+export function inventoryWithCopiesOf(groupName: string, copies: { name: string; instanceIdPrefix: string }[]): string {
+  const inventory = parseYaml(readFileSync('examples/inventory.yaml', 'utf8')) as { groups: Record<string, unknown>[] };
+  const original = inventory.groups.find((g) => g['name'] === groupName);
+  if (!original) throw new Error(`examples/inventory.yaml has no group ${groupName}`);
+  for (const copy of copies) {
+    const rename = (machineId: string) => machineId.startsWith(`${groupName}-`) ? `${copy.name}-${machineId.slice(groupName.length + 1)}` : `${copy.name}-${machineId}`;
+    const group = structuredClone(original);
+    group['name'] = copy.name;
+    group['machines'] = (group['machines'] as Record<string, unknown>[]).map((m) => ({
+      ...m, id: rename(String(m['id'])), instanceId: copy.instanceIdPrefix + String(m['instanceId']).slice(copy.instanceIdPrefix.length),
+    }));
+    if (Array.isArray(group['checks'])) {
+      group['checks'] = (group['checks'] as Record<string, unknown>[]).map((c) => Array.isArray(c['machines']) ? { ...c, machines: (c['machines'] as string[]).map(rename) } : c);
+    }
+    inventory.groups.push(group);
+  }
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'cleanpoint-inventory-')), 'inventory.yaml');
+  writeFileSync(file, stringifyYaml(inventory));
+  return file;
+}
