@@ -2,6 +2,7 @@ import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../domain/errors.ts';
 import { defaultClientToken, launchOne, type LaunchItem } from '../../domain/launch-one.ts';
+import { seededRandom } from '../../bench/lib/stats.ts';
 import { launchFleet, launchFleetNaive, type LaunchRetryPolicy, PACED_RETRY, SDK_STANDARD_RETRY } from '../../bench/lib/fleet.ts';
 import { clientTokenFor } from '../../domain/failover.ts';
 import { TokenBucketPacer } from '../../domain/pacing.ts';
@@ -11,17 +12,7 @@ import { VirtualClock } from '../../local/virtual-clock.ts';
 
 const START = Date.UTC(2025, 0, 1);
 
-/** mulberry32: the jitter is reproducible, so every run of a test sees the same schedule. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const seeded = seededRandom;
 
 const paced = (seed = 1): LaunchRetryPolicy => ({ ...PACED_RETRY, random: seeded(seed) });
 const naive = (seed = 1): LaunchRetryPolicy => ({ ...SDK_STANDARD_RETRY, random: seeded(seed) });
