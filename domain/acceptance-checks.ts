@@ -5,6 +5,8 @@ import type { AcceptanceCheck, Group, InventoryIndex } from './inventory.ts';
 import type { AcceptanceChecker, AuditLog, ComputeProvider, DrillStore, RunMachine, RunStore } from './ports.ts';
 import { mapLimit } from './recovery-points.ts';
 import { toIso } from './validation.ts';
+import type { CheckEndpoint, ProbeRequest, ProbeResult } from './acceptance-probe.ts';
+export type { CheckEndpoint, ProbeRequest, ProbeResult } from './acceptance-probe.ts';
 
 /**
  * User-acceptance checks of a drill: does the recovered application answer, from inside the
@@ -20,29 +22,6 @@ import { toIso } from './validation.ts';
  * the same adapter answered by local/acceptance-runner.ts, which SIMULATES the services from
  * the EC2 simulator's instance state (nothing is really listening locally).
  */
-
-export interface CheckEndpoint {
-  machineId: string;
-  instanceId: string;
-  privateIpAddress: string | null;
-}
-
-export interface ProbeRequest {
-  drillId: string;
-  check: AcceptanceCheck;
-  /** The machine under test. */
-  target: CheckEndpoint;
-  /** Where the probe runs: another drilled machine for tcp/http (the path a client takes), the target itself for ssm. */
-  runner: CheckEndpoint;
-  /** Time left for this probe. */
-  timeoutMs: number;
-}
-
-export interface ProbeResult {
-  passed: boolean;
-  /** What was seen, in words (`connection refused`, `HTTP 503`, `exit 1: ...`). */
-  detail: string;
-}
 
 export interface PlannedCheck {
   check: AcceptanceCheck;

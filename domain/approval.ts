@@ -1,5 +1,6 @@
 import type { Selection } from './recovery-points.ts';
 import type { FailoverPlan } from './plan.ts';
+import type { PointScan } from './point-scan.ts';
 
 /**
  * `superseded`: the evidence moved while the request was pending (an earlier cutoff, a chosen
@@ -63,7 +64,7 @@ export interface ApprovalRequest {
   requestedBy?: string;
   decisions: Decision[];
   /** Summary shown to deciders of a failover (selection and plan at request time); absent for a failback. */
-  proposal?: { cutoff: string; mode: FailoverPlan['mode']; selection: Selection; plan: FailoverPlan; scans?: Record<string, import('./ports.ts').PointScan> };
+  proposal?: { cutoff: string; mode: FailoverPlan['mode']; selection: Selection; plan: FailoverPlan; scans?: Record<string, PointScan> };
   /** What a failback request shows (purpose failback only). */
   failback?: FailbackSummary;
   /** Per-group cutoff a decider picked (older points), applied when approved. */

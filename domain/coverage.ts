@@ -5,6 +5,8 @@ import { peopleInRole, type InventoryIndex } from './inventory.ts';
 import type { EventPublisher, InstanceState, Notifier, ProtectionStore, RecoveryEnvironment, RecoveryPointCatalog } from './ports.ts';
 import { mapLimit } from './recovery-points.ts';
 import { toIso } from './validation.ts';
+import type { ObservedInstance, CoverageGapKind, CoverageGap, CoverageReport } from './coverage-report.ts';
+export type { ObservedInstance, CoverageGapKind, CoverageGap, CoverageReport } from './coverage-report.ts';
 
 /**
  * Protection coverage: is everything that should be protected in the plan, and does the plan
@@ -23,35 +25,6 @@ import { toIso } from './validation.ts';
 
 /** The tag that says "this instance belongs to application group X". */
 export const GROUP_TAG = 'cleanpoint:group';
-
-/** An EC2 instance as the coverage check sees it. */
-export interface ObservedInstance {
-  instanceId: string;
-  state: InstanceState;
-  tags: Record<string, string>;
-}
-
-export type CoverageGapKind = 'unprotected-instance' | 'group-mismatch' | 'missing-instance' | 'no-recovery-point';
-
-export interface CoverageGap {
-  kind: CoverageGapKind;
-  /** The group concerned (the tag's group for an unprotected instance). */
-  group: string;
-  instanceId: string;
-  machineId: string | null;
-  /** One sentence: what is wrong and what to do about it. */
-  message: string;
-}
-
-export interface CoverageReport {
-  checkedAt: string;
-  /** Inventory machines / tagged instances looked at. */
-  machines: number;
-  taggedInstances: number;
-  gaps: CoverageGap[];
-  /** Machines whose catalogue was not read (the check ran without a catalogue). */
-  pointsChecked: boolean;
-}
 
 const GONE: ReadonlySet<InstanceState> = new Set(['shutting-down', 'terminated']);
 

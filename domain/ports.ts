@@ -9,6 +9,16 @@ import type { Incident } from './incident.ts';
 import type { RecoveryPoint, ScanRecord, SnapshotRef } from './recovery-points.ts';
 
 export type { Clock } from './clock.ts';
+import type { InstanceState } from './instance.ts';
+import type { ScanStatus, ScanResult, ScanThreat, PointScan } from './point-scan.ts';
+import type { ProbeRequest, ProbeResult } from './acceptance-probe.ts';
+import type { CoverageReport, ObservedInstance } from './coverage-report.ts';
+import type { Drill, DrillStatus, GroupDrillStatus } from './drill.ts';
+import type { FailoverPlan } from './plan.ts';
+import type { GroupReadiness } from './readiness-report.ts';
+import type { Selection } from './recovery-points.ts';
+import type { RpoSample, RpoState } from './rpo.ts';
+export type { InstanceState } from './instance.ts';
 export type { RecoveryPointCatalog } from './recovery-points.ts';
 
 /** Write side of the catalogue (fed by EBS/DRS events and reconciliation). */
@@ -89,7 +99,6 @@ export interface ApprovalStore {
   listApprovals(options?: { incidentId?: string; status?: ApprovalRequest['status']; limit?: number }): Promise<ApprovalRequest[]>;
 }
 
-export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
 
 export interface InstanceView {
   instanceId: string;
@@ -240,37 +249,15 @@ export interface StoredProposal {
    * earlier afterwards makes this proposal out of date before anybody is asked.
    */
   basis?: Record<string, string>;
-  selection: import('./recovery-points.ts').Selection;
-  plan: import('./plan.ts').FailoverPlan;
+  selection: Selection;
+  plan: FailoverPlan;
   /** Malware scans of the chosen points (scan before launch, docs/scanning.md), by machine id. */
   scans?: Record<string, PointScan>;
   /** When the first scan of this proposal started: the scan budget is counted from here. */
   scansStartedAt?: string;
 }
 
-export type ScanStatus = 'RUNNING' | 'COMPLETED' | 'COMPLETED_WITH_ISSUES' | 'FAILED' | 'SKIPPED';
-export type ScanResult = 'NO_THREATS_FOUND' | 'THREATS_FOUND';
-export interface ScanThreat { name: string; path?: string }
-
-/**
- * One machine's scan before launch: the point now proposed and what its scan said. `verdict`
- * is what a decider is shown: `pending` while it runs, `unverified` when it could not say
- * (skipped, failed, completed with issues, or the budget ran out).
- */
-export interface PointScan {
-  pointId: string;
-  /** Absent only when no scan was started (`NOT_STARTED`: the budget was spent when the point was chosen). */
-  scanId?: string;
-  status: ScanStatus | 'NOT_STARTED';
-  result?: ScanResult;
-  threats: ScanThreat[];
-  reason?: string;
-  verdict: 'pending' | 'clean' | 'infected' | 'unverified';
-  startedAt: string;
-  finishedAt?: string;
-  /** Earlier points of this machine whose scan found threats (newest first): the steps back. */
-  steppedBack?: { pointId: string; capturedAt: string; scanId: string; threats: ScanThreat[] }[];
-}
+export type { ScanStatus, ScanResult, ScanThreat, PointScan } from './point-scan.ts';
 
 export interface SnapshotInfo {
   snapshotId: string;
@@ -292,22 +279,22 @@ export interface SnapshotDirectory {
  */
 export interface DrillStore {
   /** Conditional create; an existing drill is returned unchanged (`created: false`). */
-  createDrill(drill: import('./drills.ts').Drill): Promise<{ created: boolean; drill: import('./drills.ts').Drill }>;
-  getDrill(drillId: string): Promise<import('./drills.ts').Drill | null>;
+  createDrill(drill: Drill): Promise<{ created: boolean; drill: Drill }>;
+  getDrill(drillId: string): Promise<Drill | null>;
   /**
    * Set the given attributes (`undefined` removes one). NotFoundError when the drill does not
    * exist; ConflictError when `ifStatusIn` is given and the stored status is not among them.
    */
   updateDrill(
     drillId: string,
-    changes: Partial<Omit<import('./drills.ts').Drill, 'drillId' | 'group' | 'startedAt'>>,
-    options?: { ifStatusIn?: import('./drills.ts').DrillStatus[] },
-  ): Promise<import('./drills.ts').Drill>;
+    changes: Partial<Omit<Drill, 'drillId' | 'group' | 'startedAt'>>,
+    options?: { ifStatusIn?: DrillStatus[] },
+  ): Promise<Drill>;
   /** A group's drills, newest (startedAt) first. */
-  listDrills(group: string, options?: { limit?: number }): Promise<import('./drills.ts').Drill[]>;
-  getGroupStatus(group: string): Promise<import('./drills.ts').GroupDrillStatus | null>;
+  listDrills(group: string, options?: { limit?: number }): Promise<Drill[]>;
+  getGroupStatus(group: string): Promise<GroupDrillStatus | null>;
   /** Replace the group's drill status (read-modify-write by its only writers: finish-drill and the scheduler). */
-  putGroupStatus(status: import('./drills.ts').GroupDrillStatus): Promise<void>;
+  putGroupStatus(status: GroupDrillStatus): Promise<void>;
 }
 
 /**
@@ -316,7 +303,7 @@ export interface DrillStore {
  * not be run at all (the caller retries until the check's timeout).
  */
 export interface AcceptanceChecker {
-  probe(request: import('./acceptance-checks.ts').ProbeRequest): Promise<import('./acceptance-checks.ts').ProbeResult>;
+  probe(request: ProbeRequest): Promise<ProbeResult>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -354,7 +341,7 @@ export interface NetworkFacts {
  */
 export interface RecoveryEnvironment {
   /** Instances carrying `tagKey` (any value) and not terminated, plus those of `instanceIds` that EC2 still knows (any state). */
-  findInstances(query: { tagKey: string; instanceIds: string[] }): Promise<import('./coverage.ts').ObservedInstance[]>;
+  findInstances(query: { tagKey: string; instanceIds: string[] }): Promise<ObservedInstance[]>;
   describeNetworks(query: { subnetIds: string[]; securityGroupIds: string[] }): Promise<NetworkFacts>;
   /** The account's instance limit and the instances pending or running now. */
   instanceQuota(): Promise<{ maxInstances: number; running: number }>;
@@ -371,18 +358,18 @@ export interface RecoveryEnvironment {
  * (`READINESS#<group>` / `LATEST`) and the latest coverage report (`COVERAGE` / `LATEST`).
  */
 export interface ProtectionStore {
-  getRpoState(machineId: string): Promise<import('./rpo-monitor.ts').RpoState | null>;
+  getRpoState(machineId: string): Promise<RpoState | null>;
   /** Every machine's RPO state (the console's breach badges). */
-  listRpoStates(): Promise<import('./rpo-monitor.ts').RpoState[]>;
+  listRpoStates(): Promise<RpoState[]>;
   /**
    * Open a breach unless one is open: `opened` is true only for the call whose conditional write
    * took effect. Sets a pending start notice.
    */
-  openRpoBreach(machineId: string, breach: { group: string; since: string; reason: string; last: NonNullable<import('./rpo-monitor.ts').RpoState['last']> }): Promise<{ opened: boolean }>;
+  openRpoBreach(machineId: string, breach: { group: string; since: string; reason: string; last: NonNullable<RpoState['last']> }): Promise<{ opened: boolean }>;
   /** Close the open breach: `closed` is true only for the call that closed it. Sets a pending end notice. */
-  closeRpoBreach(machineId: string, end: { group: string; endedAt: string; last: NonNullable<import('./rpo-monitor.ts').RpoState['last']> }): Promise<{ closed: boolean }>;
+  closeRpoBreach(machineId: string, end: { group: string; endedAt: string; last: NonNullable<RpoState['last']> }): Promise<{ closed: boolean }>;
   /** Record an observation without a transition (creates the state when there is none). */
-  observeRpo(machineId: string, observation: { group: string; last: NonNullable<import('./rpo-monitor.ts').RpoState['last']>; reason?: string }): Promise<void>;
+  observeRpo(machineId: string, observation: { group: string; last: NonNullable<RpoState['last']>; reason?: string }): Promise<void>;
   /** Record a DRS stall change at `at`; false (nothing changed) when a later change is already recorded. */
   setReplicationStalled(machineId: string, change: { group: string; stalled: boolean; at: string }): Promise<boolean>;
   /** The notice set at `noticeAt` went out. */
@@ -390,18 +377,18 @@ export interface ProtectionStore {
   /** Take over the unsent notice set at `noticeAt` (re-dated `at`): true for exactly one caller. */
   claimRpoNotice(machineId: string, noticeAt: string, at: string): Promise<boolean>;
   /** Append a sample unless the last one is younger than `minIntervalMs`; keeps the newest `keep`. */
-  appendRpoSample(group: string, sample: import('./rpo-monitor.ts').RpoSample, options: { keep: number; minIntervalMs: number }): Promise<boolean>;
+  appendRpoSample(group: string, sample: RpoSample, options: { keep: number; minIntervalMs: number }): Promise<boolean>;
   /** Oldest first. */
-  getRpoHistory(group: string): Promise<import('./rpo-monitor.ts').RpoSample[]>;
+  getRpoHistory(group: string): Promise<RpoSample[]>;
   /** Replace the group's latest readiness report; returns the one it replaced. */
-  putReadiness(report: import('./readiness.ts').GroupReadiness): Promise<{ previous: import('./readiness.ts').GroupReadiness | null }>;
-  getReadiness(group: string): Promise<import('./readiness.ts').GroupReadiness | null>;
+  putReadiness(report: GroupReadiness): Promise<{ previous: GroupReadiness | null }>;
+  getReadiness(group: string): Promise<GroupReadiness | null>;
   /**
    * Record a coverage report: `changed` only for the call that stored a fingerprint different from
    * the last one; `first` when there was no report before.
    */
-  recordCoverage(report: import('./coverage.ts').CoverageReport & { fingerprint: string }): Promise<{ changed: boolean; first: boolean }>;
-  getCoverage(): Promise<(import('./coverage.ts').CoverageReport & { fingerprint: string }) | null>;
+  recordCoverage(report: CoverageReport & { fingerprint: string }): Promise<{ changed: boolean; first: boolean }>;
+  getCoverage(): Promise<(CoverageReport & { fingerprint: string }) | null>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,9 +4,13 @@ import { NotFoundError } from './errors.ts';
 import { DEFAULT_MAX_DAYS_BETWEEN_DRILLS } from './lifecycle.ts';
 import { peopleInRole, type Group, type InventoryIndex, type Network } from './inventory.ts';
 import type { CheckOutcome, EventPublisher, NetworkFacts, Notifier, ProtectionStore, RecoveryEnvironment, RouteFact } from './ports.ts';
-import { formatMinutes, newestRestorablePoint, rpoStatusOf, type RpoObservation } from './rpo-monitor.ts';
+import { formatMinutes, newestRestorablePoint, rpoStatusOf, type Badge, type RpoObservation } from './rpo-monitor.ts';
 import { mapLimit, type RecoveryPointCatalog } from './recovery-points.ts';
 import { toIso } from './validation.ts';
+import type { ReadinessCheck, ReadinessStatus, ReadinessItem, GroupReadiness } from './readiness-report.ts';
+export type { ReadinessCheck, ReadinessStatus, ReadinessItem, GroupReadiness } from './readiness-report.ts';
+import { READINESS_CHECKS } from './readiness-report.ts';
+export { READINESS_CHECKS } from './readiness-report.ts';
 
 /**
  * Readiness: would a failover of this group work today? Checked daily (and on demand) so the
@@ -26,29 +30,6 @@ import { toIso } from './validation.ts';
  *   drill             a passing drill within drills.maxDaysBetweenDrills
  *   recovery-points   every machine has a restorable point within objectives.rpoMinutes
  */
-
-export const READINESS_CHECKS = [
-  'deciders', 'quorum', 'recovery-network', 'test-network', 'test-isolation', 'kms-key', 'instance-quota', 'drill', 'recovery-points',
-] as const;
-export type ReadinessCheck = (typeof READINESS_CHECKS)[number];
-export type ReadinessStatus = 'pass' | 'warn' | 'fail';
-
-export interface ReadinessItem {
-  check: ReadinessCheck;
-  status: ReadinessStatus;
-  /** One sentence per problem: what is wrong, then (after ": ") what to do. */
-  messages: string[];
-}
-
-export interface GroupReadiness {
-  group: string;
-  /** No item failed. */
-  ready: boolean;
-  checkedAt: string;
-  items: ReadinessItem[];
-  /** Every failed item's messages, then every warned one's: what to fix, in order. */
-  problems: string[];
-}
 
 /** What readinessOf needs to know about one group's world (gathered by checkReadiness). */
 export interface ReadinessFacts {
@@ -301,7 +282,7 @@ export function checkReadiness(deps: ReadinessDeps) {
 }
 
 /** The readiness badge of a group from its stored report (ProtectionStore.getReadiness). */
-export function readinessBadgeOf(report: GroupReadiness | null | undefined): import('./rpo-monitor.ts').Badge {
+export function readinessBadgeOf(report: GroupReadiness | null | undefined): Badge {
   if (!report) return { text: 'readiness not checked', tone: 'muted', title: 'the readiness check has not run for this group yet' };
   const failed = report.items.filter((i) => i.status === 'fail').length;
   const warned = report.items.filter((i) => i.status === 'warn').length;

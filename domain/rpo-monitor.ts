@@ -4,6 +4,10 @@ import { peopleInRole, type Group, type InventoryIndex, type Machine } from './i
 import type { EventPublisher, Notification, Notifier, ProtectionStore } from './ports.ts';
 import { ineligibility, mapLimit, type RecoveryPointCatalog } from './recovery-points.ts';
 import { isIsoTimestamp, minutesBetween, parseWith, toIso } from './validation.ts';
+import type { NewestPoint, RpoObservation } from './rpo.ts';
+import type { RpoState, RpoSample } from './rpo.ts';
+export type { RpoState, RpoSample } from './rpo.ts';
+export type { NewestPoint, RpoObservation } from './rpo.ts';
 
 /**
  * RPO monitoring: per machine, how old is the newest recovery point Cleanpoint could restore
@@ -27,26 +31,6 @@ export const NOTICE_RETRY_MS = 5 * 60_000;
 /** Achieved-RPO history: at most one sample per group per hour, two weeks kept. */
 export const HISTORY_INTERVAL_MS = 60 * 60_000;
 export const HISTORY_KEEP = 24 * 14;
-
-export interface NewestPoint {
-  pointId: string;
-  capturedAt: string;
-}
-
-export interface RpoObservation {
-  machineId: string;
-  group: string;
-  /** The group's objective; null when it has none. */
-  objectiveMinutes: number | null;
-  newestPoint: NewestPoint | null;
-  /** Age of the newest restorable point at `at`; null when there is none. */
-  ageMinutes: number | null;
-  stalled: boolean;
-  breached: boolean;
-  /** Why it is in breach (null when it is not). */
-  reason: string | null;
-  at: string;
-}
 
 /** The newest point of a machine that could be restored from now (available, not infected). */
 export async function newestRestorablePoint(catalog: RecoveryPointCatalog, machineId: string, atOrBefore: string): Promise<NewestPoint | null> {
@@ -83,35 +67,6 @@ export function formatMinutes(m: number): string {
   if (m < 120) return `${Math.round(m)} min`;
   if (m < 48 * 60) return `${Math.round((m / 60) * 10) / 10} h`;
   return `${Math.round((m / 1440) * 10) / 10} days`;
-}
-
-/** Stored per machine (state table `RPO#<machineId>` / `STATE`). */
-export interface RpoState {
-  machineId: string;
-  group: string;
-  inBreach: boolean;
-  /** Start of the current (or the last) breach. */
-  breachSince?: string;
-  breachEndedAt?: string;
-  reason?: string;
-  stalled: boolean;
-  /** Time of the DRS event that set `stalled` (later events win, whatever the delivery order). */
-  stalledChangedAt?: string;
-  last?: Pick<RpoObservation, 'at' | 'ageMinutes' | 'objectiveMinutes' | 'newestPoint'>;
-  /** The latest transition's announcement; `sent: false` until the notification went out. */
-  notice?: { kind: 'start' | 'end'; at: string; sent: boolean };
-  updatedAt: string;
-}
-
-/** One achieved-RPO sample of a group: what it would have lost at `at`. */
-export interface RpoSample {
-  at: string;
-  /** The oldest newest-restorable point among the group's machines (null: a machine had none). */
-  worstAgeMinutes: number | null;
-  worstMachineId: string | null;
-  objectiveMinutes: number | null;
-  machines: number;
-  machinesInBreach: number;
 }
 
 export interface RpoMonitorDeps {

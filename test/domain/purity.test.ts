@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { moduleSpecifiers, sourceFiles } from '../helpers/import-graph.ts';
 
 /**
  * The domain is pure: no AWS SDK, no Lambda runtime, no middleware, no HTTP server. Adapters in
@@ -14,32 +15,11 @@ const FORBIDDEN: { name: string; test: (specifier: string) => boolean }[] = [
   { name: 'node:http', test: (s) => s === 'node:http' || s === 'http' },
 ];
 
-/** Every module specifier a TypeScript source imports, re-exports, imports dynamically or requires. */
-function moduleSpecifiers(source: string): string[] {
-  const patterns = [
-    /\bimport\s+(?:type\s+)?[\w*{}\s,$]*?\s*from\s*['"]([^'"]+)['"]/g, // import x from '...', import type { X } from '...'
-    /\bimport\s*['"]([^'"]+)['"]/g, // import '...'
-    /\bexport\s+(?:type\s+)?(?:\*(?:\s+as\s+\w+)?|\{[^}]*\})\s*from\s*['"]([^'"]+)['"]/g, // export ... from '...'
-    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g, // import('...')
-    /\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g, // require('...')
-  ];
-  const found: string[] = [];
-  for (const pattern of patterns) for (const match of source.matchAll(pattern)) found.push(match[1]!);
-  return found;
-}
-
 /** The forbidden modules a source file imports, e.g. ['@aws-sdk/*']. */
 function forbiddenImports(source: string): string[] {
   return moduleSpecifiers(source).flatMap((s) => FORBIDDEN.filter((f) => f.test(s)).map((f) => `${f.name} (${s})`));
 }
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(full);
-    return /\.(m|c)?[tj]s$/.test(entry.name) ? [full] : [];
-  });
-}
 
 describe('the domain layer', () => {
   const domainDir = path.resolve(process.cwd(), 'domain');
