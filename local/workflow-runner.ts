@@ -258,6 +258,9 @@ export class LocalWorkflowEngine {
         const token = findToken(p.Payload);
         if (!token) throw new Error(`${fn}: a waitForTaskToken task must pass $$.Task.Token in its payload`);
         const wait = new Promise((resolve, reject) => this.waiters.set(token, { resolve, reject, settled: false, executionArn }));
+        // The callback may arrive while the function still runs (a request superseded the moment
+        // it was sent): the task then fails with it, as on AWS, once the invocation returns.
+        wait.catch(() => undefined);
         await this.invoke(fn, p.Payload ?? {});
         return wait;
       };

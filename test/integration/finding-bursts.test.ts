@@ -31,13 +31,16 @@ const TARGETS = { 2: 'i-0aa0000000000db01', 10: 'i-0bb0000000000db01', 50: 'i-0c
 
 async function settle(incidentId: string) {
   const s = await stores();
-  // The workflow reaches its decision step: the incident awaits approval with exactly one pending request that was announced.
+  // The workflow reaches its decision step: the incident awaits approval with exactly one pending
+  // request, announced. Findings of a burst whose evidence starts earlier may supersede a request
+  // already sent (then it is `superseded`, never left pending): the last one stands.
   return until(`incident ${incidentId} awaiting a decision`, async () => {
     const incident = await s.incidents.getIncident(incidentId);
     const pending = await s.approvals.listApprovals({ incidentId, status: 'pending' });
     const audit = await s.audit.list(incidentId);
-    const requested = audit.filter((e) => e.type === 'approval.requested');
-    return incident?.status === 'awaiting-approval' && pending.length === 1 && requested.length === 1 ? { incident, pending, audit } : undefined;
+    const requested = audit.filter((e) => e.type === 'approval.requested').map((e) => e.data['approvalId']);
+    const settledNow = incident?.status === 'awaiting-approval' && pending.length === 1 && requested.at(-1) === pending[0]!.approvalId;
+    return settledNow ? { incident, pending, audit } : undefined;
   }, 60_000);
 }
 
@@ -62,8 +65,10 @@ describe('a burst of distinct findings for one machine', () => {
       const executions = [...rt.engine.executions.values()].filter((e) => e.name.endsWith(incidentId));
       expect(executions).toHaveLength(1);
       expect(executions[0]!.status).toBe('RUNNING');
-      // The request that is pending is the one the deciders were sent
-      expect(audit.find((e) => e.type === 'approval.requested')!.data['approvalId']).toBe(pending[0]!.approvalId);
+      // The request that is pending is the one the deciders were sent; any earlier one was superseded
+      const requested = audit.filter((e) => e.type === 'approval.requested').map((e) => String(e.data['approvalId']));
+      expect(requested.at(-1)).toBe(pending[0]!.approvalId);
+      for (const earlier of requested.slice(0, -1)) expect((await (await stores()).approvals.getApproval(earlier))?.status).toBe('superseded');
       expect(rt.outbox.some((m) => m.text.includes(`/approvals/${pending[0]!.approvalId}?`))).toBe(true);
     }, 90_000);
   }
