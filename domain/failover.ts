@@ -199,10 +199,13 @@ export function launchMachine(deps: LaunchDeps) {
     const waitSeconds = deps.bootWaitSeconds ?? 60;
     if (m.instanceId) return { instanceId: m.instanceId, instanceType: m.instanceTypeUsed ?? m.instanceType ?? '', waitSeconds, throttledRetries: m.throttledRetries ?? 0 };
     if (!m.network) throw new LaunchFailedError(`${m.machineId}: no ${m.mode} network configured for group ${m.group}`);
-    const stillStands = async () => {
+    // `askEc2`: also ask EC2 whether the point's snapshots still exist. Only needed before the image
+    // is registered: EC2 refuses to delete a snapshot an image uses (InvalidSnapshot.InUse), so
+    // the retries of RunInstances judge only the catalogue and the incident (no EC2 call per retry).
+    const stillStands = async (askEc2 = false) => {
       // A failback launches from snapshots Cleanpoint just took of the recovery machines, not from catalogue points.
       if (!deps.revalidate || input.kind === 'failback') return;
-      const why = await revalidatePoint(deps.revalidate, m);
+      const why = await revalidatePoint(deps.revalidate, m, askEc2);
       if (!why) return;
       const at = toIso(deps.clock.now());
       const error = `${STOPPED_PREFIX}${why}; the deciders are asked again`;
@@ -210,7 +213,7 @@ export function launchMachine(deps: LaunchDeps) {
       await deps.audit.append(m.runId, { type: 'machine.launch-stopped', actor: 'cleanpoint', at, data: { machineId: m.machineId, pointId: m.pointId, why } });
       throw new PointNoLongerEligibleError(`${m.machineId}: ${why}`);
     };
-    await stillStands();
+    await stillStands(true);
     const tags = { [TAG.incident]: m.runId, [TAG.machine]: m.machineId, [TAG.mode]: m.mode, Name: `cleanpoint-${m.machineId}` };
     let throttled = 0;
     const withRetry = async <T>(call: () => Promise<T>): Promise<T> => {
@@ -232,7 +235,7 @@ export function launchMachine(deps: LaunchDeps) {
     // Registering the image, waiting for a RunInstances token and backing off from throttling all
     // take time in which evidence may move: the point is judged again right before every attempt.
     const outcome = await launchOne({ compute: deps.compute, clock: deps.clock, retry, pacer: deps.pacer })({
-      key, imageId, beforeAttempt: stillStands, instanceType: types[0]!, fallbackInstanceTypes: types.slice(1),
+      key, imageId, beforeAttempt: () => stillStands(), instanceType: types[0]!, fallbackInstanceTypes: types.slice(1),
       subnetId: m.network.subnetId, securityGroupIds: m.network.securityGroupIds, tags, kmsKeyId: deps.kmsKeyId,
     });
     throttled += outcome.throttled;
@@ -264,11 +267,11 @@ export function launchMachine(deps: LaunchDeps) {
  * Why a run machine's point no longer stands now, or null. Incident runs are judged against the
  * incident's current cutoff for the group; drill runs (no incident) against the catalogue only.
  */
-async function revalidatePoint(deps: Revalidation, m: RunMachine): Promise<string | null> {
+async function revalidatePoint(deps: Revalidation, m: RunMachine, askEc2: boolean): Promise<string | null> {
   const incident = await deps.incidents.getIncident(m.runId);
   const cutoff = incident ? currentCutoff(incident, m.group) : null;
   const why = whyPointFails(m, await deps.catalog.getPoint(m.machineId, m.pointId), cutoff);
-  if (why || !deps.snapshots) return why;
+  if (why || !askEc2 || !deps.snapshots) return why;
   // The catalogue may not know yet that a snapshot was deleted (or failed): ask EC2 itself.
   const wanted = m.snapshots.map((s) => s.snapshotId);
   const found = new Map((await deps.snapshots.describeSnapshots(wanted)).map((s) => [s.snapshotId, s]));

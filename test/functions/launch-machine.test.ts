@@ -198,6 +198,8 @@ describe('launch-machine handler (wrapped, aws-sdk-client-mock)', () => {
     expect(out.instanceId).toBe('i-0ccccccccccccccc2');
     const tokens = ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input.ClientToken);
     expect(tokens).toEqual([clientTokenFor(RUN_ID, 'payments-api', 'm6i.large'), clientTokenFor(RUN_ID, 'payments-api', 'm6i.large')]);
+    // EC2 is asked about the point's snapshots once, before the image: a retry re-judges only the catalogue and the incident.
+    expect(ec2).toHaveReceivedCommandTimes(DescribeSnapshotsCommand, 1);
   });
 
   it('moves to the fallback instance type, with its own client token, when EC2 answers InsufficientInstanceCapacity', async () => {
