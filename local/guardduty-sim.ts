@@ -42,7 +42,14 @@ export class GuardDutySimulator {
 
   private readonly hidden: (snapshotId: string) => { name: string; path?: string }[] | undefined;
 
-  constructor(private readonly clock: Clock, options: { durationMs?: number; state?: GuardDutySimState; hiddenThreats?: (snapshotId: string) => { name: string; path?: string }[] | undefined } = {}) {
+  /** Does EC2 (the simulator) still have this snapshot? A scan of one it does not have is SKIPPED, as on AWS. */
+  private readonly exists: (snapshotId: string) => boolean;
+
+  constructor(private readonly clock: Clock, options: {
+    durationMs?: number; state?: GuardDutySimState; hiddenThreats?: (snapshotId: string) => { name: string; path?: string }[] | undefined;
+    snapshotExists?: (snapshotId: string) => boolean;
+  } = {}) {
+    this.exists = options.snapshotExists ?? (() => true);
     this.durationMs = options.durationMs ?? DEFAULT_LOCAL_SCAN_MS;
     this.hidden = options.hiddenThreats ?? (() => undefined);
     this.state = options.state ?? { infected: {}, outcomes: {}, durations: {}, scans: {} };
@@ -86,6 +93,8 @@ export class GuardDutySimulator {
         const ends = scan.startedAt + (this.state.durations[scan.snapshotId] ?? this.durationMs);
         if (this.clock.now() < ends) return { ...base, ScanStatus: 'RUNNING' };
         const done = { ...base, ScanCompletedAt: new Date(ends) };
+        // GuardDuty cannot read a snapshot deleted before (or while) it scanned: SKIPPED, RESOURCE_NOT_FOUND.
+        if (!this.exists(scan.snapshotId)) return { ...done, ScanStatus: 'SKIPPED', ScanStatusReason: 'RESOURCE_NOT_FOUND' };
         const threats = this.state.infected[scan.snapshotId] ?? this.hidden(scan.snapshotId);
         if (threats?.length) {
           return {

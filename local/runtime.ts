@@ -210,6 +210,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const guardDutyFile = options.dataDir ? path.join(options.dataDir, 'guardduty-simulator.json') : null;
   const guardDuty = new GuardDutySimulator(clock, {
     hiddenThreats: hiddenThreatsFrom(sim), // what the demo estate hid in its snapshots
+    snapshotExists: (id) => sim.hasSnapshot(id),
     ...(guardDutyFile && existsSync(guardDutyFile) ? { state: JSON.parse(readFileSync(guardDutyFile, 'utf8')) as GuardDutySimState } : {}),
   });
   attachEmulator(clients.guardDutyClient, 'cleanpointLocalGuardDuty', (command, input) => guardDuty.handle(command, input));

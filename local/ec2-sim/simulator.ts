@@ -349,7 +349,12 @@ export class Ec2Simulator {
 
   // ---- persistence and inspection ----
 
-  /** A JSON-serialisable copy of the world (not the faults, counters or bucket levels). */
+  /** Does the account still have this snapshot (not deleted)? */
+  hasSnapshot(snapshotId: string): boolean {
+    return this.state.snapshots[snapshotId] !== undefined;
+  }
+
+    /** A JSON-serialisable copy of the world (not the faults, counters or bucket levels). */
   snapshotState(): Ec2SimState {
     return structuredClone(this.state);
   }
