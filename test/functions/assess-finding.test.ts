@@ -9,10 +9,10 @@ import { incidentIdFor } from '../../domain/incident.ts';
 import { DEFAULT_POLICY } from '../../domain/policy.ts';
 import { MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog, MemoryRunStore } from '../../functions/shared/adapters/memory/index.ts';
 import { INSTANCES, loadSharedFixture, makeEvent, makeFinding } from '../helpers/fixtures.ts';
-import { CATALOG_TABLE,
-  auditTypes, EVENT_BUS, fixedClock, inventoryIndex, issuePaths, lambdaContext, MIDDY_API, middyApi, NOW, OPS_EMAIL, RecordingEvents,
-  RecordingNotifier, RecordingWorkflows, rejectionOf, rememberWrites, removeTempFiles, STATE_MACHINE_ARN, STATE_TABLE, stubHandlerEnv,
-  writeInventorySource, writeYamlSource,
+import {
+  auditTypes, CATALOG_TABLE, EVENT_BUS, fixedClock, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext, NOW,
+  OPS_EMAIL, RecordingEvents, RecordingNotifier, RecordingWorkflows, rejectionOf, rememberWrites, removeTempFiles,
+  STATE_MACHINE_ARN, STATE_TABLE, stubHandlerEnv, writeInventorySource, writeYamlSource,
 } from './support.ts';
 
 type Module = typeof import('../../functions/assess-finding/handler.ts');
@@ -178,13 +178,7 @@ describe('assess-finding handler (wrapped, aws-sdk-client-mock)', () => {
     ses.restore();
   });
 
-  it('exports the middy-wrapped handler, not the bare factory', () => {
-    // Act
-    const api = middyApi(mod.handler);
-
-    // Assess
-    expect(api).toEqual(MIDDY_API);
-  });
+  itExportsTheWrappedHandler(() => mod.handler);
 
   it('writes the incident conditionally, starts the workflow named after it and publishes a cleanpoint event', async () => {
     // Prepare

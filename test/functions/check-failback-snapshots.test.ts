@@ -6,7 +6,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Run, RunMachine, SnapshotInfo } from '../../domain/ports.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/index.ts';
 import {
-  FixedSnapshots, issuePaths, lambdaContext, makeRunMachine, MIDDY_API, middyApi, NOW, rejectionOf, rememberWrites, STATE_TABLE, stubHandlerEnv,
+  FixedSnapshots, issuePaths, itExportsTheWrappedHandler, lambdaContext, makeRunMachine, NOW, rejectionOf, rememberWrites,
+  STATE_TABLE, stubHandlerEnv,
 } from './support.ts';
 
 type Module = typeof import('../../functions/check-failback-snapshots/handler.ts');
@@ -173,13 +174,7 @@ describe('check-failback-snapshots handler (wrapped, aws-sdk-client-mock)', () =
     ec2.restore();
   });
 
-  it('exports the middy-wrapped handler, not the bare factory', () => {
-    // Act
-    const api = middyApi(mod.handler);
-
-    // Assess
-    expect(api).toEqual(MIDDY_API);
-  });
+  itExportsTheWrappedHandler(() => mod.handler);
 
   it('describes exactly the run\'s snapshots in one call and returns the plan when EC2 says they are completed', async () => {
     // Act

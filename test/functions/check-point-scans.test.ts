@@ -14,8 +14,9 @@ import { MemoryMalwareScanner } from '../../functions/shared/adapters/memory/mal
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 import { makePoint } from '../helpers/fixtures.ts';
 import {
-  auditTypes, CATALOG_TABLE, fixedClock, incidentItem, inventoryIndex, issuePaths, lambdaContext, makeIncidentFor, MIDDY_API, middyApi, NOW,
-  proposalItem, rejectionOf, rememberWrites, removeTempFiles, STATE_TABLE, storedProposalFor, stubHandlerEnv, writeInventorySource,
+  auditTypes, CATALOG_TABLE, fixedClock, incidentItem, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext,
+  makeIncidentFor, NOW, proposalItem, rejectionOf, rememberWrites, removeTempFiles, STATE_TABLE, storedProposalFor,
+  stubHandlerEnv, writeInventorySource,
 } from './support.ts';
 
 type Module = typeof import('../../functions/check-point-scans/handler.ts');
@@ -367,13 +368,7 @@ describe('check-point-scans handler (wrapped, aws-sdk-client-mock)', () => {
     gd.restore();
   });
 
-  it('exports the middy-wrapped handler, not the bare factory', () => {
-    // Act
-    const api = middyApi(mod.handler);
-
-    // Assess
-    expect(api).toEqual(MIDDY_API);
-  });
+  itExportsTheWrappedHandler(() => mod.handler);
 
   it('reads every GuardDuty scan of every pending point and answers not done, with a wait, while they run', async () => {
     // Prepare

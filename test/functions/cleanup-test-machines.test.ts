@@ -8,8 +8,8 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryAuditLog } from '../../functions/shared/adapters/memory/index.ts';
 import {
-  auditTypes, fixedClock, instanceView, issuePaths, KMS_KEY, lambdaContext, MIDDY_API, middyApi, NOW, rejectionOf, rememberWrites,
-  removeTempFiles, ScriptedCompute, STATE_TABLE, stubHandlerEnv,
+  auditTypes, fixedClock, instanceView, issuePaths, itExportsTheWrappedHandler, KMS_KEY, lambdaContext, NOW, rejectionOf,
+  rememberWrites, removeTempFiles, ScriptedCompute, STATE_TABLE, stubHandlerEnv,
 } from './support.ts';
 
 type Module = typeof import('../../functions/cleanup-test-machines/handler.ts');
@@ -152,13 +152,7 @@ describe('cleanup-test-machines handler (wrapped, aws-sdk-client-mock)', () => {
     ec2.restore();
   });
 
-  it('exports the middy-wrapped handler, not the bare factory', () => {
-    // Act
-    const api = middyApi(mod.handler);
-
-    // Assess
-    expect(api).toEqual(MIDDY_API);
-  });
+  itExportsTheWrappedHandler(() => mod.handler);
 
   it('looks for the run only among instances and images tagged cleanpoint:mode = test', async () => {
     // Act

@@ -13,9 +13,10 @@ import { DEFAULT_POLICY } from '../../domain/policy.ts';
 import type { ApprovalStore } from '../../domain/ports.ts';
 import { MemoryApprovalStore, MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
 import {
-  approvalItem, auditTypes, fixedClock, incidentItem, inventoryIndex, lambdaContext, LINK_SECRET, LINK_SECRET_PARAMETER, makeApprovalFor,
-  makeIncidentFor, MIDDY_API, middyApi, NOW, pointsFor, PUBLIC_BASE_URL, RecordingWorkflows, rememberWrites, removeTempFiles,
-  silenceOutput, STATE_MACHINE_ARN, STATE_TABLE, CATALOG_TABLE, storedProposalFor, stubHandlerEnv, TASK_TOKEN, writeInventorySource,
+  approvalItem, auditTypes, CATALOG_TABLE, fixedClock, incidentItem, inventoryIndex, itExportsTheWrappedHandler, lambdaContext,
+  LINK_SECRET, LINK_SECRET_PARAMETER, makeApprovalFor, makeIncidentFor, NOW, pointsFor, PUBLIC_BASE_URL, RecordingWorkflows,
+  rememberWrites, removeTempFiles, silenceOutput, STATE_MACHINE_ARN, STATE_TABLE, storedProposalFor, stubHandlerEnv, TASK_TOKEN,
+  writeInventorySource,
 } from './support.ts';
 
 type Module = typeof import('../../functions/decide-approval/handler.ts');
@@ -205,13 +206,7 @@ describe('decide-approval handler (wrapped, aws-sdk-client-mock)', () => {
     ssm.restore();
   });
 
-  it('exports the middy-wrapped handler, not the bare factory', () => {
-    // Act
-    const api = middyApi(mod.handler);
-
-    // Assess
-    expect(api).toEqual(MIDDY_API);
-  });
+  itExportsTheWrappedHandler(() => mod.handler);
 
   it('answers a GET with a bad signature with 403, audits it and never calls SendTaskSuccess', async () => {
     // Act

@@ -9,9 +9,9 @@ import { InsufficientCapacityError } from '../../domain/errors.ts';
 import { clientTokenFor } from '../../domain/failover.ts';
 import { MemoryAuditLog } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
-import { CATALOG_TABLE,
-  auditTypes, fixedClock, issuePaths, KMS_KEY, lambdaContext, makeRunMachine, MIDDY_API, middyApi, NOW, rejectionOf, rememberWrites,
-  removeTempFiles, runMachineItem, ScriptedCompute, STATE_TABLE, stubHandlerEnv,
+import {
+  auditTypes, CATALOG_TABLE, fixedClock, issuePaths, itExportsTheWrappedHandler, KMS_KEY, lambdaContext, makeRunMachine, NOW,
+  rejectionOf, rememberWrites, removeTempFiles, runMachineItem, ScriptedCompute, STATE_TABLE, stubHandlerEnv,
 } from './support.ts';
 
 type Module = typeof import('../../functions/launch-machine/handler.ts');
@@ -145,13 +145,7 @@ describe('launch-machine handler (wrapped, aws-sdk-client-mock)', () => {
     ec2.restore();
   });
 
-  it('exports the middy-wrapped handler, not the bare factory', () => {
-    // Act
-    const api = middyApi(mod.handler);
-
-    // Assess
-    expect(api).toEqual(MIDDY_API);
-  });
+  itExportsTheWrappedHandler(() => mod.handler);
 
   it('sends RunInstances with an idempotency token, IMDSv2, encrypted volumes under the configured key and the run tags', async () => {
     // Act

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Incident } from '../../domain/incident.ts';
 import { MemoryIncidentStore } from '../../functions/shared/adapters/memory/index.ts';
 import {
-  FROM_EMAIL, incidentItem, inventoryIndex, issuePaths, lambdaContext, makeIncidentFor, MIDDY_API, middyApi, OPS_EMAIL, RecordingNotifier,
-  rejectionOf, rememberWrites, removeTempFiles, STATE_TABLE, stubHandlerEnv, writeInventorySource,
+  FROM_EMAIL, incidentItem, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext, makeIncidentFor, OPS_EMAIL,
+  RecordingNotifier, rejectionOf, rememberWrites, removeTempFiles, STATE_TABLE, stubHandlerEnv, writeInventorySource,
 } from './support.ts';
 
 type Module = typeof import('../../functions/notify/handler.ts');
@@ -99,13 +99,7 @@ describe('notify handler (wrapped, aws-sdk-client-mock)', () => {
     ses.restore();
   });
 
-  it('exports the middy-wrapped handler, not the bare factory', () => {
-    // Act
-    const api = middyApi(mod.handler);
-
-    // Assess
-    expect(api).toEqual(MIDDY_API);
-  });
+  itExportsTheWrappedHandler(() => mod.handler);
 
   it('e-mails each person of the incident groups from the configured address', async () => {
     // Prepare

@@ -8,9 +8,9 @@ import { DEFAULT_POLICY } from '../../domain/policy.ts';
 import { MemoryApprovalStore, MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 import {
-  approvalItem, auditTypes, CATALOG_TABLE, fixedClock, incidentItem, inventoryIndex, issuePaths, lambdaContext, makeApprovalFor,
-  makeIncidentFor, MIDDY_API, middyApi, NOW, pointsFor, rejectionOf, rememberWrites, removeTempFiles, STATE_TABLE, storedProposalFor,
-  stubHandlerEnv, writeInventorySource,
+  approvalItem, auditTypes, CATALOG_TABLE, fixedClock, incidentItem, inventoryIndex, issuePaths, itExportsTheWrappedHandler,
+  lambdaContext, makeApprovalFor, makeIncidentFor, NOW, pointsFor, rejectionOf, rememberWrites, removeTempFiles, STATE_TABLE,
+  storedProposalFor, stubHandlerEnv, writeInventorySource,
 } from './support.ts';
 
 type Module = typeof import('../../functions/plan-failover/handler.ts');
@@ -189,13 +189,7 @@ describe('plan-failover handler (wrapped, aws-sdk-client-mock)', () => {
 
   afterAll(() => ddb.restore());
 
-  it('exports the middy-wrapped handler, not the bare factory', () => {
-    // Act
-    const api = middyApi(mod.handler);
-
-    // Assess
-    expect(api).toEqual(MIDDY_API);
-  });
+  itExportsTheWrappedHandler(() => mod.handler);
 
   it('writes each machine record and then the run with conditional puts, and moves the incident to failing-over', async () => {
     // Act

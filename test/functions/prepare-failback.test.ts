@@ -10,8 +10,9 @@ import type { Run, RunMachine } from '../../domain/ports.ts';
 import { MemoryAuditLog, MemoryIncidentStore, MemoryRunStore } from '../../functions/shared/adapters/memory/index.ts';
 import { makeInventory, type RawInventory } from '../helpers/fixtures.ts';
 import {
-  auditTypes, fixedClock, incidentItem, inventoryIndex, issuePaths, KMS_KEY, lambdaContext, makeIncidentFor, makeRunMachine, MIDDY_API, middyApi,
-  NOW, rejectionOf, rememberWrites, removeTempFiles, ScriptedCompute, STATE_TABLE, stubHandlerEnv, writeInventorySource,
+  auditTypes, fixedClock, incidentItem, inventoryIndex, issuePaths, itExportsTheWrappedHandler, KMS_KEY, lambdaContext,
+  makeIncidentFor, makeRunMachine, NOW, rejectionOf, rememberWrites, removeTempFiles, ScriptedCompute, STATE_TABLE,
+  stubHandlerEnv, writeInventorySource,
 } from './support.ts';
 
 type Module = typeof import('../../functions/prepare-failback/handler.ts');
@@ -198,13 +199,7 @@ describe('prepare-failback handler (wrapped, aws-sdk-client-mock)', () => {
     ec2.restore();
   });
 
-  it('exports the middy-wrapped handler, not the bare factory', () => {
-    // Act
-    const api = middyApi(mod.handler);
-
-    // Assess
-    expect(api).toEqual(MIDDY_API);
-  });
+  itExportsTheWrappedHandler(() => mod.handler);
 
   it('asks EC2 for crash-consistent snapshots of all volumes of each recovery instance, tagged for the failback run', async () => {
     // Act

@@ -6,8 +6,8 @@ import type { Incident } from '../../domain/incident.ts';
 import type { Run, RunMachine } from '../../domain/ports.ts';
 import { MemoryApprovalStore, MemoryAuditLog, MemoryIncidentStore, MemoryRunStore } from '../../functions/shared/adapters/memory/index.ts';
 import {
-  auditTypes, fixedClock, incidentItem, inventoryIndex, issuePaths, lambdaContext, makeApprovalFor, makeIncidentFor, makeRunMachine, MIDDY_API,
-  middyApi, NOW, pointsFor, rejectionOf, rememberWrites, STATE_TABLE, storedProposalFor, stubHandlerEnv,
+  auditTypes, fixedClock, incidentItem, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext, makeApprovalFor,
+  makeIncidentFor, makeRunMachine, NOW, pointsFor, rejectionOf, rememberWrites, STATE_TABLE, storedProposalFor, stubHandlerEnv,
 } from './support.ts';
 
 type Module = typeof import('../../functions/record-failback/handler.ts');
@@ -201,13 +201,7 @@ describe('record-failback handler (wrapped, aws-sdk-client-mock)', () => {
 
   afterAll(() => ddb.restore());
 
-  it('exports the middy-wrapped handler, not the bare factory', () => {
-    // Act
-    const api = middyApi(mod.handler);
-
-    // Assess
-    expect(api).toEqual(MIDDY_API);
-  });
+  itExportsTheWrappedHandler(() => mod.handler);
 
   it('audits the completion, then closes the incident on its version with the failback, then releases the group lock it holds', async () => {
     // Act: what the Record Failback state sends

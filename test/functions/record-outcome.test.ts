@@ -6,8 +6,8 @@ import type { Incident } from '../../domain/incident.ts';
 import { MemoryApprovalStore, MemoryAuditLog, MemoryIncidentStore } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 import {
-  auditTypes, fixedClock, incidentItem, inventoryIndex, issuePaths, lambdaContext, makeIncidentFor, makeRunMachine, MIDDY_API, middyApi, NOW,
-  rejectionOf, rememberWrites, STATE_TABLE, stubHandlerEnv,
+  auditTypes, fixedClock, incidentItem, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext, makeIncidentFor,
+  makeRunMachine, NOW, rejectionOf, rememberWrites, STATE_TABLE, stubHandlerEnv,
 } from './support.ts';
 
 type Module = typeof import('../../functions/record-outcome/handler.ts');
@@ -105,13 +105,7 @@ describe('record-outcome handler (wrapped, aws-sdk-client-mock)', () => {
 
   afterAll(() => ddb.restore());
 
-  it('exports the middy-wrapped handler, not the bare factory', () => {
-    // Act
-    const api = middyApi(mod.handler);
-
-    // Assess
-    expect(api).toEqual(MIDDY_API);
-  });
+  itExportsTheWrappedHandler(() => mod.handler);
 
   it('records a rejection on the incident and gives back the groups it held', async () => {
     // Act: what the Record Rejection state sends

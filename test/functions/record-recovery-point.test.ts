@@ -7,8 +7,8 @@ import type { SnapshotInfo } from '../../domain/ports.ts';
 import { MemoryAuditLog, MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
 import { loadSharedFixture, makeEvent, makeInventory } from '../helpers/fixtures.ts';
 import {
-  CATALOG_TABLE, EVENT_BUS, FixedSnapshots, fixedClock, inventoryIndex, issuePaths, lambdaContext, MIDDY_API, middyApi, NOW, RecordingEvents, rejectionOf, rememberWrites,
-  removeTempFiles, STATE_TABLE, stubHandlerEnv, writeInventorySource,
+  CATALOG_TABLE, EVENT_BUS, fixedClock, FixedSnapshots, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext,
+  NOW, RecordingEvents, rejectionOf, rememberWrites, removeTempFiles, STATE_TABLE, stubHandlerEnv, writeInventorySource,
 } from './support.ts';
 
 type Module = typeof import('../../functions/record-recovery-point/handler.ts');
@@ -195,13 +195,7 @@ describe('record-recovery-point handler (wrapped, aws-sdk-client-mock)', () => {
     ec2.restore();
   });
 
-  it('exports the middy-wrapped handler, not the bare factory', () => {
-    // Act
-    const api = middyApi(mod.handler);
-
-    // Assess
-    expect(api).toEqual(MIDDY_API);
-  });
+  itExportsTheWrappedHandler(() => mod.handler);
 
   it('looks up the EBS sample\'s snapshots and writes the point and its pointer to the catalogue table', async () => {
     // Act

@@ -9,9 +9,10 @@ import type { StoredProposal } from '../../domain/ports.ts';
 import { MemoryApprovalStore, MemoryAuditLog, MemoryIncidentStore } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 import {
-  captureOutput, fixedClock, FROM_EMAIL, incidentItem, inventoryIndex, issuePaths, lambdaContext, LINK_SECRET, LINK_SECRET_PARAMETER,
-  makeIncidentFor, MIDDY_API, middyApi, NOW, OPS_EMAIL, pointsFor, proposalItem, PUBLIC_BASE_URL, RecordingNotifier, rejectionOf,
-  rememberWrites, removeTempFiles, silenceOutput, STATE_TABLE, storedProposalFor, stubHandlerEnv, TASK_TOKEN, writeInventorySource,
+  captureOutput, fixedClock, FROM_EMAIL, incidentItem, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext,
+  LINK_SECRET, LINK_SECRET_PARAMETER, makeIncidentFor, NOW, OPS_EMAIL, pointsFor, proposalItem, PUBLIC_BASE_URL,
+  RecordingNotifier, rejectionOf, rememberWrites, removeTempFiles, silenceOutput, STATE_TABLE, storedProposalFor, stubHandlerEnv,
+  TASK_TOKEN, writeInventorySource,
 } from './support.ts';
 
 type Module = typeof import('../../functions/request-approval/handler.ts');
@@ -158,13 +159,7 @@ describe('request-approval handler (wrapped, aws-sdk-client-mock)', () => {
     ssm.restore();
   });
 
-  it('exports the middy-wrapped handler, not the bare factory', () => {
-    // Act
-    const api = middyApi(mod.handler);
-
-    // Assess
-    expect(api).toEqual(MIDDY_API);
-  });
+  itExportsTheWrappedHandler(() => mod.handler);
 
   it('stores the request with its token behind a conditional put and moves the incident to awaiting-approval', async () => {
     // Act

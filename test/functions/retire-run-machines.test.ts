@@ -9,8 +9,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Run, RunMachine } from '../../domain/ports.ts';
 import { MemoryAuditLog, MemoryRunStore } from '../../functions/shared/adapters/memory/index.ts';
 import {
-  auditTypes, fixedClock, instanceView, issuePaths, KMS_KEY, lambdaContext, makeRunMachine, MIDDY_API, middyApi, NOW, rejectionOf, rememberWrites,
-  ScriptedCompute, STATE_TABLE, stubHandlerEnv,
+  auditTypes, fixedClock, instanceView, issuePaths, itExportsTheWrappedHandler, KMS_KEY, lambdaContext, makeRunMachine, NOW,
+  rejectionOf, rememberWrites, ScriptedCompute, STATE_TABLE, stubHandlerEnv,
 } from './support.ts';
 
 type Module = typeof import('../../functions/retire-run-machines/handler.ts');
@@ -197,13 +197,7 @@ describe('retire-run-machines handler (wrapped, aws-sdk-client-mock)', () => {
     ec2.restore();
   });
 
-  it('exports the middy-wrapped handler, not the bare factory', () => {
-    // Act
-    const api = middyApi(mod.handler);
-
-    // Assess
-    expect(api).toEqual(MIDDY_API);
-  });
+  itExportsTheWrappedHandler(() => mod.handler);
 
   it('terminates exactly the incident run\'s instances, deregisters their images, checks them and audits on the incident', async () => {
     // Act

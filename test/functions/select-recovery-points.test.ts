@@ -9,8 +9,9 @@ import { MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog } from 
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 import { INSTANCES } from '../helpers/fixtures.ts';
 import {
-  auditTypes, CATALOG_TABLE, fixedClock, incidentItem, inventoryIndex, issuePaths, lambdaContext, makeIncidentFor, MIDDY_API, middyApi,
-  NOW, pointsFor, rejectionOf, rememberWrites, removeTempFiles, STATE_TABLE, stubHandlerEnv, writeInventorySource,
+  auditTypes, CATALOG_TABLE, fixedClock, incidentItem, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext,
+  makeIncidentFor, NOW, pointsFor, rejectionOf, rememberWrites, removeTempFiles, STATE_TABLE, stubHandlerEnv,
+  writeInventorySource,
 } from './support.ts';
 
 type Module = typeof import('../../functions/select-recovery-points/handler.ts');
@@ -137,13 +138,7 @@ describe('select-recovery-points handler (wrapped, aws-sdk-client-mock)', () => 
 
   afterAll(() => ddb.restore());
 
-  it('exports the middy-wrapped handler, not the bare factory', () => {
-    // Act
-    const api = middyApi(mod.handler);
-
-    // Assess
-    expect(api).toEqual(MIDDY_API);
-  });
+  itExportsTheWrappedHandler(() => mod.handler);
 
   it('reads each machine\'s points newest first from the cutoff and stores the proposal in the state table', async () => {
     // Act

@@ -11,8 +11,9 @@ import { MemoryMalwareScanner } from '../../functions/shared/adapters/memory/mal
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 import { makePoint } from '../helpers/fixtures.ts';
 import {
-  auditTypes, CATALOG_TABLE, fixedClock, incidentItem, inventoryIndex, issuePaths, lambdaContext, makeIncidentFor, MIDDY_API, middyApi, NOW,
-  pointsFor, proposalItem, rejectionOf, rememberWrites, removeTempFiles, STATE_TABLE, storedProposalFor, stubHandlerEnv, writeInventorySource,
+  auditTypes, CATALOG_TABLE, fixedClock, incidentItem, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext,
+  makeIncidentFor, NOW, pointsFor, proposalItem, rejectionOf, rememberWrites, removeTempFiles, STATE_TABLE, storedProposalFor,
+  stubHandlerEnv, writeInventorySource,
 } from './support.ts';
 
 type Module = typeof import('../../functions/start-point-scans/handler.ts');
@@ -211,13 +212,7 @@ describe('start-point-scans handler (wrapped, aws-sdk-client-mock)', () => {
     gd.restore();
   });
 
-  it('exports the middy-wrapped handler, not the bare factory', () => {
-    // Act
-    const api = middyApi(mod.handler);
-
-    // Assess
-    expect(api).toEqual(MIDDY_API);
-  });
+  itExportsTheWrappedHandler(() => mod.handler);
 
   it('starts one StartMalwareScan per snapshot of each chosen point, as the scanner role, and stores the scan ids in the proposal', async () => {
     // Act

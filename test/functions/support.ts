@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
-import { vi } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import type { ApprovalRequest } from '../../domain/approval.ts';
 import { assessFinding } from '../../domain/assess.ts';
@@ -414,4 +414,11 @@ export function auditTypes(ddb: AwsClientStub<DynamoDBDocumentClient>): string[]
     .map((c) => c.args[0].input.Item as Item)
     .filter((item) => String(item['pk']).startsWith('AUDIT#'))
     .map((item) => String(item['type']));
+}
+
+/** The exported `handler` is the middy-wrapped one (what serverless.yml deploys), not the bare factory. */
+export function itExportsTheWrappedHandler(handler: () => unknown): void {
+  it('exports the middy-wrapped handler, not the bare factory', () => {
+    expect(middyApi(handler())).toEqual(MIDDY_API);
+  });
 }
