@@ -1,4 +1,4 @@
-import type { ApprovalStore } from '../domain/ports.ts';
+import type { ApprovalStore } from '../domain/ports/index.ts';
 import type { LocalRuntime } from '../local/runtime.ts';
 import { guardDutyEvent } from '../test/helpers/local-runtime.ts';
 import { atMost, figure, type Benchmark } from './lib/result.ts';

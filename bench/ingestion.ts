@@ -1,12 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { assessFinding } from '../domain/assess.ts';
-import type { Clock } from '../domain/clock.ts';
-import { parseFinding } from '../domain/finding.ts';
-import { intakeFinding, type IntakeDeps } from '../domain/intake.ts';
-import { indexInventory, parseInventory, type InventoryIndex } from '../domain/inventory.ts';
-import { DEFAULT_POLICY } from '../domain/policy.ts';
-import type { DomainEvent, EventPublisher, Notification, Notifier, WorkflowEngine } from '../domain/ports.ts';
+import { assessFinding } from '../domain/findings/index.ts';
+import type { Clock } from '../domain/shared/index.ts';
+import { parseFinding } from '../domain/findings/index.ts';
+import { intakeFinding, type IntakeDeps } from '../domain/findings/index.ts';
+import { indexInventory, parseInventory, type InventoryIndex } from '../domain/inventory/index.ts';
+import { DEFAULT_POLICY } from '../domain/findings/index.ts';
+import type { DomainEvent, EventPublisher, Notification, Notifier, WorkflowEngine } from '../domain/ports/index.ts';
 import { MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog, MemoryRunStore } from '../functions/shared/adapters/memory/index.ts';
 import { ROOT } from '../local/serverless-config.ts';
 import { atLeast, exactly, figure, type Benchmark, type Figure } from './lib/result.ts';
@@ -285,8 +285,8 @@ export const ingestionBenchmark: Benchmark = {
       figures,
       method: [
         `Findings built from the shared samples in ../shared/fixtures/guardduty/findings (${templates.map((x) => x.file.replace(/\.json$/, '')).join(', ')}), each variant with its own id, type, severity, instance, timestamps and archive flag, in the samples' own envelopes (bare finding, partial envelope, full EventBridge event); ${skipped.map((s) => `${s.file} is left out (${s.reason.split(':')[0]}: not a finding)`).join('; ')}. Mix: 10 % failover proposals on protected machines, 30 % notifications on protected machines, 30 % compromise findings on unprotected instances, 30 % other resource types at low severity or archived. Estate: ${GROUPS} groups × ${MACHINES_PER_GROUP} machines (and ten times that for the comparison row).`,
-        `Parse + assess: domain/finding.ts parseFinding (zod validation and normalisation) + domain/assess.ts assessFinding with the default policy, over already-deserialised event objects (JSON.parse, done by the Lambda runtime, is not included); one pass over ${n(total)} distinct findings after a 5,000-finding warm-up.`,
-        `Full intake: domain/intake.ts intakeFinding with MemoryIncidentStore and MemoryAuditLog (hash-chained audit entries, deep copies in and out, as the DynamoDB adapters' semantics) and trivial in-memory WorkflowEngine (idempotent by name), EventPublisher and Notifier. It includes parsing, assessment, group claims and correlation, delivery recording, incident create/fold with optimistic concurrency, workflow start, audit and event publishing. ${n(distinct)} distinct findings, each delivered ${DELIVERIES_PER_FINDING} times (${UPDATES_PER_FINDING} of them GuardDuty updates with a later updatedAt and higher count), shuffled together, processed one after another after a warm-up on a separate store.`,
+        `Parse + assess: domain/findings/finding.ts parseFinding (zod validation and normalisation) + domain/findings/assess.ts assessFinding with the default policy, over already-deserialised event objects (JSON.parse, done by the Lambda runtime, is not included); one pass over ${n(total)} distinct findings after a 5,000-finding warm-up.`,
+        `Full intake: domain/findings/intake.ts intakeFinding with MemoryIncidentStore and MemoryAuditLog (hash-chained audit entries, deep copies in and out, as the DynamoDB adapters' semantics) and trivial in-memory WorkflowEngine (idempotent by name), EventPublisher and Notifier. It includes parsing, assessment, group claims and correlation, delivery recording, incident create/fold with optimistic concurrency, workflow start, audit and event publishing. ${n(distinct)} distinct findings, each delivered ${DELIVERIES_PER_FINDING} times (${UPDATES_PER_FINDING} of them GuardDuty updates with a later updatedAt and higher count), shuffled together, processed one after another after a warm-up on a separate store.`,
         `Distinct incidents expected, computed from how each finding was generated: one per application group hit by a failover proposal (later proposals for the group correlate into it) plus one per other finding.`,
       ],
       details: {

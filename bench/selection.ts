@@ -1,5 +1,5 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { selectRecoveryPoints, type RecoveryPoint, type RecoveryPointCatalog, type Selection } from '../domain/recovery-points.ts';
+import { selectRecoveryPoints, type RecoveryPoint, type RecoveryPointCatalog, type Selection } from '../domain/recovery-points/index.ts';
 import { DynamoTable, type Item, type RequestStats } from '../functions/shared/adapters/dynamodb/client.ts';
 import { DynamoRecoveryPointCatalog } from '../functions/shared/adapters/dynamodb/recovery-point-catalog.ts';
 import { ensureTables } from '../functions/shared/adapters/dynamodb/tables.ts';

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { ValidationError, UnsupportedEventError } from '../domain/errors.ts';
+import { ValidationError, UnsupportedEventError } from '../domain/shared/index.ts';
 
 /** Exit codes: 0 success, 2 invalid input (the message names the file and the path), 1 otherwise. */
 export const EXIT_OK = 0;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Clock } from '../domain/clock.ts';
+import type { Clock } from '../domain/shared/index.ts';
 import { CHECK_HEADER, type CheckHeader } from '../functions/shared/adapters/ssm-acceptance-checker.ts';
 import type { Ec2Simulator } from './ec2-sim/index.ts';
 import { instanceState } from './ec2-sim/lifecycle.ts';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ValidationError, UnsupportedEventError } from '../domain/errors.ts';
-import { parseFinding } from '../domain/finding.ts';
+import { ValidationError, UnsupportedEventError } from '../domain/shared/index.ts';
+import { parseFinding } from '../domain/findings/index.ts';
 import { ec2FaultsSchema } from './ec2-sim/index.ts';
 import { approvalLinkFor, approvalView, incidentDetail, incidentIdSchema, machineViews, summarise, type ApprovalLink } from './read-model.ts';
 import { HttpFailure, json, type LocalRequest, type LocalResponse, type Route, type RouteDeps } from './routes.ts';

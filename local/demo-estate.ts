@@ -1,6 +1,6 @@
-import type { Inventory } from '../domain/inventory.ts';
-import type { RecoveryPointWriter } from '../domain/ports.ts';
-import type { RecoveryPoint } from '../domain/recovery-points.ts';
+import type { Inventory } from '../domain/inventory/index.ts';
+import type { RecoveryPointWriter } from '../domain/ports/index.ts';
+import type { RecoveryPoint } from '../domain/recovery-points/index.ts';
 import type { Ec2Simulator } from './ec2-sim/index.ts';
 import { HIDDEN_THREAT_TAG } from './guardduty-sim.ts';
 import { hexId, replicationHistory } from './replication-history.ts';

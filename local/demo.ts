@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ChosenPoint } from '../domain/recovery-points.ts';
+import type { ChosenPoint } from '../domain/recovery-points/index.ts';
 import { retimeFinding } from './finding-retime.ts';
 import type { ApprovalLink, IncidentDetail } from './read-model.ts';
 import { ROOT } from './serverless-config.ts';

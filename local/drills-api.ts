@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { requestDrill } from '../domain/drills.ts';
-import { OPEN_STATUSES } from '../domain/incident.ts';
-import { lifecycleOf } from '../domain/lifecycle.ts';
-import type { WorkflowEngine } from '../domain/ports.ts';
+import { requestDrill } from '../domain/drills/index.ts';
+import { OPEN_STATUSES } from '../domain/incidents/index.ts';
+import { lifecycleOf } from '../domain/drills/index.ts';
+import type { WorkflowEngine } from '../domain/ports/index.ts';
 import type { LocalRuntime } from './runtime.ts';
 import { HttpFailure, json, type LocalRequest, type Route, type RouteDeps } from './routes.ts';
 

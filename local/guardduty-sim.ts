@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../domain/clock.ts';
+import type { Clock } from '../domain/shared/index.ts';
 import type { Ec2Simulator } from './ec2-sim/index.ts';
 import { awsError } from './sdk-emulator.ts';
 

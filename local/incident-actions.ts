@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { verifyAuditChain } from '../domain/audit-chain.ts';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError, ApprovalExpiredError } from '../domain/errors.ts';
-import { buildEvidencePack, renderEvidenceHtml } from '../domain/evidence.ts';
-import { parseWith } from '../domain/validation.ts';
+import { verifyAuditChain } from '../domain/evidence/index.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError, ApprovalExpiredError } from '../domain/shared/index.ts';
+import { buildEvidencePack, renderEvidenceHtml } from '../domain/evidence/index.ts';
+import { parseWith } from '../domain/shared/index.ts';
 import { incidentIdSchema } from './read-model.ts';
 import { HttpFailure, json, type LocalRequest, type LocalResponse, type Route, type RouteDeps } from './routes.ts';
 

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { withoutToken, type ApprovalRequest, type PublicApprovalRequest } from '../domain/approval.ts';
-import type { Incident, IncidentStatus } from '../domain/incident.ts';
-import { lifecycleOf, type DrillState, type GroupLifecycle, type LifecycleState } from '../domain/lifecycle.ts';
-import type { AuditEntry, ProtectionStore, Run, RunMachine, StoredProposal } from '../domain/ports.ts';
-import { readinessBadgeOf } from '../domain/readiness.ts';
-import { ineligibility, type RecoveryPoint } from '../domain/recovery-points.ts';
-import { rpoBadgeOf, type Badge, type RpoState } from '../domain/rpo-monitor.ts';
+import { withoutToken, type ApprovalRequest, type PublicApprovalRequest } from '../domain/approvals/index.ts';
+import type { Incident, IncidentStatus } from '../domain/incidents/index.ts';
+import { lifecycleOf, type DrillState, type GroupLifecycle, type LifecycleState } from '../domain/drills/index.ts';
+import type { AuditEntry, ProtectionStore, Run, RunMachine, StoredProposal } from '../domain/ports/index.ts';
+import { readinessBadgeOf } from '../domain/protection/index.ts';
+import { ineligibility, type RecoveryPoint } from '../domain/recovery-points/index.ts';
+import { rpoBadgeOf, type Badge, type RpoState } from '../domain/protection/index.ts';
 import type { RouteDeps } from './routes.ts';
 
 /**
@@ -125,7 +125,7 @@ export interface MachineView {
   /** An incident still waiting for a decision about this machine. */
   pendingIncidentId: string | null;
   recovery: { instanceId: string | null; state: string | null; pointId: string; capturedAt: string } | null;
-  /** The machine's drill state (lifecycleOf, domain/lifecycle.ts): from its own outcome in the drills that reached it. */
+  /** The machine's drill state (lifecycleOf, domain/drills/lifecycle.ts): from its own outcome in the drills that reached it. */
   drill: DrillState;
   /**
    * The DR lifecycle as the console shows it: the incident state while an incident holds this

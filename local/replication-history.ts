@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RecoveryPoint } from '../domain/recovery-points.ts';
+import type { RecoveryPoint } from '../domain/recovery-points/index.ts';
 
 /**
  * Recovery points at the spacing real replication services keep: every 10 minutes for the

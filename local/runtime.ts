@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import dynalite from 'dynalite';
-import { indexInventory, parseInventoryText, type InventoryIndex } from '../domain/inventory.ts';
+import { indexInventory, parseInventoryText, type InventoryIndex } from '../domain/inventory/index.ts';
 import { compilePattern } from './event-pattern.ts';
 import { attachEc2Simulator, Ec2Simulator, type Ec2SimState } from './ec2-sim/index.ts';
 import { awsError, attachEmulator } from './sdk-emulator.ts';

@@ -1,4 +1,4 @@
-import type { RecoveryPointCatalog, RecoveryPointWriter } from '../domain/ports.ts';
+import type { RecoveryPointCatalog, RecoveryPointWriter } from '../domain/ports/index.ts';
 import type { LocalRuntime } from './runtime.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
-import { parseInventoryText } from '../domain/inventory.ts';
+import { parseInventoryText } from '../domain/inventory/index.ts';
 import { seedDemoEstate } from './demo-estate.ts';
 import type { Ec2Faults } from './ec2-sim/index.ts';
 import { startLocalRuntime, type LocalRuntime } from './runtime.ts';

@@ -1,5 +1,5 @@
-import { currentCutoff } from '../domain/proposal-revision.ts';
-import { ineligibility, type RecoveryPoint } from '../domain/recovery-points.ts';
+import { currentCutoff } from '../domain/incidents/index.ts';
+import { ineligibility, type RecoveryPoint } from '../domain/recovery-points/index.ts';
 import type { RouteDeps } from './routes.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { Clock } from '../domain/clock.ts';
+import type { Clock } from '../domain/shared/index.ts';
 
 /**
  * Virtual time for tests, the local runtime and benchmarks.

@@ -1,9 +1,9 @@
-import type { Clock } from '../../domain/clock.ts';
-import { ValidationError, type Issue } from '../../domain/errors.ts';
-import { launchOne, type LaunchItem, type LaunchOneDeps, type LaunchOutcome } from '../../domain/launch-one.ts';
-import { TokenBucketPacer } from '../../domain/pacing.ts';
-import type { ComputeProvider } from '../../domain/ports.ts';
-import { DEFAULT_RETRY, backoffMs, type RetryPolicy } from '../../domain/retry.ts';
+import type { Clock } from '../../domain/shared/index.ts';
+import { ValidationError, type Issue } from '../../domain/shared/index.ts';
+import { launchOne, type LaunchItem, type LaunchOneDeps, type LaunchOutcome } from '../../domain/failover/index.ts';
+import { TokenBucketPacer } from '../../domain/failover/index.ts';
+import type { ComputeProvider } from '../../domain/ports/index.ts';
+import { DEFAULT_RETRY, backoffMs, type RetryPolicy } from '../../domain/shared/index.ts';
 
 /**
  * Fleet launchers for the benchmarks: the paced one (the production launchOne, many at once,

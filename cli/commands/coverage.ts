@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { coverageOf, machinesWithAnyPoint, renderCoverage, type ObservedInstance } from '../../domain/coverage.ts';
-import { indexInventory, parseInventoryText, type InventoryIndex } from '../../domain/inventory.ts';
-import type { DrillStore, InstanceState, RecoveryEnvironment } from '../../domain/ports.ts';
-import { InMemoryRecoveryPointCatalog, parseCatalog, type RecoveryPointCatalog } from '../../domain/recovery-points.ts';
-import { parseWith } from '../../domain/validation.ts';
+import { coverageOf, machinesWithAnyPoint, renderCoverage, type ObservedInstance } from '../../domain/protection/index.ts';
+import { indexInventory, parseInventoryText, type InventoryIndex } from '../../domain/inventory/index.ts';
+import type { DrillStore, InstanceState, RecoveryEnvironment } from '../../domain/ports/index.ts';
+import { InMemoryRecoveryPointCatalog, parseCatalog, type RecoveryPointCatalog } from '../../domain/recovery-points/index.ts';
+import { parseWith } from '../../domain/shared/index.ts';
 import { inFile, parseJsonText, readInput, UsageError, type Io } from '../io.ts';
 
 export const COVERAGE_USAGE = 'cleanpoint coverage [--inventory FILE] [--instances FILE [--catalog FILE]] [--json]';

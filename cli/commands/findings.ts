@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { parseFinding } from '../../domain/finding.ts';
+import { parseFinding } from '../../domain/findings/index.ts';
 import { retimeFinding } from '../../local/finding-retime.ts';
 import type { ApprovalLink } from '../../local/read-model.ts';
 import { inFile, parseJsonText, readInput, UsageError, type Io } from '../io.ts';

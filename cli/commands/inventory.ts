@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { parseInventoryText } from '../../domain/inventory.ts';
-import { diffInventories, renderInventoryDiff } from '../../domain/inventory-diff.ts';
+import { parseInventoryText } from '../../domain/inventory/index.ts';
+import { diffInventories, renderInventoryDiff } from '../../domain/protection/index.ts';
 import { inFile, readInput, UsageError, type Io } from '../io.ts';
 
 export const INVENTORY_USAGE = 'cleanpoint inventory diff OLD NEW [--json] [--fail-on-weaken]';

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { proposeFailover, type Proposal } from '../../domain/plan.ts';
-import { InMemoryRecoveryPointCatalog, parseCatalog } from '../../domain/recovery-points.ts';
+import { proposeFailover, type Proposal } from '../../domain/failover/index.ts';
+import { InMemoryRecoveryPointCatalog, parseCatalog } from '../../domain/recovery-points/index.ts';
 import { inFile, parseJsonText, readInput, UsageError, type Io } from '../io.ts';
 import { loadAndAssess, toAssessJson } from './assess.ts';
 

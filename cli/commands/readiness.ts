@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { fixedClock } from '../../domain/clock.ts';
-import { checkReadiness, renderReadiness } from '../../domain/readiness.ts';
+import { fixedClock } from '../../domain/shared/index.ts';
+import { checkReadiness, renderReadiness } from '../../domain/protection/index.ts';
 import { MemoryProtectionStore } from '../../functions/shared/adapters/memory/protection-store.ts';
 import { UsageError, type Io } from '../io.ts';
 import { checkedInventoryFile, inProcessEstate, type OpenEstate } from './coverage.ts';

@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { parseInventoryText } from '../../domain/inventory.ts';
-import { DEFAULT_POLICY, parsePolicyText } from '../../domain/policy.ts';
-import { renderRunbook } from '../../domain/runbook.ts';
+import { parseInventoryText } from '../../domain/inventory/index.ts';
+import { DEFAULT_POLICY, parsePolicyText } from '../../domain/findings/index.ts';
+import { renderRunbook } from '../../domain/evidence/index.ts';
 import { inFile, readInput, UsageError, type Io } from '../io.ts';
 
 export const RUNBOOK_USAGE = 'cleanpoint runbook [--inventory FILE] [--policy FILE] [--out FILE]';

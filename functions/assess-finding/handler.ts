@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { intakeFinding, type IntakeDeps, type IntakeResult } from '../../domain/intake.ts';
+import { intakeFinding, type IntakeDeps, type IntakeResult } from '../../domain/findings/index.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { failbackPlanWhenSnapshotsReady } from '../../domain/failback.ts';
+import { failbackPlanWhenSnapshotsReady } from '../../domain/failover/index.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { ids, taskInput } from '../shared/task-input.ts';

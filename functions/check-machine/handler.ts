@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkMachine } from '../../domain/failover.ts';
+import { checkMachine } from '../../domain/failover/index.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { ids, taskInput } from '../shared/task-input.ts';

@@ -1,9 +1,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import { checkCoverage, type CoverageDeps } from '../../domain/coverage.ts';
-import { UnsupportedEventError } from '../../domain/errors.ts';
-import { checkReadiness, type ReadinessDeps } from '../../domain/readiness.ts';
-import { monitorRpo, replicationStallChanged, type RpoMonitorDeps } from '../../domain/rpo-monitor.ts';
+import { checkCoverage, type CoverageDeps } from '../../domain/protection/index.ts';
+import { UnsupportedEventError } from '../../domain/shared/index.ts';
+import { checkReadiness, type ReadinessDeps } from '../../domain/protection/index.ts';
+import { monitorRpo, replicationStallChanged, type RpoMonitorDeps } from '../../domain/protection/index.ts';
 import { slackConfigVars } from '../shared/adapters/slack-notifier.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';

@@ -1,6 +1,6 @@
 import { hostname, userInfo } from 'node:os';
-import type { DecisionKind } from '../../domain/approval.ts';
-import { decideFromCli, revokeLinks, type CliDecisionResult, type DecideDeps } from '../../domain/approvals.ts';
+import type { DecisionKind } from '../../domain/approvals/index.ts';
+import { decideFromCli, revokeLinks, type CliDecisionResult, type DecideDeps } from '../../domain/approvals/index.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { getSecret } from '../shared/secrets.ts';
 import { clock, estate, notifier, stateStores, workflowEngine } from '../shared/wiring.ts';

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { systemClock } from '../../domain/clock.ts';
+import { systemClock } from '../../domain/shared/index.ts';
 import { EventBridgePublisher } from '../shared/adapters/eventbridge-publisher.ts';
 import { slackTransport } from '../shared/adapters/slack-notifier.ts';
 import { eventBridgeClient } from '../shared/clients.ts';

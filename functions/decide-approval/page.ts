@@ -1,7 +1,7 @@
-import { pastTense, purposeOf, type FailbackSummary, type ProposalChange, type PublicApprovalRequest } from '../../domain/approval.ts';
-import { approvalQuestion, FAILBACK_STEPS, machineScan, type MachineScan } from '../../domain/approvals.ts';
-import type { Incident } from '../../domain/incident.ts';
-import type { Selection } from '../../domain/recovery-points.ts';
+import { pastTense, purposeOf, type FailbackSummary, type ProposalChange, type PublicApprovalRequest } from '../../domain/approvals/index.ts';
+import { approvalQuestion, FAILBACK_STEPS, machineScan, type MachineScan } from '../../domain/approvals/index.ts';
+import type { Incident } from '../../domain/incidents/index.ts';
+import type { Selection } from '../../domain/recovery-points/index.ts';
 import { escapeHtml as e } from '../shared/http/http.ts';
 
 /** Server-rendered pages: no scripts, no external assets (works offline, strict CSP). */

@@ -1,14 +1,14 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
-import { withoutToken, type ApprovalRequest } from '../../domain/approval.ts';
-import { approvalCard, decideApproval, recordRefusal, type DecideDeps, type DecideResult } from '../../domain/approvals.ts';
-import type { Clock } from '../../domain/clock.ts';
-import { ApprovalExpiredError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../domain/errors.ts';
-import type { EventPublisher } from '../../domain/ports.ts';
+import { withoutToken, type ApprovalRequest } from '../../domain/approvals/index.ts';
+import { approvalCard, decideApproval, recordRefusal, type DecideDeps, type DecideResult } from '../../domain/approvals/index.ts';
+import type { Clock } from '../../domain/shared/index.ts';
+import { ApprovalExpiredError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../domain/shared/index.ts';
+import type { EventPublisher } from '../../domain/ports/index.ts';
 import {
   parseSlackInteraction, signSlackJob, verifySlackJob, verifySlackRequest, type SlackDecisionJob, type SlackDecisionRequest,
-} from '../../domain/slack.ts';
+} from '../../domain/approvals/index.ts';
 import { ephemeral, renderApprovalMessage, replaceWith, respondToSlack, type SlackTransport } from '../shared/adapters/slack-notifier.ts';
 import { header, HttpError, rawBody, SECURITY_HEADERS, type HttpResult } from '../shared/http/http.ts';
 import { logger, metrics } from '../shared/observability.ts';

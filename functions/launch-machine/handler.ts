@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import { launchMachine, type LaunchDeps } from '../../domain/failover.ts';
+import { launchMachine, type LaunchDeps } from '../../domain/failover/index.ts';
 import { DynamoTokenBucketPacer } from '../shared/adapters/dynamodb/token-bucket.ts';
 import { documentClient } from '../shared/clients.ts';
 import { configVars, loadConfig } from '../shared/config.ts';

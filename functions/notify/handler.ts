@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { notifyAbout } from '../../domain/notify.ts';
+import { notifyAbout } from '../../domain/incidents/index.ts';
 import { slackConfigVars } from '../shared/adapters/slack-notifier.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { planIncidentRun } from '../../domain/failover.ts';
+import { planIncidentRun } from '../../domain/failover/index.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger } from '../shared/observability.ts';

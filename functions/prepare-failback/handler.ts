@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { prepareFailback, type FailbackDeps } from '../../domain/failback.ts';
+import { prepareFailback, type FailbackDeps } from '../../domain/failover/index.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger } from '../shared/observability.ts';

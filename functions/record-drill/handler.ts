@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import { finishDrill, recordDrillResult, type FinishDrillDeps } from '../../domain/drills.ts';
+import { finishDrill, recordDrillResult, type FinishDrillDeps } from '../../domain/drills/index.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';

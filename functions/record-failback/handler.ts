@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { recordFailback, recordFailbackNotApproved } from '../../domain/failback.ts';
+import { recordFailback, recordFailbackNotApproved } from '../../domain/failover/index.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { caughtError, describeCaught, ids, taskInput } from '../shared/task-input.ts';

@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import { expireApprovals } from '../../domain/approvals.ts';
-import { recordOutcome } from '../../domain/failover.ts';
+import { expireApprovals } from '../../domain/approvals/index.ts';
+import { recordOutcome } from '../../domain/failover/index.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';

@@ -1,9 +1,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { recordRecoveryPoints, type RecordedPoints } from '../../domain/catalogue-intake.ts';
-import type { Clock } from '../../domain/clock.ts';
-import type { InventoryIndex } from '../../domain/inventory.ts';
-import type { AuditLog, EventPublisher, RecoveryPointSnapshotIndex, RecoveryPointWriter, SnapshotDirectory } from '../../domain/ports.ts';
-import { isSnapshotDeletion, recordSnapshotDeletion } from '../../domain/snapshot-deletions.ts';
+import { recordRecoveryPoints, type RecordedPoints } from '../../domain/recovery-points/index.ts';
+import type { Clock } from '../../domain/shared/index.ts';
+import type { InventoryIndex } from '../../domain/inventory/index.ts';
+import type { AuditLog, EventPublisher, RecoveryPointSnapshotIndex, RecoveryPointWriter, SnapshotDirectory } from '../../domain/ports/index.ts';
+import { isSnapshotDeletion, recordSnapshotDeletion } from '../../domain/recovery-points/index.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';

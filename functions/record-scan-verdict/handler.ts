@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { recordScanVerdict, type ScanVerdictDeps, type ScanVerdictResult } from '../../domain/scan-verdicts.ts';
+import { recordScanVerdict, type ScanVerdictDeps, type ScanVerdictResult } from '../../domain/recovery-points/index.ts';
 import { Ec2ImageDirectory } from '../shared/adapters/ec2-images.ts';
 import { ec2Client } from '../shared/clients.ts';
 import { configVars, loadConfig } from '../shared/config.ts';

@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import { requestApproval, type RequestApprovalDeps } from '../../domain/approvals.ts';
+import { requestApproval, type RequestApprovalDeps } from '../../domain/approvals/index.ts';
 import { slackConfigVars } from '../shared/adapters/slack-notifier.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { retireRunMachines } from '../../domain/failback.ts';
+import { retireRunMachines } from '../../domain/failover/index.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger } from '../shared/observability.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { reviewStoppedRun } from '../../domain/proposal-revision.ts';
+import { reviewStoppedRun } from '../../domain/incidents/index.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger } from '../shared/observability.ts';

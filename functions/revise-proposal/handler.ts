@@ -1,10 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import { reviseOnEvent, type ReviseDeps } from '../../domain/proposal-revision.ts';
+import { reviseOnEvent, type ReviseDeps } from '../../domain/incidents/index.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';
-import { parseWith } from '../../domain/validation.ts';
+import { parseWith } from '../../domain/shared/index.ts';
 import { ids } from '../shared/task-input.ts';
 import { catalogStore, clock, stateStores, workflowEngine } from '../shared/wiring.ts';
 

@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import { runAcceptanceChecks, type AcceptanceDeps } from '../../domain/acceptance-checks.ts';
+import { runAcceptanceChecks, type AcceptanceDeps } from '../../domain/drills/index.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { selectForIncident } from '../../domain/select-for-incident.ts';
+import { selectForIncident } from '../../domain/recovery-points/index.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger } from '../shared/observability.ts';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
-import { indexInventory, parseInventoryText, type InventoryIndex } from '../../domain/inventory.ts';
-import { DEFAULT_POLICY, parsePolicyText, type Policy } from '../../domain/policy.ts';
+import { indexInventory, parseInventoryText, type InventoryIndex } from '../../domain/inventory/index.ts';
+import { DEFAULT_POLICY, parsePolicyText, type Policy } from '../../domain/findings/index.ts';
 import { ssmClient } from './clients.ts';
 
 /**

@@ -3,7 +3,7 @@
  * configuration, validated once at cold start, and the use cases' dependencies.
  */
 import { z } from 'zod';
-import type { PointScanDeps } from '../../domain/point-scans.ts';
+import type { PointScanDeps } from '../../domain/recovery-points/index.ts';
 import { GuardDutyMalwareScanner } from './adapters/guardduty-scanner.ts';
 import { guardDutyClient } from './clients.ts';
 import { configVars, loadConfig } from './config.ts';

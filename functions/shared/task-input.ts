@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseWith } from '../../domain/validation.ts';
+import { parseWith } from '../../domain/shared/index.ts';
 
 /** Step Functions task input is untrusted JSON too: validate it where it enters. */
 export function taskInput<S extends z.ZodType>(schema: S, event: unknown): z.infer<S> {

@@ -2,9 +2,9 @@
  * Builds the adapters a handler needs from validated configuration. Handlers validate the
  * variables they use at cold start (loadConfig) and call these builders once, at module scope.
  */
-import { systemClock, type Clock } from '../../domain/clock.ts';
-import type { InventoryIndex } from '../../domain/inventory.ts';
-import type { Policy } from '../../domain/policy.ts';
+import { systemClock, type Clock } from '../../domain/shared/index.ts';
+import type { InventoryIndex } from '../../domain/inventory/index.ts';
+import type { Policy } from '../../domain/findings/index.ts';
 import { DynamoApprovalStore, DynamoAuditLog, DynamoIncidentStore, DynamoRecoveryPointCatalog } from './adapters/dynamodb/index.ts';
 import { DynamoRunStore } from './adapters/dynamodb/run-store.ts';
 import { DynamoDrillStore } from './adapters/dynamodb/drill-store.ts';
@@ -14,7 +14,7 @@ import { CompositeNotifier } from './adapters/composite-notifier.ts';
 import { SesNotifier } from './adapters/ses-notifier.ts';
 import { slackNotifier, type SlackConfig } from './adapters/slack-notifier.ts';
 import { logger } from './observability.ts';
-import type { Notifier } from '../../domain/ports.ts';
+import type { Notifier } from '../../domain/ports/index.ts';
 import { SfnWorkflowEngine } from './adapters/sfn-workflow-engine.ts';
 import { Ec2ComputeProvider } from './adapters/ec2-compute.ts';
 import { Ec2SnapshotDirectory } from './adapters/ec2-snapshots.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { startDrill, type StartDrillDeps } from '../../domain/drills.ts';
+import { startDrill, type StartDrillDeps } from '../../domain/drills/index.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger } from '../shared/observability.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { startPointScans, type PointScanDeps } from '../../domain/point-scans.ts';
+import { startPointScans, type PointScanDeps } from '../../domain/recovery-points/index.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger } from '../shared/observability.ts';
 import { scanDeps } from '../shared/scan-wiring.ts';

@@ -1,7 +1,7 @@
-import { nextSlot, parseSchedule } from '../../domain/drill-schedule.ts';
-import type { Drill, DrillResult } from '../../domain/drills.ts';
-import type { Group } from '../../domain/inventory.ts';
-import { lifecycleOf, type GroupLifecycle, type LifecycleState } from '../../domain/lifecycle.ts';
+import { nextSlot, parseSchedule } from '../../domain/drills/index.ts';
+import type { Drill, DrillResult } from '../../domain/drills/index.ts';
+import type { Group } from '../../domain/inventory/index.ts';
+import { lifecycleOf, type GroupLifecycle, type LifecycleState } from '../../domain/drills/index.ts';
 import type { RouteDeps } from '../routes.ts';
 import { badge, e, minutes, table, time } from './html.ts';
 

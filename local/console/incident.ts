@@ -1,5 +1,5 @@
-import type { AuditEntry } from '../../domain/ports.ts';
-import type { ChosenPoint, Selection } from '../../domain/recovery-points.ts';
+import type { AuditEntry } from '../../domain/ports/index.ts';
+import type { ChosenPoint, Selection } from '../../domain/recovery-points/index.ts';
 import { isFinal, type IncidentDetail } from '../read-model.ts';
 import { badge, e, humanStatus, minutes, statusTone, table, time } from './html.ts';
 import { launchChart } from './launch-chart.ts';

@@ -1,4 +1,4 @@
-import type { Run, RunMachine } from '../../domain/ports.ts';
+import type { Run, RunMachine } from '../../domain/ports/index.ts';
 import { e, minutes } from './html.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { rpoBadgeOf, type Badge } from '../../domain/rpo-monitor.ts';
+import { rpoBadgeOf, type Badge } from '../../domain/protection/index.ts';
 import type { MachineView } from '../read-model.ts';
 import { lifecycleTone } from './drills.ts';
 import { badge, e, statusTone, table, time } from './html.ts';

@@ -1,5 +1,5 @@
 import type { IpPermission } from '@aws-sdk/client-ec2';
-import type { Clock } from '../../domain/clock.ts';
+import type { Clock } from '../../domain/shared/index.ts';
 import { COMMANDS, isSupportedCommand } from './commands/index.ts';
 import type { CommandHandler } from './commands/types.ts';
 import { ec2Error } from './errors.ts';

@@ -1,4 +1,4 @@
-import type { Clock } from '../../domain/clock.ts';
+import type { Clock } from '../../domain/shared/index.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 export interface BucketSpec {

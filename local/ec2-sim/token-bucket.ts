@@ -1,4 +1,4 @@
-import type { Clock } from '../../domain/clock.ts';
+import type { Clock } from '../../domain/shared/index.ts';
 
 export interface TokenBucketOptions {
   /** Maximum number of tokens (the burst). The bucket starts full. */

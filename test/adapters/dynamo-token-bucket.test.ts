@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../domain/clock.ts';
+import { systemClock } from '../../domain/shared/index.ts';
 import { DynamoTokenBucketPacer } from '../../functions/shared/adapters/dynamodb/token-bucket.ts';
 import { ensureTables } from '../../functions/shared/adapters/dynamodb/tables.ts';
 import { startDynalite, type EmbeddedDynamo } from '../helpers/dynamo.ts';

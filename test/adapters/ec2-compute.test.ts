@@ -4,8 +4,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ConflictError, InsufficientCapacityError, ThrottledError, TransientError, ValidationError } from '../../domain/errors.ts';
-import type { LaunchRequest } from '../../domain/ports.ts';
+import { ConflictError, InsufficientCapacityError, ThrottledError, TransientError, ValidationError } from '../../domain/shared/index.ts';
+import type { LaunchRequest } from '../../domain/ports/index.ts';
 import { Ec2ComputeProvider, mapEc2Error } from '../../functions/shared/adapters/ec2-compute.ts';
 import { attachEc2Simulator, Ec2Simulator, type Ec2SimulatorOptions } from '../../local/ec2-sim/index.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';

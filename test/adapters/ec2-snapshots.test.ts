@@ -1,6 +1,6 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
-import { ThrottledError } from '../../domain/errors.ts';
+import { ThrottledError } from '../../domain/shared/index.ts';
 import { Ec2SnapshotDirectory } from '../../functions/shared/adapters/ec2-snapshots.ts';
 import { attachEc2Simulator, Ec2Simulator, type Ec2SimulatorOptions } from '../../local/ec2-sim/index.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';

@@ -2,7 +2,7 @@ import { AccessDeniedException, BadRequestException, GetMalwareScanCommand, Guar
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ForbiddenError, ThrottledError, TransientError, ValidationError } from '../../domain/errors.ts';
+import { ForbiddenError, ThrottledError, TransientError, ValidationError } from '../../domain/shared/index.ts';
 import { GuardDutyMalwareScanner, mapGuardDutyError } from '../../functions/shared/adapters/guardduty-scanner.ts';
 
 const ROLE = 'arn:aws:iam::123456789012:role/cleanpoint-prod-malware-scanner';

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { ApprovalRequest } from '../../domain/approval.ts';
+import type { ApprovalRequest } from '../../domain/approvals/index.ts';
 import {
   approvalCard, approvalSummary, decideApproval, decideFromCli, effectiveStatus, eligibility, expireApprovals, isApprovalNotification, requestApproval, revokeLinks,
   type ApprovalNotification, type DecideInput,
-} from '../../domain/approvals.ts';
-import { ApprovalExpiredError, ConflictError, ForbiddenError, ValidationError } from '../../domain/errors.ts';
-import { claimsFrom, verifyLink } from '../../domain/links.ts';
+} from '../../domain/approvals/index.ts';
+import { ApprovalExpiredError, ConflictError, ForbiddenError, ValidationError } from '../../domain/shared/index.ts';
+import { claimsFrom, verifyLink } from '../../domain/approvals/index.ts';
 import { thrown } from '../contract/contract-fixtures.ts';
-import type { RunMachine } from '../../domain/ports.ts';
+import type { RunMachine } from '../../domain/ports/index.ts';
 import { approvalInventory, approvalWorld, auditSince, LINK_SECRET, newTaskToken, openRequest, PUBLIC_BASE_URL, T0, type World } from './helpers.ts';
 
 const decide = (w: World, input: Partial<DecideInput> & Pick<DecideInput, 'approvalId' | 'personId' | 'decision'>) =>

@@ -11,12 +11,12 @@ vi.hoisted(() => {
 });
 
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { ApprovalRequest } from '../../domain/approval.ts';
-import { revokeLinks } from '../../domain/approvals.ts';
-import { systemClock } from '../../domain/clock.ts';
-import { DEFAULT_POLICY } from '../../domain/policy.ts';
-import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points.ts';
-import { signSlackJob } from '../../domain/slack.ts';
+import type { ApprovalRequest } from '../../domain/approvals/index.ts';
+import { revokeLinks } from '../../domain/approvals/index.ts';
+import { systemClock } from '../../domain/shared/index.ts';
+import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
+import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points/index.ts';
+import { signSlackJob } from '../../domain/approvals/index.ts';
 import { makeHandler, type DecideHttpDeps } from '../../functions/decide-approval/handler.ts';
 import { slackJobEvent, type SlackJobDetail, type SlackJobEvent, type SlackJobOutcome } from '../../functions/decide-approval/slack.ts';
 import type { SlackHttpRequest } from '../../functions/shared/adapters/slack-notifier.ts';

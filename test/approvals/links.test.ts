@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { claimsFrom, csrfToken, linkGeneration, linkQuery, signLink, verifyLink, type LinkClaims } from '../../domain/links.ts';
+import { claimsFrom, csrfToken, linkGeneration, linkQuery, signLink, verifyLink, type LinkClaims } from '../../domain/approvals/index.ts';
 
 const SECRET = 'link-secret-for-tests';
 const NOW = Date.parse('2024-05-01T10:00:00.000Z');

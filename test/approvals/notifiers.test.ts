@@ -1,11 +1,11 @@
 import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { approvalCard, isApprovalNotification, type ApprovalCard, type ApprovalNotification } from '../../domain/approvals.ts';
-import { withoutToken } from '../../domain/approval.ts';
-import { TransientError } from '../../domain/errors.ts';
-import type { Notification, Notifier } from '../../domain/ports.ts';
-import { SLACK_ACTIONS } from '../../domain/slack.ts';
+import { approvalCard, isApprovalNotification, type ApprovalCard, type ApprovalNotification } from '../../domain/approvals/index.ts';
+import { withoutToken } from '../../domain/approvals/index.ts';
+import { TransientError } from '../../domain/shared/index.ts';
+import type { Notification, Notifier } from '../../domain/ports/index.ts';
+import { SLACK_ACTIONS } from '../../domain/approvals/index.ts';
 import { CompositeNotifier } from '../../functions/shared/adapters/composite-notifier.ts';
 import { renderHtml, renderText, SesNotifier } from '../../functions/shared/adapters/ses-notifier.ts';
 import {

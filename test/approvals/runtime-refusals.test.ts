@@ -5,10 +5,10 @@ vi.hoisted(() => {
   Object.assign(process.env, { POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' });
 });
 
-import type { ApprovalRequest } from '../../domain/approval.ts';
-import { personalLink } from '../../domain/approvals.ts';
-import { ConflictError } from '../../domain/errors.ts';
-import { claimsFrom, csrfToken, linkQuery } from '../../domain/links.ts';
+import type { ApprovalRequest } from '../../domain/approvals/index.ts';
+import { personalLink } from '../../domain/approvals/index.ts';
+import { ConflictError } from '../../domain/shared/index.ts';
+import { claimsFrom, csrfToken, linkQuery } from '../../domain/approvals/index.ts';
 import { cliDecideApproval } from '../../functions/decide-approval/cli.ts';
 import { useSlackJobDispatcher } from '../../functions/decide-approval/slack.ts';
 import { useSlackTransport } from '../../functions/shared/adapters/slack-notifier.ts';

@@ -5,8 +5,8 @@ vi.hoisted(() => {
   Object.assign(process.env, { POWERTOOLS_LOG_LEVEL: 'DEBUG', POWERTOOLS_METRICS_DISABLED: 'true' });
 });
 
-import { withoutToken } from '../../domain/approval.ts';
-import { approvalCard, type ApprovalNotification } from '../../domain/approvals.ts';
+import { withoutToken } from '../../domain/approvals/index.ts';
+import { approvalCard, type ApprovalNotification } from '../../domain/approvals/index.ts';
 import { cliDecideApproval } from '../../functions/decide-approval/cli.ts';
 import { useSlackJobDispatcher } from '../../functions/decide-approval/slack.ts';
 import { slackNotifier, useSlackTransport } from '../../functions/shared/adapters/slack-notifier.ts';

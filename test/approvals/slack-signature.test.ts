@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../domain/errors.ts';
+import { ValidationError } from '../../domain/shared/index.ts';
 import {
   isSlackResponseUrl, parseSlackInteraction, signSlackJob, slackSignature, SLACK_ACTIONS, verifySlackJob, verifySlackRequest, type SlackDecisionJob,
-} from '../../domain/slack.ts';
+} from '../../domain/approvals/index.ts';
 import { loadSharedFixture } from '../helpers/fixtures.ts';
 import { slackBody, slackClick } from './helpers.ts';
 

@@ -3,9 +3,9 @@ import { esbuildOptions } from '../../bench/cold-start.ts';
 import { benchInventory, deliveriesOf, expectedIncidents, generateFindings, loadTemplates } from '../../bench/ingestion.ts';
 import { deployedEnvironment } from '../../bench/lib/deployed-env.ts';
 import { historyFor, itemsFor, pagesFor } from '../../bench/selection.ts';
-import { assessFinding } from '../../domain/assess.ts';
-import { parseFinding } from '../../domain/finding.ts';
-import { DEFAULT_POLICY } from '../../domain/policy.ts';
+import { assessFinding } from '../../domain/findings/index.ts';
+import { parseFinding } from '../../domain/findings/index.ts';
+import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
 import { loadServerlessDefinition } from '../../local/serverless-config.ts';
 
 /** The inputs the benchmarks build: if these are wrong, every figure built on them is too. */

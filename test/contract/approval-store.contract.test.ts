@@ -4,9 +4,9 @@
  * requests).
  */
 import { describe, expect, it } from 'vitest';
-import type { ApprovalRequest } from '../../domain/approval.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.ts';
-import type { ApprovalStore } from '../../domain/ports.ts';
+import type { ApprovalRequest } from '../../domain/approvals/index.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../domain/shared/index.ts';
+import type { ApprovalStore } from '../../domain/ports/index.ts';
 import { DynamoApprovalStore } from '../../functions/shared/adapters/dynamodb/approval-store.ts';
 import { MemoryApprovalStore } from '../../functions/shared/adapters/memory/approval-store.ts';
 import { embeddedDynamoBackends } from '../helpers/dynamo-backends.ts';

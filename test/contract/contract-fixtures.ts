@@ -4,14 +4,14 @@
  * the adapters are exercised with the nested shapes they will really store.
  */
 import { randomUUID } from 'node:crypto';
-import type { ApprovalRequest } from '../../domain/approval.ts';
-import { assessFinding } from '../../domain/assess.ts';
-import { parseFinding, type Finding } from '../../domain/finding.ts';
-import { newIncident, type Incident } from '../../domain/incident.ts';
-import { indexInventory, parseInventory } from '../../domain/inventory.ts';
-import { buildFailoverPlan } from '../../domain/plan.ts';
-import { DEFAULT_POLICY } from '../../domain/policy.ts';
-import { InMemoryRecoveryPointCatalog, selectRecoveryPoints, type RecoveryPoint } from '../../domain/recovery-points.ts';
+import type { ApprovalRequest } from '../../domain/approvals/index.ts';
+import { assessFinding } from '../../domain/findings/index.ts';
+import { parseFinding, type Finding } from '../../domain/findings/index.ts';
+import { newIncident, type Incident } from '../../domain/incidents/index.ts';
+import { indexInventory, parseInventory } from '../../domain/inventory/index.ts';
+import { buildFailoverPlan } from '../../domain/failover/index.ts';
+import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
+import { InMemoryRecoveryPointCatalog, selectRecoveryPoints, type RecoveryPoint } from '../../domain/recovery-points/index.ts';
 import { makeFinding, makeInventory, makePoint, type DeepPartial, type RawFinding } from '../helpers/fixtures.ts';
 
 const index = indexInventory(parseInventory(makeInventory()));

@@ -4,9 +4,9 @@
  * per test, so listings see only that test's incidents).
  */
 import { describe, expect, it } from 'vitest';
-import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.ts';
-import type { Incident } from '../../domain/incident.ts';
-import type { IncidentStore } from '../../domain/ports.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../domain/shared/index.ts';
+import type { Incident } from '../../domain/incidents/index.ts';
+import type { IncidentStore } from '../../domain/ports/index.ts';
 import { DynamoIncidentStore } from '../../functions/shared/adapters/dynamodb/incident-store.ts';
 import { ensureTables } from '../../functions/shared/adapters/dynamodb/tables.ts';
 import { MemoryIncidentStore } from '../../functions/shared/adapters/memory/incident-store.ts';

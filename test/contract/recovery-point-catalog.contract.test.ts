@@ -6,9 +6,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { NotFoundError, ValidationError } from '../../domain/errors.ts';
-import type { RecoveryPointLookup, RecoveryPointSnapshotIndex, RecoveryPointWriter } from '../../domain/ports.ts';
-import type { RecoveryPoint, RecoveryPointCatalog } from '../../domain/recovery-points.ts';
+import { NotFoundError, ValidationError } from '../../domain/shared/index.ts';
+import type { RecoveryPointLookup, RecoveryPointSnapshotIndex, RecoveryPointWriter } from '../../domain/ports/index.ts';
+import type { RecoveryPoint, RecoveryPointCatalog } from '../../domain/recovery-points/index.ts';
 import type { RequestStats } from '../../functions/shared/adapters/dynamodb/client.ts';
 import { DynamoRecoveryPointCatalog } from '../../functions/shared/adapters/dynamodb/recovery-point-catalog.ts';
 import { catalogTableDefinition, ensureTables } from '../../functions/shared/adapters/dynamodb/tables.ts';

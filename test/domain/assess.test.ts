@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { assessFinding, combineSuspectedSince, MACHINE_TAG } from '../../domain/assess.ts';
-import { parseFinding } from '../../domain/finding.ts';
-import { indexInventory, parseInventory } from '../../domain/inventory.ts';
-import { DEFAULT_POLICY, parsePolicy, parsePolicyText, safetyMarginMinutes, type Policy } from '../../domain/policy.ts';
+import { assessFinding, combineSuspectedSince, MACHINE_TAG } from '../../domain/findings/index.ts';
+import { parseFinding } from '../../domain/findings/index.ts';
+import { indexInventory, parseInventory } from '../../domain/inventory/index.ts';
+import { DEFAULT_POLICY, parsePolicy, parsePolicyText, safetyMarginMinutes, type Policy } from '../../domain/findings/index.ts';
 import {
   INSTANCES, UNPROTECTED_INSTANCE, loadSharedFixture, loadTestEvent, makeFinding, makeInventory, type DeepPartial, type RawFinding, validationError } from '../helpers/fixtures.ts';
 

@@ -23,21 +23,22 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decideApproval, requestApproval } from '../../domain/approvals.ts';
-import type { Clock } from '../../domain/clock.ts';
-import { PointNoLongerEligibleError, ProposalSupersededError, ThrottledError, WorkflowGoneError } from '../../domain/errors.ts';
-import { launchMachine, planIncidentRun, TAG, type RunPlan } from '../../domain/failover.ts';
-import { intakeFinding } from '../../domain/intake.ts';
-import { indexInventory, parseInventory, type InventoryIndex } from '../../domain/inventory.ts';
-import { DEFAULT_POLICY } from '../../domain/policy.ts';
+import { decideApproval, requestApproval } from '../../domain/approvals/index.ts';
+import type { Clock } from '../../domain/shared/index.ts';
+import { PointNoLongerEligibleError, ProposalSupersededError, ThrottledError, WorkflowGoneError } from '../../domain/shared/index.ts';
+import { launchMachine, planIncidentRun, type RunPlan } from '../../domain/failover/index.ts';
+import { TAG } from '../../domain/inventory/index.ts';
+import { intakeFinding } from '../../domain/findings/index.ts';
+import { indexInventory, parseInventory, type InventoryIndex } from '../../domain/inventory/index.ts';
+import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
 import type {
   ComputeProvider, DomainEvent, EventPublisher, LaunchRequest, MachineKind, Notification, Notifier, PointChange,
   RecoveryPointCatalog, RecoveryPointLookup, RecoveryPointWriter, WorkflowEngine,
-} from '../../domain/ports.ts';
-import { currentCutoff, reviewStoppedRun, reviseOnEvent } from '../../domain/proposal-revision.ts';
-import type { RecoveryPoint, SnapshotRef } from '../../domain/recovery-points.ts';
-import { selectForIncident } from '../../domain/select-for-incident.ts';
-import { toIso } from '../../domain/validation.ts';
+} from '../../domain/ports/index.ts';
+import { currentCutoff, reviewStoppedRun, reviseOnEvent } from '../../domain/incidents/index.ts';
+import type { RecoveryPoint, SnapshotRef } from '../../domain/recovery-points/index.ts';
+import { selectForIncident } from '../../domain/recovery-points/index.ts';
+import { toIso } from '../../domain/shared/index.ts';
 import { MemoryApprovalStore, MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 import { ACCOUNT_ID, INSTANCES, makeEvent, makeFinding, makeInventory, makePoint, REGION } from '../helpers/fixtures.ts';

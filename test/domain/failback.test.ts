@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { fixedClock } from '../../domain/clock.ts';
+import { fixedClock } from '../../domain/shared/index.ts';
 import {
-  closeIncident, failbackPlanWhenSnapshotsReady, failbackRunId, prepareFailback, recordFailback, recordFailbackNotApproved, retireRunMachines,
-} from '../../domain/failback.ts';
-import { TAG } from '../../domain/failover.ts';
-import type { Incident } from '../../domain/incident.ts';
-import type { ComputeProvider, InstanceView, Run, RunMachine, SnapshotInfo } from '../../domain/ports.ts';
-import type { SnapshotRef } from '../../domain/recovery-points.ts';
+  failbackPlanWhenSnapshotsReady, prepareFailback, recordFailback, recordFailbackNotApproved, retireRunMachines,
+} from '../../domain/failover/index.ts';
+import { closeIncident } from '../../domain/incidents/index.ts';
+import { TAG } from '../../domain/inventory/index.ts';
+import { failbackRunId, type Incident } from '../../domain/incidents/index.ts';
+import type { ComputeProvider, InstanceView, Run, RunMachine, SnapshotInfo } from '../../domain/ports/index.ts';
+import type { SnapshotRef } from '../../domain/recovery-points/index.ts';
 import { MemoryApprovalStore, MemoryAuditLog, MemoryIncidentStore, MemoryRunStore } from '../../functions/shared/adapters/memory/index.ts';
 import { makeInventory, type RawInventory } from '../helpers/fixtures.ts';
 import { FixedSnapshots, inventoryIndex, makeApprovalFor, makeIncidentFor, rejectionOf, storedProposalFor, pointsFor } from '../functions/support.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { UnsupportedEventError, ValidationError } from '../../domain/errors.ts';
-import { earliestEvidenceMs, parseFinding, parseFindingText, severityLabel, type Finding } from '../../domain/finding.ts';
+import { UnsupportedEventError, ValidationError } from '../../domain/shared/index.ts';
+import { earliestEvidenceMs, parseFinding, parseFindingText, severityLabel, type Finding } from '../../domain/findings/index.ts';
 import {
   ACCOUNT_ID, INSTANCES, REGION, listSharedFixtures, loadSharedFixture, loadTestEvent, makeEvent, makeFinding,
   readSharedFixtureText,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../domain/errors.ts';
-import { decidersOf, indexInventory, parseInventory, parseInventoryText, peopleInRole } from '../../domain/inventory.ts';
+import { ValidationError } from '../../domain/shared/index.ts';
+import { decidersOf, indexInventory, parseInventory, parseInventoryText, peopleInRole } from '../../domain/inventory/index.ts';
 import { INSTANCES, makeInventory, validationError } from '../helpers/fixtures.ts';
 
 const paths = (e: ValidationError) => e.issues.map((i) => i.path).sort();

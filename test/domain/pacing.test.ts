@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EC2_RUN_INSTANCES_BUCKET, TokenBucketPacer } from '../../domain/pacing.ts';
+import { EC2_RUN_INSTANCES_BUCKET, TokenBucketPacer } from '../../domain/failover/index.ts';
 import { TokenBucket } from '../../local/ec2-sim/index.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { assessFinding, type Assessment } from '../../domain/assess.ts';
-import { ValidationError } from '../../domain/errors.ts';
-import { parseFinding } from '../../domain/finding.ts';
-import { indexInventory, parseInventory, type InventoryIndex } from '../../domain/inventory.ts';
-import { buildFailoverPlan, launchPacingMinutes, proposeFailover } from '../../domain/plan.ts';
-import { DEFAULT_POLICY, parsePolicy, type Policy } from '../../domain/policy.ts';
-import { InMemoryRecoveryPointCatalog, selectRecoveryPoints, type RecoveryPoint, type Selection } from '../../domain/recovery-points.ts';
+import { assessFinding, type Assessment } from '../../domain/findings/index.ts';
+import { ValidationError } from '../../domain/shared/index.ts';
+import { parseFinding } from '../../domain/findings/index.ts';
+import { indexInventory, parseInventory, type InventoryIndex } from '../../domain/inventory/index.ts';
+import { buildFailoverPlan, launchPacingMinutes, proposeFailover } from '../../domain/failover/index.ts';
+import { DEFAULT_POLICY, parsePolicy, type Policy } from '../../domain/findings/index.ts';
+import { InMemoryRecoveryPointCatalog, selectRecoveryPoints, type RecoveryPoint, type Selection } from '../../domain/recovery-points/index.ts';
 import { INSTANCES, makeFinding, makeInventory, makePoint, type DeepPartial, type RawFinding, validationError } from '../helpers/fixtures.ts';
 
 const index = indexInventory(parseInventory(makeInventory()));

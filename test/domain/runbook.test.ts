@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseInventoryText } from '../../domain/inventory.ts';
-import { parsePolicy } from '../../domain/policy.ts';
-import { renderRunbook } from '../../domain/runbook.ts';
+import { parseInventoryText } from '../../domain/inventory/index.ts';
+import { parsePolicy } from '../../domain/findings/index.ts';
+import { renderRunbook } from '../../domain/evidence/index.ts';
 
 const inventory = () => parseInventoryText(readFileSync('examples/inventory.yaml', 'utf8'));
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   InMemoryRecoveryPointCatalog, MAX_SKIPPED_LISTED, POINT_STATUSES, SCAN_VERDICTS, parseCatalog, selectRecoveryPoints,
   type RecoveryPoint, type Selection,
-} from '../../domain/recovery-points.ts';
+} from '../../domain/recovery-points/index.ts';
 import { makePoint } from '../helpers/fixtures.ts';
 
 const EVIDENCE = '2024-05-01T09:30:00.000Z';

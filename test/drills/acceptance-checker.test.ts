@@ -2,10 +2,10 @@ import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { ProbeRequest } from '../../domain/acceptance-checks.ts';
-import { fixedClock } from '../../domain/clock.ts';
-import { ValidationError } from '../../domain/errors.ts';
-import type { AcceptanceCheck } from '../../domain/inventory.ts';
+import type { ProbeRequest } from '../../domain/drills/index.ts';
+import { fixedClock } from '../../domain/shared/index.ts';
+import { ValidationError } from '../../domain/shared/index.ts';
+import type { AcceptanceCheck } from '../../domain/inventory/index.ts';
 import { CHECK_HEADER, judgeOutput, probeScript, SsmAcceptanceChecker } from '../../functions/shared/adapters/ssm-acceptance-checker.ts';
 import { LocalAcceptanceRunner } from '../../local/acceptance-runner.ts';
 import { Ec2Simulator } from '../../local/ec2-sim/index.ts';

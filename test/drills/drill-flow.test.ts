@@ -5,7 +5,7 @@
  * drill; every drill must end with ZERO resources tagged with it in the simulator.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Drill } from '../../domain/drills.ts';
+import type { Drill } from '../../domain/drills/index.ts';
 import { drillExecution, startLocalDrill } from '../../local/drills-api.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import type { LocalExecution } from '../../local/workflow-runner.ts';

@@ -3,9 +3,9 @@
  * embedded dynalite (a fresh table per test).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Drill } from '../../domain/drills.ts';
-import { ConflictError, NotFoundError } from '../../domain/errors.ts';
-import type { DrillStore } from '../../domain/ports.ts';
+import type { Drill } from '../../domain/drills/index.ts';
+import { ConflictError, NotFoundError } from '../../domain/shared/index.ts';
+import type { DrillStore } from '../../domain/ports/index.ts';
 import { DynamoDrillStore } from '../../functions/shared/adapters/dynamodb/drill-store.ts';
 import { DynamoIncidentStore } from '../../functions/shared/adapters/dynamodb/incident-store.ts';
 import { ensureTables } from '../../functions/shared/adapters/dynamodb/tables.ts';

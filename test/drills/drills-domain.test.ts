@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { planChecks, runAcceptanceChecks, runnerFor } from '../../domain/acceptance-checks.ts';
-import { fixedClock } from '../../domain/clock.ts';
+import { planChecks, runAcceptanceChecks, runnerFor } from '../../domain/drills/index.ts';
+import { fixedClock } from '../../domain/shared/index.ts';
 import {
   cleanupExecutionName, describeFailure, drillIdFor, finishDrill, handleDrillExecutionEnded, judgeDrill, measureRecovery, parsePointSpec,
   requestDrill, startDrill, type Drill,
-} from '../../domain/drills.ts';
-import { ConflictError, MachineCheckFailedError, NoEligibleRecoveryPointError, SafetyViolationError, ValidationError } from '../../domain/errors.ts';
-import type { Incident } from '../../domain/incident.ts';
-import { indexInventory, parseInventory } from '../../domain/inventory.ts';
-import { DEFAULT_POLICY } from '../../domain/policy.ts';
-import type { AcceptanceChecker, InstanceView } from '../../domain/ports.ts';
-import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points.ts';
+} from '../../domain/drills/index.ts';
+import { ConflictError, MachineCheckFailedError, NoEligibleRecoveryPointError, SafetyViolationError, ValidationError } from '../../domain/shared/index.ts';
+import type { Incident } from '../../domain/incidents/index.ts';
+import { indexInventory, parseInventory } from '../../domain/inventory/index.ts';
+import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
+import type { AcceptanceChecker, InstanceView } from '../../domain/ports/index.ts';
+import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points/index.ts';
 import { MemoryDrillStore } from '../../functions/shared/adapters/memory/drill-store.ts';
 import { MemoryAuditLog, MemoryIncidentStore } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';

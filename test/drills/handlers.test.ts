@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../domain/clock.ts';
-import { ValidationError } from '../../domain/errors.ts';
-import { DEFAULT_POLICY } from '../../domain/policy.ts';
-import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points.ts';
+import { fixedClock } from '../../domain/shared/index.ts';
+import { ValidationError } from '../../domain/shared/index.ts';
+import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
+import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points/index.ts';
 import { MemoryDrillStore } from '../../functions/shared/adapters/memory/drill-store.ts';
 import { MemoryAuditLog, MemoryIncidentStore } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';

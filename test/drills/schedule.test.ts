@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { fixedClock } from '../../domain/clock.ts';
-import { dueSlot, nextOccurrence, nextSlot, parseSchedule, previousOccurrence, startDueDrills, type Schedule } from '../../domain/drill-schedule.ts';
-import { ValidationError } from '../../domain/errors.ts';
-import type { Incident } from '../../domain/incident.ts';
+import { fixedClock } from '../../domain/shared/index.ts';
+import { dueSlot, nextOccurrence, nextSlot, parseSchedule, previousOccurrence, startDueDrills, type Schedule } from '../../domain/drills/index.ts';
+import { ValidationError } from '../../domain/shared/index.ts';
+import type { Incident } from '../../domain/incidents/index.ts';
 import { MemoryDrillStore } from '../../functions/shared/adapters/memory/drill-store.ts';
 import { MemoryIncidentStore } from '../../functions/shared/adapters/memory/incident-store.ts';
 import { DAY, demoIndex, makeDrill, MINUTE, RecordingNotifier, RecordingWorkflows, T0 } from './support.ts';

@@ -5,8 +5,8 @@ import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { incidentIdFor } from '../../domain/incident.ts';
-import { DEFAULT_POLICY } from '../../domain/policy.ts';
+import { incidentIdFor } from '../../domain/incidents/index.ts';
+import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
 import { MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog, MemoryRunStore } from '../../functions/shared/adapters/memory/index.ts';
 import { INSTANCES, loadSharedFixture, makeEvent, makeFinding } from '../helpers/fixtures.ts';
 import {

@@ -5,10 +5,10 @@ import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand, type Q
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Incident } from '../../domain/incident.ts';
-import { startPointScans } from '../../domain/point-scans.ts';
-import type { PointScan, StoredProposal } from '../../domain/ports.ts';
-import type { RecoveryPoint } from '../../domain/recovery-points.ts';
+import type { Incident } from '../../domain/incidents/index.ts';
+import { startPointScans } from '../../domain/recovery-points/index.ts';
+import type { PointScan, StoredProposal } from '../../domain/ports/index.ts';
+import type { RecoveryPoint } from '../../domain/recovery-points/index.ts';
 import { MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryMalwareScanner } from '../../functions/shared/adapters/memory/malware-scanner.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';

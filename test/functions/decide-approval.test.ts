@@ -5,12 +5,12 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ApprovalRequest } from '../../domain/approval.ts';
-import { personalLink } from '../../domain/approvals.ts';
-import type { Incident } from '../../domain/incident.ts';
-import { claimsFrom, csrfToken } from '../../domain/links.ts';
-import { DEFAULT_POLICY } from '../../domain/policy.ts';
-import type { ApprovalStore } from '../../domain/ports.ts';
+import type { ApprovalRequest } from '../../domain/approvals/index.ts';
+import { personalLink } from '../../domain/approvals/index.ts';
+import type { Incident } from '../../domain/incidents/index.ts';
+import { claimsFrom, csrfToken } from '../../domain/approvals/index.ts';
+import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
+import type { ApprovalStore } from '../../domain/ports/index.ts';
 import { MemoryApprovalStore, MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
 import {
   approvalItem, auditTypes, CATALOG_TABLE, fixedClock, incidentItem, inventoryIndex, itExportsTheWrappedHandler, lambdaContext,

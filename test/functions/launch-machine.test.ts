@@ -5,8 +5,8 @@ import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InsufficientCapacityError } from '../../domain/errors.ts';
-import { clientTokenFor } from '../../domain/failover.ts';
+import { InsufficientCapacityError } from '../../domain/shared/index.ts';
+import { clientTokenFor } from '../../domain/failover/index.ts';
 import { MemoryAuditLog } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 import {

@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Incident } from '../../domain/incident.ts';
+import type { Incident } from '../../domain/incidents/index.ts';
 import { MemoryIncidentStore } from '../../functions/shared/adapters/memory/index.ts';
 import {
   FROM_EMAIL, incidentItem, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext, makeIncidentFor, OPS_EMAIL,

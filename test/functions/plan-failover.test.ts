@@ -2,9 +2,9 @@ import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ApprovalRequest } from '../../domain/approval.ts';
-import type { Incident } from '../../domain/incident.ts';
-import { DEFAULT_POLICY } from '../../domain/policy.ts';
+import type { ApprovalRequest } from '../../domain/approvals/index.ts';
+import type { Incident } from '../../domain/incidents/index.ts';
+import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
 import { MemoryApprovalStore, MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 import {

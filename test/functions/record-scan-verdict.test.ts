@@ -4,9 +4,9 @@ import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from 
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../domain/clock.ts';
-import type { ImageDirectory } from '../../domain/ports.ts';
-import type { RecoveryPoint } from '../../domain/recovery-points.ts';
+import { fixedClock } from '../../domain/shared/index.ts';
+import type { ImageDirectory } from '../../domain/ports/index.ts';
+import type { RecoveryPoint } from '../../domain/recovery-points/index.ts';
 import { MemoryAuditLog, MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
 import { loadSharedFixture, loadTestEvent, makePoint } from '../helpers/fixtures.ts';
 import {

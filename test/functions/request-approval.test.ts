@@ -4,8 +4,8 @@ import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Incident } from '../../domain/incident.ts';
-import type { StoredProposal } from '../../domain/ports.ts';
+import type { Incident } from '../../domain/incidents/index.ts';
+import type { StoredProposal } from '../../domain/ports/index.ts';
 import { MemoryApprovalStore, MemoryAuditLog, MemoryIncidentStore } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 import {

@@ -21,19 +21,19 @@ import type { Context } from 'aws-lambda';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { expect, it, vi } from 'vitest';
 import { stringify as toYaml } from 'yaml';
-import type { ApprovalRequest } from '../../domain/approval.ts';
-import { assessFinding } from '../../domain/assess.ts';
-import { fixedClock } from '../../domain/clock.ts';
-import { parseFinding } from '../../domain/finding.ts';
-import { newIncident, type Incident } from '../../domain/incident.ts';
-import { indexInventory, parseInventory, type InventoryIndex } from '../../domain/inventory.ts';
-import { proposeFailover } from '../../domain/plan.ts';
-import { DEFAULT_POLICY } from '../../domain/policy.ts';
+import type { ApprovalRequest } from '../../domain/approvals/index.ts';
+import { assessFinding } from '../../domain/findings/index.ts';
+import { fixedClock } from '../../domain/shared/index.ts';
+import { parseFinding } from '../../domain/findings/index.ts';
+import { newIncident, type Incident } from '../../domain/incidents/index.ts';
+import { indexInventory, parseInventory, type InventoryIndex } from '../../domain/inventory/index.ts';
+import { proposeFailover } from '../../domain/failover/index.ts';
+import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
 import type {
   ComputeProvider, DomainEvent, EventPublisher, InstanceView, LaunchRequest, MachineKind, Notification, Notifier,
   RunMachine, SnapshotInfo, SnapshotDirectory, StoredProposal, WorkflowEngine,
-} from '../../domain/ports.ts';
-import type { RecoveryPoint, SnapshotRef } from '../../domain/recovery-points.ts';
+} from '../../domain/ports/index.ts';
+import type { RecoveryPoint, SnapshotRef } from '../../domain/recovery-points/index.ts';
 import { MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
 import { makeEvent, makeFinding, makeInventory, makePoint, type DeepPartial, type RawFinding, type RawInventory } from '../helpers/fixtures.ts';
 

@@ -1,4 +1,4 @@
-import { ValidationError } from '../../domain/errors.ts';
+import { ValidationError } from '../../domain/shared/index.ts';
 /**
  * Test fixtures: one typed loader for JSON samples and builders for realistic domain inputs.
  *
@@ -7,7 +7,7 @@ import { ValidationError } from '../../domain/errors.ts';
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { RecoveryPoint } from '../../domain/recovery-points.ts';
+import type { RecoveryPoint } from '../../domain/recovery-points/index.ts';
 
 /** Real-world samples kept by others (read-only), next to this checkout. */
 export const SHARED_FIXTURES_DIR = path.resolve(process.cwd(), '../shared/fixtures');

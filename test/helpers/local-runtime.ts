@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { parseInventoryText } from '../../domain/inventory.ts';
+import { parseInventoryText } from '../../domain/inventory/index.ts';
 import { seedDemoEstate } from '../../local/demo-estate.ts';
 import { apiGatewayEvent } from '../../local/http-event.ts';
 import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime.ts';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApprovalRequest } from '../../domain/approval.ts';
-import { currentCutoff } from '../../domain/proposal-revision.ts';
+import type { ApprovalRequest } from '../../domain/approvals/index.ts';
+import { currentCutoff } from '../../domain/incidents/index.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { formFields, guardDutyEvent, httpGet, httpPostForm, inventoryWithGroups, startSeededRuntime, until } from '../helpers/local-runtime.ts';
 

@@ -119,7 +119,7 @@ describe('failback and closing an incident', () => {
     const { name: group } = GROUP.failbackRejected;
     const incidentId = await recoverGroup(databaseOf(GROUP.failbackRejected));
     const { stateStores } = await import('../../functions/shared/wiring.ts');
-    const { failbackRunId } = await import('../../domain/failback.ts');
+    const { failbackRunId } = await import('../../domain/incidents/index.ts');
     const stores = stateStores({ STATE_TABLE: rt.tables.state });
 
     // Act: the executor asks for the failback; the decider opens the personal link and rejects it
@@ -188,8 +188,8 @@ describe('failback and closing an incident', () => {
     // Prepare: an incident of its own group, recovered and failed back
     const incidentId = await recoverGroup(databaseOf(GROUP.evidence));
     await failBack(incidentId);
-    const { buildEvidencePack, renderEvidenceHtml } = await import('../../domain/evidence.ts');
-    const { verifyAuditChain } = await import('../../domain/audit-chain.ts');
+    const { buildEvidencePack, renderEvidenceHtml } = await import('../../domain/evidence/index.ts');
+    const { verifyAuditChain } = await import('../../domain/evidence/index.ts');
     const { stateStores } = await import('../../functions/shared/wiring.ts');
     const stores = stateStores({ STATE_TABLE: rt.tables.state });
     const build = buildEvidencePack({ ...stores, index: rt.index, now: () => new Date(rt.clock.now()).toISOString() });

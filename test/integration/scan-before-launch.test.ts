@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApprovalRequest } from '../../domain/approval.ts';
+import type { ApprovalRequest } from '../../domain/approvals/index.ts';
 import { DEMO_HIDDEN_THREAT } from '../../local/demo-estate.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { formFields, guardDutyEvent, httpGet, httpPostForm, inventoryWithGroups, startSeededRuntime, until } from '../helpers/local-runtime.ts';

@@ -4,8 +4,8 @@
  * skips the point as infected.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectRecoveryPoints } from '../../domain/recovery-points.ts';
-import { catalogAuditStream } from '../../domain/scan-verdicts.ts';
+import { selectRecoveryPoints } from '../../domain/recovery-points/index.ts';
+import { catalogAuditStream } from '../../domain/recovery-points/index.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { loadSharedFixture, loadTestEvent } from '../helpers/fixtures.ts';
 import { startSeededRuntime } from '../helpers/local-runtime.ts';

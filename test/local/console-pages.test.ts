@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Drill } from '../../domain/drills.ts';
-import type { Incident } from '../../domain/incident.ts';
-import { lifecycleOf } from '../../domain/lifecycle.ts';
-import type { Run, RunMachine } from '../../domain/ports.ts';
-import type { GroupReadiness } from '../../domain/readiness.ts';
+import type { Drill } from '../../domain/drills/index.ts';
+import type { Incident } from '../../domain/incidents/index.ts';
+import { lifecycleOf } from '../../domain/drills/index.ts';
+import type { Run, RunMachine } from '../../domain/ports/index.ts';
+import type { GroupReadiness } from '../../domain/protection/index.ts';
 import { MemoryProtectionStore } from '../../functions/shared/adapters/memory/protection-store.ts';
 import { renderDrillsPage } from '../../local/console/drills.ts';
 import { launchChart } from '../../local/console/launch-chart.ts';

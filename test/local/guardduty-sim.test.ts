@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fixedClock } from '../../domain/clock.ts';
+import { fixedClock } from '../../domain/shared/index.ts';
 import { GuardDutySimulator } from '../../local/guardduty-sim.ts';
 
 /** The local GuardDuty Malware Protection simulator refuses and reports what GuardDuty would. */

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { coverageCommand, inProcessEstate, instancesFromDescribeOutput, type LocalEstate, type OpenEstate } from '../../cli/commands/coverage.ts';
 import { readinessCommand } from '../../cli/commands/readiness.ts';
-import { ValidationError } from '../../domain/errors.ts';
-import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points.ts';
+import { ValidationError } from '../../domain/shared/index.ts';
+import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points/index.ts';
 import { MemoryDrillStore } from '../../functions/shared/adapters/memory/drill-store.ts';
 import { demoIndex, demoNetworkFacts, iso, MINUTE, point, T0 } from './support.ts';
 

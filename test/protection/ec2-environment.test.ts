@@ -2,7 +2,7 @@ import { DeleteSubnetCommand, EC2Client, TerminateInstancesCommand, type Route }
 import { GetEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ThrottledError } from '../../domain/errors.ts';
+import { ThrottledError } from '../../domain/shared/index.ts';
 import { AwsAccountChecks, Ec2Environment, routeFact, SimulatedAccountChecks } from '../../functions/shared/adapters/ec2-environment.ts';
 import { attachEc2Simulator, Ec2Simulator } from '../../local/ec2-sim/index.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';

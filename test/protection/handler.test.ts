@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../domain/clock.ts';
-import { GROUP_TAG } from '../../domain/coverage.ts';
-import { UnsupportedEventError, ValidationError } from '../../domain/errors.ts';
-import type { RecoveryEnvironment } from '../../domain/ports.ts';
-import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points.ts';
+import { fixedClock } from '../../domain/shared/index.ts';
+import { GROUP_TAG } from '../../domain/protection/index.ts';
+import { UnsupportedEventError, ValidationError } from '../../domain/shared/index.ts';
+import type { RecoveryEnvironment } from '../../domain/ports/index.ts';
+import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points/index.ts';
 import { MemoryProtectionStore } from '../../functions/shared/adapters/memory/protection-store.ts';
 import { compilePattern } from '../../local/event-pattern.ts';
 import { eventRules, loadServerlessDefinition } from '../../local/serverless-config.ts';

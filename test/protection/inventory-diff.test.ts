@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { parseInventory, type Inventory } from '../../domain/inventory.ts';
-import { diffInventories, renderInventoryDiff } from '../../domain/inventory-diff.ts';
+import { parseInventory, type Inventory } from '../../domain/inventory/index.ts';
+import { diffInventories, renderInventoryDiff } from '../../domain/protection/index.ts';
 import { inventoryCommand } from '../../cli/commands/inventory.ts';
 import { demoInventory } from './support.ts';
 

@@ -4,9 +4,9 @@
  * announced once, the bounded history, readiness and coverage reports.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProtectionStore } from '../../domain/ports.ts';
-import type { GroupReadiness } from '../../domain/readiness.ts';
-import type { RpoSample } from '../../domain/rpo-monitor.ts';
+import type { ProtectionStore } from '../../domain/ports/index.ts';
+import type { GroupReadiness } from '../../domain/protection/index.ts';
+import type { RpoSample } from '../../domain/protection/index.ts';
 import { DynamoProtectionStore } from '../../functions/shared/adapters/dynamodb/protection-store.ts';
 import { ensureTables } from '../../functions/shared/adapters/dynamodb/tables.ts';
 import { MemoryProtectionStore } from '../../functions/shared/adapters/memory/protection-store.ts';

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { fixedClock } from '../../domain/clock.ts';
-import { ValidationError } from '../../domain/errors.ts';
-import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points.ts';
+import { fixedClock } from '../../domain/shared/index.ts';
+import { ValidationError } from '../../domain/shared/index.ts';
+import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points/index.ts';
 import {
   achievedRpo, monitorRpo, newestRestorablePoint, NOTICE_RETRY_MS, replicationStallChanged, rpoBadgeOf, rpoStatusOf, sampleOf, type RpoSample,
-} from '../../domain/rpo-monitor.ts';
+} from '../../domain/protection/index.ts';
 import { MemoryProtectionStore } from '../../functions/shared/adapters/memory/protection-store.ts';
 import { loadSharedFixture } from '../helpers/fixtures.ts';
 import { demoIndex, iso, MINUTE, point, RecordingEvents, RecordingNotifier, T0 } from './support.ts';

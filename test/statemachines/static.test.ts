@@ -21,7 +21,7 @@ import path from 'node:path';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, type Tags } from 'yaml';
-import { ERROR_NAMES } from '../../domain/errors.ts';
+import { ERROR_NAMES } from '../../domain/shared/index.ts';
 
 // asl-validator ships no type declarations; it also mutates its input, hence structuredClone.
 type AslValidator = (definition: unknown) => { isValid: boolean; errors: unknown[]; errorsText: (separator?: string) => string };

@@ -1,4 +1,4 @@
-import type { Notification, Notifier } from '../../../domain/ports.ts';
+import type { Notification, Notifier } from '../../../domain/ports/index.ts';
 
 /** A channel may say which notifications it carries (e-mail: personal copies; Slack: the shared one). */
 export interface ChannelNotifier extends Notifier {

@@ -17,9 +17,9 @@ import {
   TerminateInstancesCommand,
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
-import { ConflictError, InsufficientCapacityError, ThrottledError, TransientError, ValidationError } from '../../../domain/errors.ts';
-import type { ComputeProvider, InstanceState, InstanceView, LaunchRequest } from '../../../domain/ports.ts';
-import type { SnapshotRef } from '../../../domain/recovery-points.ts';
+import { ConflictError, InsufficientCapacityError, ThrottledError, TransientError, ValidationError } from '../../../domain/shared/index.ts';
+import type { ComputeProvider, InstanceState, InstanceView, LaunchRequest } from '../../../domain/ports/index.ts';
+import type { SnapshotRef } from '../../../domain/recovery-points/index.ts';
 
 /**
  * How an EC2 error code maps onto the domain's retry vocabulary. The client is built with

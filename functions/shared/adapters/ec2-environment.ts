@@ -13,8 +13,8 @@ import {
   type RouteTable,
 } from '@aws-sdk/client-ec2';
 import { GetEmailIdentityCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
-import type { ObservedInstance } from '../../../domain/coverage.ts';
-import type { CheckOutcome, InstanceState, NetworkFacts, RecoveryEnvironment, RouteFact, RouteTargetKind } from '../../../domain/ports.ts';
+import type { ObservedInstance } from '../../../domain/protection/index.ts';
+import type { CheckOutcome, InstanceState, NetworkFacts, RecoveryEnvironment, RouteFact, RouteTargetKind } from '../../../domain/ports/index.ts';
 import { ec2ErrorCode, mapEc2Error } from './ec2-compute.ts';
 
 /**

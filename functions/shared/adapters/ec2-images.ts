@@ -1,5 +1,5 @@
 import { DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import type { ImageDirectory } from '../../../domain/ports.ts';
+import type { ImageDirectory } from '../../../domain/ports/index.ts';
 import { ec2ErrorCode, mapEc2Error } from './ec2-compute.ts';
 
 /** AMIs that do not exist (any more) or were never valid: the answer is "no such image", not a failure. */

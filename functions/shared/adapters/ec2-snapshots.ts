@@ -1,5 +1,5 @@
 import { DescribeSnapshotsCommand, type EC2Client, type Snapshot } from '@aws-sdk/client-ec2';
-import type { SnapshotDirectory, SnapshotInfo } from '../../../domain/ports.ts';
+import type { SnapshotDirectory, SnapshotInfo } from '../../../domain/ports/index.ts';
 import { ec2ErrorCode, mapEc2Error } from './ec2-compute.ts';
 
 const ID_BATCH = 100;

@@ -1,6 +1,6 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { TransientError } from '../../../domain/errors.ts';
-import type { DomainEvent, EventPublisher } from '../../../domain/ports.ts';
+import { TransientError } from '../../../domain/shared/index.ts';
+import type { DomainEvent, EventPublisher } from '../../../domain/ports/index.ts';
 
 export const EVENT_SOURCE = 'cleanpoint';
 const MAX_ENTRIES_PER_CALL = 10; // PutEvents accepts at most 10 entries per request

@@ -1,7 +1,7 @@
 import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
-import { isApprovalNotification, type ApprovalCard } from '../../../domain/approvals.ts';
-import type { InventoryIndex } from '../../../domain/inventory.ts';
-import type { Notification, Notifier } from '../../../domain/ports.ts';
+import { isApprovalNotification, type ApprovalCard } from '../../../domain/approvals/index.ts';
+import type { InventoryIndex } from '../../../domain/inventory/index.ts';
+import type { Notification, Notifier } from '../../../domain/ports/index.ts';
 
 /**
  * E-mail through SES v2 (SendEmail, Simple content: subject, text and HTML bodies, UTF-8),

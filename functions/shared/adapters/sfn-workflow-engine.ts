@@ -1,6 +1,6 @@
 import { SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { WorkflowGoneError } from '../../../domain/errors.ts';
-import type { MachineKind, WorkflowEngine } from '../../../domain/ports.ts';
+import { WorkflowGoneError } from '../../../domain/shared/index.ts';
+import type { MachineKind, WorkflowEngine } from '../../../domain/ports/index.ts';
 
 /** Step Functions' ways of saying the task waiting for this token is no longer there. */
 const GONE = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);

@@ -1,8 +1,8 @@
-import type { ApprovalStatus, Decision } from '../../../domain/approval.ts';
-import { approvalQuestion, isApprovalNotification, type ApprovalCard } from '../../../domain/approvals.ts';
-import { TransientError } from '../../../domain/errors.ts';
-import type { Notification, Notifier } from '../../../domain/ports.ts';
-import { escapeSlack as esc, isSlackResponseUrl, SLACK_ACTIONS } from '../../../domain/slack.ts';
+import type { ApprovalStatus, Decision } from '../../../domain/approvals/index.ts';
+import { approvalQuestion, isApprovalNotification, type ApprovalCard } from '../../../domain/approvals/index.ts';
+import { TransientError } from '../../../domain/shared/index.ts';
+import type { Notification, Notifier } from '../../../domain/ports/index.ts';
+import { escapeSlack as esc, isSlackResponseUrl, SLACK_ACTIONS } from '../../../domain/approvals/index.ts';
 import { z } from 'zod';
 import { ConfigError } from '../config.ts';
 import { getSecret } from '../secrets.ts';

@@ -1,8 +1,8 @@
 import { GetCommandInvocationCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import type { ProbeRequest, ProbeResult } from '../../../domain/acceptance-checks.ts';
-import type { Clock } from '../../../domain/clock.ts';
-import { TransientError, ValidationError } from '../../../domain/errors.ts';
-import type { AcceptanceChecker } from '../../../domain/ports.ts';
+import type { ProbeRequest, ProbeResult } from '../../../domain/drills/index.ts';
+import type { Clock } from '../../../domain/shared/index.ts';
+import { TransientError, ValidationError } from '../../../domain/shared/index.ts';
+import type { AcceptanceChecker } from '../../../domain/ports/index.ts';
 
 /**
  * AcceptanceChecker over SSM Run Command (`AWS-RunShellScript`): every probe is a short shell

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { ApprovalExpiredError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../../domain/errors.ts';
+import { ApprovalExpiredError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../../domain/shared/index.ts';
 import { logger } from '../observability.ts';
 
 /**

@@ -4,9 +4,9 @@
  * task token: this store is server-side only; anything shown to people goes through
  * `withoutToken`.
  */
-import type { ApprovalRequest } from '../../../../domain/approval.ts';
-import { ConflictError, NotFoundError } from '../../../../domain/errors.ts';
-import type { ApprovalStore } from '../../../../domain/ports.ts';
+import type { ApprovalRequest } from '../../../../domain/approvals/index.ts';
+import { ConflictError, NotFoundError } from '../../../../domain/shared/index.ts';
+import type { ApprovalStore } from '../../../../domain/ports/index.ts';
 import {
   DynamoTable, isConditionFailed, omitAttributes, versionedUpdate, type DynamoAdapterOptions, type Item,
 } from './client.ts';

@@ -7,9 +7,9 @@
  * `data` is stored as its canonical JSON text: exactly the bytes the digest covers, with no
  * number or empty-value conversions in between.
  */
-import { ConflictError } from '../../../../domain/errors.ts';
-import type { AuditEntry, AuditEntryInput, AuditLog } from '../../../../domain/ports.ts';
-import { canonicalJson, nextAuditEntry } from '../../../../domain/audit-chain.ts';
+import { ConflictError } from '../../../../domain/shared/index.ts';
+import type { AuditEntry, AuditEntryInput, AuditLog } from '../../../../domain/ports/index.ts';
+import { canonicalJson, nextAuditEntry } from '../../../../domain/evidence/index.ts';
 import { DynamoTable, isConditionFailed, sleep, type DynamoAdapterOptions, type Item } from './client.ts';
 
 const SEQ_WIDTH = 9;

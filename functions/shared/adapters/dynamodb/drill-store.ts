@@ -5,9 +5,9 @@
  *   GROUP#<group>   / DRILLS   the group's drill status, next to the incident lock GROUP#<group> / LOCK
  * Single-item conditional writes only, as everywhere in this table.
  */
-import { ConflictError, NotFoundError } from '../../../../domain/errors.ts';
-import type { Drill, DrillStatus, GroupDrillStatus } from '../../../../domain/drills.ts';
-import type { DrillStore } from '../../../../domain/ports.ts';
+import { ConflictError, NotFoundError } from '../../../../domain/shared/index.ts';
+import type { Drill, DrillStatus, GroupDrillStatus } from '../../../../domain/drills/index.ts';
+import type { DrillStore } from '../../../../domain/ports/index.ts';
 import { DynamoTable, isConditionFailed, omitAttributes, type DynamoAdapterOptions, type Item } from './client.ts';
 import { STATE_GSI1 } from './tables.ts';
 

@@ -3,10 +3,10 @@
  * tables.ts). Every write is a single-item conditional write: EventBridge delivers at least
  * once and Lambda retries, so each operation is safe to repeat.
  */
-import { ConflictError, NotFoundError } from '../../../../domain/errors.ts';
-import type { Finding } from '../../../../domain/finding.ts';
-import type { Incident } from '../../../../domain/incident.ts';
-import type { FindingDelivery, IncidentStore } from '../../../../domain/ports.ts';
+import { ConflictError, NotFoundError } from '../../../../domain/shared/index.ts';
+import type { Finding } from '../../../../domain/findings/index.ts';
+import type { Incident } from '../../../../domain/incidents/index.ts';
+import type { FindingDelivery, IncidentStore } from '../../../../domain/ports/index.ts';
 import {
   DynamoTable, isConditionFailed, omitAttributes, versionedUpdate, type DynamoAdapterOptions, type Item,
 } from './client.ts';

@@ -8,10 +8,10 @@
  * Single-item conditional writes only, as everywhere in this table: a breach is opened (and
  * closed, and announced) by exactly one writer however many invocations overlap.
  */
-import type { CoverageReport } from '../../../../domain/coverage.ts';
-import type { ProtectionStore } from '../../../../domain/ports.ts';
-import type { GroupReadiness } from '../../../../domain/readiness.ts';
-import type { RpoSample, RpoState } from '../../../../domain/rpo-monitor.ts';
+import type { CoverageReport } from '../../../../domain/protection/index.ts';
+import type { ProtectionStore } from '../../../../domain/ports/index.ts';
+import type { GroupReadiness } from '../../../../domain/protection/index.ts';
+import type { RpoSample, RpoState } from '../../../../domain/protection/index.ts';
 import { DynamoTable, isConditionFailed, omitAttributes, type DynamoAdapterOptions, type Item } from './client.ts';
 import { STATE_GSI1 } from './tables.ts';
 

@@ -25,9 +25,9 @@
  * racing a writer may see a stale nextCapturedAt for a moment: the domain only uses it to
  * describe how coarse the choice was.
  */
-import { ConflictError, NotFoundError } from '../../../../domain/errors.ts';
-import type { PointChange, RecoveryPointLookup, RecoveryPointSnapshotIndex, RecoveryPointWriter } from '../../../../domain/ports.ts';
-import { scanRecordSchema, type RecoveryPoint, type RecoveryPointCatalog } from '../../../../domain/recovery-points.ts';
+import { ConflictError, NotFoundError } from '../../../../domain/shared/index.ts';
+import type { PointChange, RecoveryPointLookup, RecoveryPointSnapshotIndex, RecoveryPointWriter } from '../../../../domain/ports/index.ts';
+import { scanRecordSchema, type RecoveryPoint, type RecoveryPointCatalog } from '../../../../domain/recovery-points/index.ts';
 import { catalogTime, checkPointChange, storablePoint } from '../memory/port-rules.ts';
 import { checkSnapshotId } from '../memory/recovery-point-catalog.ts';
 import { DynamoTable, isConditionFailed, sleep, type DynamoAdapterOptions, type Item, type RequestStats } from './client.ts';

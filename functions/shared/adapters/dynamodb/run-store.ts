@@ -3,8 +3,8 @@
  * per machine (so a 1,000-machine run never hits the 400 KB item limit or the 256 KiB state
  * payload limit), and the incident's proposal at `INCIDENT#<id>` / `PROPOSAL`.
  */
-import { ConflictError, NotFoundError } from '../../../../domain/errors.ts';
-import type { Run, RunMachine, RunStore, StoredProposal } from '../../../../domain/ports.ts';
+import { ConflictError, NotFoundError } from '../../../../domain/shared/index.ts';
+import type { Run, RunMachine, RunStore, StoredProposal } from '../../../../domain/ports/index.ts';
 import { DynamoTable, isConditionFailed, omitAttributes, type DynamoAdapterOptions, type Item } from './client.ts';
 
 const runKey = (runId: string) => ({ pk: `RUN#${runId}`, sk: 'META' });

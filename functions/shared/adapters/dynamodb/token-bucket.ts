@@ -7,8 +7,8 @@
  *
  * Item: `pk = RATE#<name>`, `sk = BUCKET`, `tokens` (float), `refilledAt` (epoch ms).
  */
-import type { Clock } from '../../../../domain/clock.ts';
-import { EC2_RUN_INSTANCES_BUCKET, type Pacer } from '../../../../domain/pacing.ts';
+import type { Clock } from '../../../../domain/shared/index.ts';
+import { EC2_RUN_INSTANCES_BUCKET, type Pacer } from '../../../../domain/failover/index.ts';
 import { DynamoTable, isConditionFailed, type DynamoAdapterOptions } from './client.ts';
 
 export interface SharedBucketOptions extends DynamoAdapterOptions {

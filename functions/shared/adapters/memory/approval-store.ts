@@ -1,7 +1,7 @@
 /** In-memory ApprovalStore with the DynamoDB adapter's semantics (see the contract suite). */
-import type { ApprovalRequest } from '../../../../domain/approval.ts';
-import { ConflictError, NotFoundError } from '../../../../domain/errors.ts';
-import type { ApprovalStore } from '../../../../domain/ports.ts';
+import type { ApprovalRequest } from '../../../../domain/approvals/index.ts';
+import { ConflictError, NotFoundError } from '../../../../domain/shared/index.ts';
+import type { ApprovalStore } from '../../../../domain/ports/index.ts';
 import { applyChanges } from './incident-store.ts';
 import { assertNoIdentityChange, listingKey, newestFirst } from './port-rules.ts';
 

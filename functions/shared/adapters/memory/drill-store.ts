@@ -1,6 +1,6 @@
-import { ConflictError, NotFoundError } from '../../../../domain/errors.ts';
-import type { Drill, DrillStatus, GroupDrillStatus } from '../../../../domain/drills.ts';
-import type { DrillStore } from '../../../../domain/ports.ts';
+import { ConflictError, NotFoundError } from '../../../../domain/shared/index.ts';
+import type { Drill, DrillStatus, GroupDrillStatus } from '../../../../domain/drills/index.ts';
+import type { DrillStore } from '../../../../domain/ports/index.ts';
 
 const clone = <T>(v: T): T => structuredClone(v);
 const FIXED = new Set(['drillId', 'group', 'startedAt']);

@@ -1,8 +1,8 @@
 /** In-memory IncidentStore with the DynamoDB adapter's semantics (see the contract suite). */
-import { ConflictError, NotFoundError } from '../../../../domain/errors.ts';
-import type { Finding } from '../../../../domain/finding.ts';
-import type { Incident } from '../../../../domain/incident.ts';
-import type { FindingDelivery, IncidentStore } from '../../../../domain/ports.ts';
+import { ConflictError, NotFoundError } from '../../../../domain/shared/index.ts';
+import type { Finding } from '../../../../domain/findings/index.ts';
+import type { Incident } from '../../../../domain/incidents/index.ts';
+import type { FindingDelivery, IncidentStore } from '../../../../domain/ports/index.ts';
 import { assertNoIdentityChange, findingUpdatedMs, listingKey, newestFirst, type FindingRecord } from './port-rules.ts';
 
 /** Apply changes like a DynamoDB update: `undefined` removes the attribute. */

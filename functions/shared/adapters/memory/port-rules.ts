@@ -3,10 +3,10 @@
  * and the DynamoDB adapters import them from here). Pure and SDK-free: they belong in
  * domain/ and live here only until they are moved.
  */
-import { ValidationError } from '../../../../domain/errors.ts';
-import type { Finding } from '../../../../domain/finding.ts';
-import type { PointChange } from '../../../../domain/ports.ts';
-import { POINT_STATUSES, SCAN_VERDICTS, scanRecordSchema, type RecoveryPoint } from '../../../../domain/recovery-points.ts';
+import { ValidationError } from '../../../../domain/shared/index.ts';
+import type { Finding } from '../../../../domain/findings/index.ts';
+import type { PointChange } from '../../../../domain/ports/index.ts';
+import { POINT_STATUSES, SCAN_VERDICTS, scanRecordSchema, type RecoveryPoint } from '../../../../domain/recovery-points/index.ts';
 
 /**
  * Catalogue times are ISO-8601 UTC with milliseconds: fixed width, so string order is time

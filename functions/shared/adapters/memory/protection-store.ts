@@ -1,7 +1,7 @@
-import type { CoverageReport } from '../../../../domain/coverage.ts';
-import type { ProtectionStore } from '../../../../domain/ports.ts';
-import type { GroupReadiness } from '../../../../domain/readiness.ts';
-import type { RpoSample, RpoState } from '../../../../domain/rpo-monitor.ts';
+import type { CoverageReport } from '../../../../domain/protection/index.ts';
+import type { ProtectionStore } from '../../../../domain/ports/index.ts';
+import type { GroupReadiness } from '../../../../domain/protection/index.ts';
+import type { RpoSample, RpoState } from '../../../../domain/protection/index.ts';
 
 const clone = <T>(v: T): T => structuredClone(v);
 type Last = NonNullable<RpoState['last']>;

@@ -3,9 +3,9 @@
  * RecoveryPointWriter, with the DynamoDB adapter's semantics (normalised capturedAt, points
  * at the same instant ordered by pointId, callers never share stored objects).
  */
-import { NotFoundError, ValidationError } from '../../../../domain/errors.ts';
-import type { PointChange, RecoveryPointLookup, RecoveryPointSnapshotIndex, RecoveryPointWriter } from '../../../../domain/ports.ts';
-import { InMemoryRecoveryPointCatalog, scanRecordSchema, type RecoveryPoint } from '../../../../domain/recovery-points.ts';
+import { NotFoundError, ValidationError } from '../../../../domain/shared/index.ts';
+import type { PointChange, RecoveryPointLookup, RecoveryPointSnapshotIndex, RecoveryPointWriter } from '../../../../domain/ports/index.ts';
+import { InMemoryRecoveryPointCatalog, scanRecordSchema, type RecoveryPoint } from '../../../../domain/recovery-points/index.ts';
 import { catalogTime, checkPointChange, storablePoint } from './port-rules.ts';
 
 export class MemoryRecoveryPointCatalog extends InMemoryRecoveryPointCatalog implements RecoveryPointWriter, RecoveryPointLookup, RecoveryPointSnapshotIndex {

@@ -1,5 +1,5 @@
-import { ConflictError, NotFoundError } from '../../../../domain/errors.ts';
-import type { Run, RunMachine, RunStore, StoredProposal } from '../../../../domain/ports.ts';
+import { ConflictError, NotFoundError } from '../../../../domain/shared/index.ts';
+import type { Run, RunMachine, RunStore, StoredProposal } from '../../../../domain/ports/index.ts';
 
 const clone = <T>(v: T): T => structuredClone(v);
 

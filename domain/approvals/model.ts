@@ -1,0 +1,3 @@
+export * from './approval.ts';
+export * from './links.ts';
+export * from './slack.ts';

@@ -1,0 +1,4 @@
+export * from './model.ts';
+export * from './acceptance-checks.ts';
+export * from './runs.ts';
+export * from './schedule.ts';

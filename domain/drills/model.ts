@@ -1,0 +1,3 @@
+export * from './drill.ts';
+export * from './acceptance-probe.ts';
+export * from './lifecycle.ts';

@@ -1,0 +1,3 @@
+export * from './audit-chain.ts';
+export * from './evidence.ts';
+export * from './runbook.ts';

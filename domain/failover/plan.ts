@@ -1,0 +1,140 @@
+import type { Assessment, Mode } from '../findings/model.ts';
+import { ValidationError } from '../shared/index.ts';
+import type { InventoryIndex, Network } from '../inventory/index.ts';
+import type { Policy } from '../findings/model.ts';
+import { selectRecoveryPoints, type RecoveryPointCatalog, type Selection } from '../recovery-points/model.ts';
+import { isIsoTimestamp, toIso } from '../shared/index.ts';
+
+/** One machine's launch instructions. */
+export interface PlannedMachine {
+  machineId: string;
+  group: string;
+  wave: number;
+  pointId: string;
+  capturedAt: string;
+  snapshots: Selection['machines'][number]['snapshots'];
+  instanceType: string | null;
+  fallbackInstanceTypes: string[];
+  network: Network | null;
+}
+
+export interface FailoverPlan {
+  mode: Mode;
+  waves: { wave: number; machines: string[] }[];
+  machines: PlannedMachine[];
+  estimatedRtoMinutes: number;
+  /** Reasons the plan cannot run as is (e.g. blockers, missing test network). Empty when ready. */
+  problems: string[];
+}
+
+/** EC2's RunInstances request bucket: 5 at once, then 2 per second (one machine per request). */
+export const RUN_INSTANCES_BURST = 5;
+export const RUN_INSTANCES_REFILL_PER_SECOND = 2;
+
+/**
+ * Minutes to get `n` launch requests past the RunInstances request bucket: the first 5 go at
+ * once, the rest at 2 per second.
+ */
+export function launchPacingMinutes(n: number): number {
+  return Math.max(0, n - RUN_INSTANCES_BURST) / RUN_INSTANCES_REFILL_PER_SECOND / 60;
+}
+
+/**
+ * buildFailoverPlan(policy, index)({ mode, selection })
+ *
+ * 1. Every chosen machine goes into its inventory wave; waves run in ascending order.
+ * 2. The target network is the group's network for the mode (test mode needs an isolated one).
+ * 3. RTO estimate = Σ over waves (register image + launch pacing + boot + status checks
+ *    + acceptance checks when the wave has any), rounded up to whole minutes.
+ */
+export function buildFailoverPlan(policy: Policy, index: InventoryIndex) {
+  return ({ mode, selection }: { mode: Mode; selection: Selection }): FailoverPlan => {
+    const problems: string[] = [];
+    for (const b of selection.blockers) problems.push(`${b.machineId} (${b.group}): ${b.reason}`);
+    const machines: PlannedMachine[] = [];
+    const missingNetwork = new Set<string>();
+    for (const chosen of selection.machines) {
+      const entry = index.machineById.get(chosen.machineId);
+      if (!entry) throw new ValidationError('selection', [{ path: 'machines', message: `unknown machine ${chosen.machineId}` }]);
+      const network = entry.group.networks?.[mode] ?? null;
+      if (!network) missingNetwork.add(entry.group.name);
+      machines.push({
+        machineId: chosen.machineId, group: entry.group.name, wave: entry.machine.wave,
+        pointId: chosen.pointId, capturedAt: chosen.capturedAt, snapshots: chosen.snapshots,
+        instanceType: entry.machine.instanceType ?? null, fallbackInstanceTypes: entry.machine.fallbackInstanceTypes,
+        network,
+      });
+    }
+    for (const g of missingNetwork) {
+      problems.push(mode === 'test'
+        ? `group ${g} has no isolated test network: a test-mode launch needs networks.test`
+        : `group ${g} has no recovery network: networks.recovery is required for recovery mode`);
+    }
+    const waveNumbers = [...new Set(machines.map((m) => m.wave))].sort((a, b) => a - b);
+    const waves = waveNumbers.map((wave) => ({ wave, machines: machines.filter((m) => m.wave === wave).map((m) => m.machineId) }));
+    const r = policy.rto;
+    let minutes = 0;
+    for (const w of waves) {
+      const hasChecks = w.machines.some((id) => {
+        const e = index.machineById.get(id)!;
+        return e.machine.checks.length > 0 || e.group.checks.length > 0;
+      });
+      minutes += r.registerImageMinutes + launchPacingMinutes(w.machines.length) + r.bootMinutes + r.statusCheckMinutes +
+        (hasChecks ? r.acceptanceCheckMinutes : 0);
+    }
+    return { mode, waves, machines, estimatedRtoMinutes: Math.ceil(minutes), problems };
+  };
+}
+
+export interface ProposalOptions {
+  /** Override the cutoff for every group (ISO). */
+  before?: string;
+  /** Per-group cutoff overrides picked by a decider (ISO). */
+  groupCutoffs?: Record<string, string>;
+  scope?: 'groups' | 'machines';
+  alternatives?: number;
+}
+
+export interface Proposal {
+  assessment: Assessment;
+  cutoff: string;
+  selection: Selection;
+  plan: FailoverPlan;
+}
+
+/**
+ * proposeFailover(deps)(assessment, options)
+ *
+ * 1. The cutoff is the assessment's suspectedSince unless overridden (`before`, or per group).
+ * 2. Scope `groups` restores every machine of each affected group, `machines` only the touched ones.
+ * 3. Select points with one cutoff per group, then build the wave plan in the assessed mode.
+ */
+export function proposeFailover(deps: { policy: Policy; index: InventoryIndex; catalog: RecoveryPointCatalog }) {
+  const select = selectRecoveryPoints({ catalog: deps.catalog });
+  const plan = buildFailoverPlan(deps.policy, deps.index);
+  return async (assessment: Assessment, options: ProposalOptions = {}): Promise<Proposal> => {
+    const base = options.before ?? assessment.suspectedSince;
+    if (!base) {
+      throw new ValidationError('proposal', [{ path: 'suspectedSince', message: 'the finding touches no protected machine, so there is nothing to restore' }]);
+    }
+    for (const [where, value] of [['before', base], ...Object.entries(options.groupCutoffs ?? {}).map(([g, v]) => [`groupCutoffs.${g}`, v])] as const) {
+      if (!isIsoTimestamp(value)) throw new ValidationError('proposal', [{ path: where, message: 'must be an ISO-8601 timestamp with a time zone' }]);
+    }
+    const cutoff = toIso(Date.parse(base));
+    const scope = options.scope ?? deps.policy.scope;
+    const touched = new Set(assessment.machines);
+    const groups = assessment.groups.map((name) => {
+      const group = deps.index.groupByName.get(name);
+      if (!group) throw new ValidationError('proposal', [{ path: 'groups', message: `unknown group ${name}` }]);
+      const groupCutoff = options.groupCutoffs?.[name];
+      return {
+        group: name,
+        cutoff: groupCutoff ? toIso(Date.parse(groupCutoff)) : cutoff,
+        machines: group.machines.filter((m) => scope === 'groups' || touched.has(m.id)).map((m) => m.id),
+      };
+    });
+    const selection = await select({ groups, evidenceAt: assessment.evidenceAt, ...(options.alternatives !== undefined ? { alternatives: options.alternatives } : {}) });
+    return { assessment, cutoff, selection, plan: plan({ mode: assessment.mode ?? 'test', selection }) };
+  };
+}
+

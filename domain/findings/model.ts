@@ -1,0 +1,3 @@
+export * from './finding.ts';
+export * from './assess.ts';
+export * from './policy.ts';

@@ -1,0 +1,5 @@
+export * from './model.ts';
+export * from './evolution.ts';
+export * from './manage.ts';
+export * from './notify.ts';
+export * from './updates.ts';

@@ -1,0 +1,3 @@
+export * from './coverage-report.ts';
+export * from './rpo.ts';
+export * from './readiness-report.ts';

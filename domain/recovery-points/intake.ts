@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import { UnsupportedEventError, ValidationError } from '../shared/index.ts';
+import type { InventoryIndex } from '../inventory/index.ts';
+import type { RecoveryPointWriter, SnapshotDirectory, SnapshotInfo } from '../ports/index.ts';
+import type { RecoveryPoint } from './catalogue.ts';
+import { isIsoTimestamp, parseWith } from '../shared/index.ts';
+
+/** Snapshot tags Cleanpoint reads: which machine a snapshot belongs to, and as which device. */
+export const SNAPSHOT_TAG = { machine: 'cleanpoint:machine', device: 'cleanpoint:device' } as const;
+
+const snapshotArn = z.string().regex(/snapshot\/snap-[0-9a-f]+$/, 'must be an EBS snapshot ARN');
+const ebsSingle = z.looseObject({
+  source: z.literal('aws.ec2'),
+  'detail-type': z.literal('EBS Snapshot Notification'),
+  time: z.string().optional(),
+  detail: z.looseObject({ event: z.literal('createSnapshot'), result: z.string(), snapshot_id: snapshotArn, startTime: z.string().optional() }),
+});
+const ebsMulti = z.looseObject({
+  source: z.literal('aws.ec2'),
+  'detail-type': z.literal('EBS Multi-Volume Snapshots Completion Status'),
+  time: z.string().optional(),
+  detail: z.looseObject({
+    event: z.literal('createSnapshots'), result: z.string(), startTime: z.string().optional(),
+    snapshots: z.array(z.looseObject({ snapshot_id: snapshotArn, status: z.string().optional() })).min(1),
+  }),
+});
+const drsPit = z.looseObject({
+  source: z.literal('aws.drs'),
+  'detail-type': z.literal('DRS PIT Snapshot Taken'),
+  time: z.string().refine(isIsoTimestamp, 'must be an ISO-8601 timestamp'),
+  resources: z.array(z.string().regex(/source-server\/s-[0-9a-f]{17}$/, 'must be a DRS source server ARN')).min(1),
+  detail: z.looseObject({ DrsSnapshotID: z.string().min(1), EbsSnapshotIDs: z.string().optional() }),
+});
+
+const idFromArn = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
+const normaliseSnapshotId = (id: string) => (id.startsWith('snap-') ? id : `snap-${id}`);
+
+export interface RecordedPoints {
+  recorded: RecoveryPoint[];
+  /** Snapshots that belong to no protected machine (untagged or unknown machine). */
+  ignored: { snapshotId: string; reason: string }[];
+}
+
+/**
+ * recordRecoveryPoints(deps)(event)
+ *
+ * Keeps the catalogue current from EBS snapshot notifications and DRS "PIT Snapshot Taken".
+ * 1. Accept only successful snapshot events (failed ones carry no usable point).
+ * 2. Look up the snapshots' tags and start time (the events carry neither).
+ * 3. Group them per machine (`cleanpoint:machine` tag, or the DRS source server in the
+ *    inventory); a multi-volume set is one crash-consistent point.
+ * 4. Write each point idempotently: redelivered events rewrite the same point.
+ */
+export function recordRecoveryPoints(deps: { snapshots: SnapshotDirectory; writer: RecoveryPointWriter; index: InventoryIndex }) {
+  return async (event: unknown): Promise<RecordedPoints> => {
+    const e = event as { source?: unknown; 'detail-type'?: unknown };
+    let snapshotIds: string[];
+    let pointKey: string;
+    let machineHint: string | undefined;
+    let capturedHint: string | undefined;
+    let source: RecoveryPoint['source'];
+    if (e?.source === 'aws.drs') {
+      const ev = parseWith(drsPit, event, 'DRS PIT snapshot event');
+      const server = idFromArn(ev.resources[0]!);
+      const entry = [...deps.index.machineById.values()].find((m) => m.machine.drsSourceServerId === server);
+      if (!entry) return { recorded: [], ignored: [{ snapshotId: ev.detail.DrsSnapshotID, reason: `DRS source server ${server} is not in the inventory` }] };
+      snapshotIds = (ev.detail.EbsSnapshotIDs ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(normaliseSnapshotId);
+      pointKey = `drs-${ev.detail.DrsSnapshotID}`;
+      machineHint = entry.machine.id;
+      capturedHint = ev.time;
+      source = 'drs';
+    } else if (e?.['detail-type'] === 'EBS Multi-Volume Snapshots Completion Status') {
+      const ev = parseWith(ebsMulti, event, 'EBS multi-volume snapshot event');
+      if (ev.detail.result !== 'succeeded') throw new UnsupportedEventError(`createSnapshots result ${ev.detail.result}: nothing to record`);
+      snapshotIds = ev.detail.snapshots.map((s) => idFromArn(s.snapshot_id));
+      pointKey = `ebs-${[...snapshotIds].sort()[0]}`;
+      source = 'ebs';
+    } else if (e?.['detail-type'] === 'EBS Snapshot Notification') {
+      const ev = parseWith(ebsSingle, event, 'EBS snapshot event');
+      if (ev.detail.result !== 'succeeded') throw new UnsupportedEventError(`createSnapshot result ${ev.detail.result}: nothing to record`);
+      snapshotIds = [idFromArn(ev.detail.snapshot_id)];
+      pointKey = `ebs-${snapshotIds[0]}`;
+      source = 'ebs';
+    } else {
+      throw new UnsupportedEventError(`not a snapshot event (source ${JSON.stringify(e?.source)}, detail-type ${JSON.stringify(e?.['detail-type'])})`);
+    }
+
+    const infos = snapshotIds.length ? await deps.snapshots.describeSnapshots(snapshotIds) : [];
+    const ignored: RecordedPoints['ignored'] = [];
+    // A set with a snapshot that no longer exists cannot restore the machine (a data disk would be
+    // missing): the point is kept but marked incomplete, so selection skips it.
+    const missing = snapshotIds.filter((id) => !infos.some((i) => i.snapshotId === id));
+    for (const id of missing) ignored.push({ snapshotId: id, reason: 'snapshot not found' });
+    const byMachine = new Map<string, SnapshotInfo[]>();
+    for (const info of infos) {
+      const machineId = machineHint ?? info.tags[SNAPSHOT_TAG.machine];
+      if (!machineId) { ignored.push({ snapshotId: info.snapshotId, reason: `no ${SNAPSHOT_TAG.machine} tag` }); continue; }
+      if (!deps.index.machineById.has(machineId)) { ignored.push({ snapshotId: info.snapshotId, reason: `machine ${machineId} is not in the inventory` }); continue; }
+      byMachine.set(machineId, [...(byMachine.get(machineId) ?? []), info]);
+    }
+    const recorded: RecoveryPoint[] = [];
+    for (const [machineId, snaps] of byMachine) {
+      const times = snaps.map((s) => Date.parse(s.startTime)).filter(Number.isFinite);
+      const capturedMs = capturedHint ? Date.parse(capturedHint) : times.length ? Math.min(...times) : NaN;
+      if (!Number.isFinite(capturedMs)) throw new ValidationError('snapshot', [{ path: 'startTime', message: `no start time known for ${snaps.map((s) => s.snapshotId).join(', ')}` }]);
+      const capturedAt = new Date(capturedMs).toISOString();
+      const point: RecoveryPoint = {
+        machineId,
+        pointId: byMachine.size > 1 ? `${pointKey}-${machineId}` : pointKey,
+        capturedAt,
+        status: missing.length === 0 && snaps.every((s) => s.state === 'completed') ? 'available' : 'incomplete',
+        scan: 'unscanned',
+        snapshots: snaps.map((s, i) => ({
+          deviceName: s.tags[SNAPSHOT_TAG.device] ?? (i === 0 ? '/dev/xvda' : `/dev/xvd${String.fromCharCode(0x66 + i - 1)}`),
+          snapshotId: s.snapshotId,
+          ...(s.volumeSize ? { volumeSize: s.volumeSize } : {}),
+        })),
+        source,
+      };
+      await deps.writer.putPoint(point);
+      recorded.push(point);
+    }
+    return { recorded, ignored };
+  };
+}
