@@ -1,7 +1,7 @@
 import { pastTense } from '../../domain/approvals/index.ts';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { AuditEntry } from '../../domain/ports/index.ts';
+import type { AuditEntry } from '../../domain/evidence/index.ts';
 import { describe } from '../../local/console/incident.ts';
 import { FINAL_STATUSES, incidentIdSchema, type IncidentDetail, type IncidentSummary } from '../../local/read-model.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Io } from '../io.ts';

@@ -3,14 +3,15 @@ import {
   purposeOf, withoutToken, type ApprovalPurpose, type ApprovalRequest, type Channel, type DecisionKind, type FailbackSummary, type ProposalChange, type PublicApprovalRequest,
 } from './approval.ts';
 import type { Mode } from '../findings/model.ts';
-import type { Clock } from '../shared/index.ts';
+import type { Clock, Notification } from '../shared/index.ts';
 import { ApprovalExpiredError, ConflictError, ForbiddenError, NotFoundError, ProposalSupersededError, ValidationError, WorkflowGoneError } from '../shared/index.ts';
 import { currentCutoff, describeChange } from '../incidents/index.ts';
 import { changeIncident, moveTo } from '../incidents/index.ts';
 import type { Incident } from '../incidents/model.ts';
 import { decidersOf, type InventoryIndex } from '../inventory/index.ts';
 import { linkGeneration, linkQuery } from './links.ts';
-import type { ApprovalStore, AuditLog, IncidentStore, Notification, Notifier, PointScan, RunStore, ScanThreat, WorkflowEngine } from '../ports/index.ts';
+import type { ApprovalStore, AuditLog, IncidentStore, Notifier, RunStore, WorkflowEngine } from '../ports/index.ts';
+import type { PointScan, ScanThreat } from '../recovery-points/model.ts';
 import { scanRequired } from '../recovery-points/index.ts';
 import { toIso } from '../shared/index.ts';
 

@@ -7,10 +7,10 @@ import { toRunPlan, type RunPlan } from '../failover/index.ts';
 import { TAG } from '../inventory/index.ts';
 import { OPEN_STATUSES } from '../incidents/model.ts';
 import { peopleInRole, type Group, type InventoryIndex } from '../inventory/index.ts';
-import { buildFailoverPlan } from '../failover/model.ts';
+import { buildFailoverPlan, type Run, type RunMachine } from '../failover/model.ts';
 import type { Policy } from '../findings/model.ts';
 import type {
-  AuditLog, ComputeProvider, DrillStore, IncidentStore, Notifier, RecoveryPointCatalog, Run, RunMachine, RunStore, WorkflowEngine,
+  AuditLog, ComputeProvider, DrillStore, IncidentStore, Notifier, RecoveryPointCatalog, RunStore, WorkflowEngine,
 } from '../ports/index.ts';
 import { selectRecoveryPoints } from '../recovery-points/model.ts';
 import { isIsoTimestamp, minutesBetween, toIso } from '../shared/index.ts';

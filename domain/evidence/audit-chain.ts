@@ -8,7 +8,7 @@
  * detectable from the entries alone: that needs the last digest anchored elsewhere.
  */
 import { createHash } from 'node:crypto';
-import type { AuditEntry, AuditEntryInput } from '../ports/index.ts';
+import type { AuditEntry, AuditEntryInput } from './audit-entry.ts';
 
 export const GENESIS_DIGEST = '0'.repeat(64);
 

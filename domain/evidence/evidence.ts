@@ -4,7 +4,9 @@ import { NotFoundError } from '../shared/index.ts';
 import { failbackRunIds } from '../incidents/model.ts';
 import type { Incident } from '../incidents/model.ts';
 import type { InventoryIndex } from '../inventory/index.ts';
-import type { ApprovalStore, AuditEntry, AuditLog, IncidentStore, RunMachine, RunStore, StoredProposal } from '../ports/index.ts';
+import type { ApprovalStore, AuditLog, IncidentStore, RunStore } from '../ports/index.ts';
+import type { AuditEntry } from './audit-entry.ts';
+import type { RunMachine, StoredProposal } from '../failover/model.ts';
 import { minutesBetween } from '../shared/index.ts';
 
 /**

@@ -6,7 +6,9 @@ import { toRunPlan, type RunPlan } from './failover.ts';
 import { changeIncident, moveTo } from '../incidents/index.ts';
 import { executionNameFor, failbackAttempt, failbackRunId, type FailbackOutcome, type Incident } from '../incidents/model.ts';
 import type { InventoryIndex } from '../inventory/index.ts';
-import type { ApprovalStore, AuditEntry, AuditLog, ComputeProvider, IncidentStore, Run, RunMachine, RunStore, SnapshotDirectory } from '../ports/index.ts';
+import type { ApprovalStore, AuditLog, ComputeProvider, IncidentStore, RunStore, SnapshotDirectory } from '../ports/index.ts';
+import type { AuditEntry } from '../evidence/model.ts';
+import type { Run, RunMachine } from './run.ts';
 import { toIso } from '../shared/index.ts';
 
 /**

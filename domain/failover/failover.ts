@@ -12,8 +12,9 @@ import type { InventoryIndex } from '../inventory/index.ts';
 import { proposeFailover } from './plan.ts';
 import type { Policy } from '../findings/model.ts';
 import type {
-  ApprovalStore, AuditLog, ComputeProvider, IncidentStore, RecoveryPointCatalog, RecoveryPointLookup, RecoveryPointWriter, Run, RunKind, RunMachine, RunStore, SnapshotDirectory,
+  ApprovalStore, AuditLog, ComputeProvider, IncidentStore, RecoveryPointCatalog, RecoveryPointLookup, RecoveryPointWriter, RunStore, SnapshotDirectory,
 } from '../ports/index.ts';
+import type { Run, RunKind, RunMachine } from './run.ts';
 import { minutesBetween, toIso } from '../shared/index.ts';
 import { launchOne } from './launch-one.ts';
 import { TAG } from '../inventory/index.ts';

@@ -8,8 +8,9 @@ import { executionNameFor, incidentIdFor, newIncident, OPEN_STATUSES, type Incid
 import { decidersOf, peopleInRole, type InventoryIndex } from '../inventory/index.ts';
 import type { Policy } from './policy.ts';
 import type {
-  AuditLog, EventPublisher, FindingDelivery, IncidentStore, Notifier, RecoveryPointWriter, RunMachine, RunStore, WorkflowEngine,
+  AuditLog, EventPublisher, FindingDelivery, IncidentStore, Notifier, RecoveryPointWriter, RunStore, WorkflowEngine,
 } from '../ports/index.ts';
+import type { RunMachine } from '../failover/model.ts';
 import { toIso } from '../shared/index.ts';
 
 export interface IntakeDeps {

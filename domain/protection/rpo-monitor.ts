@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { Clock } from '../shared/index.ts';
+import type { Clock, Notification } from '../shared/index.ts';
 import { peopleInRole, type Group, type InventoryIndex, type Machine } from '../inventory/index.ts';
-import type { EventPublisher, Notification, Notifier, ProtectionStore } from '../ports/index.ts';
+import type { EventPublisher, Notifier, ProtectionStore } from '../ports/index.ts';
 import { ineligibility, mapLimit, type RecoveryPointCatalog } from '../recovery-points/model.ts';
 import { isIsoTimestamp, minutesBetween, parseWith, toIso } from '../shared/index.ts';
 import type { NewestPoint, RpoObservation } from './rpo.ts';

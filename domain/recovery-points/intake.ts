@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { UnsupportedEventError, ValidationError } from '../shared/index.ts';
 import type { InventoryIndex } from '../inventory/index.ts';
-import type { RecoveryPointWriter, SnapshotDirectory, SnapshotInfo } from '../ports/index.ts';
+import type { RecoveryPointWriter, SnapshotDirectory } from '../ports/index.ts';
+import type { SnapshotInfo } from './snapshot-info.ts';
 import type { RecoveryPoint } from './catalogue.ts';
 import { isIsoTimestamp, parseWith } from '../shared/index.ts';
 

@@ -1,2 +1,3 @@
 export * from './catalogue.ts';
 export * from './scan.ts';
+export * from './snapshot-info.ts';

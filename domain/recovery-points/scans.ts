@@ -2,9 +2,9 @@ import type { Mode } from '../findings/model.ts';
 import type { Clock } from '../shared/index.ts';
 import { NotFoundError } from '../shared/index.ts';
 import type { Group, InventoryIndex } from '../inventory/index.ts';
-import type {
-  AuditLog, IncidentStore, MalwareScanner, PointScan, RecoveryPointWriter, RunStore, ScanThreat, StoredProposal,
-} from '../ports/index.ts';
+import type { AuditLog, IncidentStore, MalwareScanner, RecoveryPointWriter, RunStore } from '../ports/index.ts';
+import type { PointScan, ScanThreat } from './scan.ts';
+import type { StoredProposal } from '../failover/model.ts';
 import { mapLimit, selectRecoveryPoints, type RecoveryPoint, type RecoveryPointCatalog } from './catalogue.ts';
 import { minutesBetween, toIso } from '../shared/index.ts';
 

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { UnsupportedEventError, ValidationError } from '../shared/index.ts';
+import { UnsupportedEventError, ValidationError, type Clock } from '../shared/index.ts';
 import { BACKUP_MALWARE_FINDING_TYPES, GUARDDUTY_DETAIL_TYPE, GUARDDUTY_SOURCE } from '../findings/model.ts';
 import type { InventoryIndex } from '../inventory/index.ts';
 import type {
-  AuditLog, Clock, EventPublisher, ImageDirectory, PointChange, RecoveryPointCatalog, RecoveryPointSnapshotIndex, RecoveryPointWriter,
+  AuditLog, EventPublisher, ImageDirectory, PointChange, RecoveryPointCatalog, RecoveryPointSnapshotIndex, RecoveryPointWriter,
 } from '../ports/index.ts';
 import { scanRecordSchema, type RecoveryPoint, type ScanRecord, type ScanVerdict } from './catalogue.ts';
 import { isIsoTimestamp, MINUTE_MS, parseWith, toIso } from '../shared/index.ts';

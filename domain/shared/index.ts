@@ -2,3 +2,4 @@ export * from './clock.ts';
 export * from './errors.ts';
 export * from './retry.ts';
 export * from './validation.ts';
+export * from './notification.ts';

@@ -1,4 +1,4 @@
-import type { AuditEntry } from '../../domain/ports/index.ts';
+import type { AuditEntry } from '../../domain/evidence/index.ts';
 import type { ChosenPoint, Selection } from '../../domain/recovery-points/index.ts';
 import { isFinal, type IncidentDetail } from '../read-model.ts';
 import { badge, e, humanStatus, minutes, statusTone, table, time } from './html.ts';

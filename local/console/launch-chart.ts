@@ -1,4 +1,4 @@
-import type { Run, RunMachine } from '../../domain/ports/index.ts';
+import type { Run, RunMachine } from '../../domain/failover/index.ts';
 import { e, minutes } from './html.ts';
 
 /**

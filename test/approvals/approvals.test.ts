@@ -7,7 +7,7 @@ import {
 import { ApprovalExpiredError, ConflictError, ForbiddenError, ValidationError } from '../../domain/shared/index.ts';
 import { claimsFrom, verifyLink } from '../../domain/approvals/index.ts';
 import { thrown } from '../contract/contract-fixtures.ts';
-import type { RunMachine } from '../../domain/ports/index.ts';
+import type { RunMachine } from '../../domain/failover/index.ts';
 import { approvalInventory, approvalWorld, auditSince, LINK_SECRET, newTaskToken, openRequest, PUBLIC_BASE_URL, T0, type World } from './helpers.ts';
 
 const decide = (w: World, input: Partial<DecideInput> & Pick<DecideInput, 'approvalId' | 'personId' | 'decision'>) =>

@@ -8,7 +8,7 @@ import { expect } from 'vitest';
 import type { ApprovalRequest } from '../../domain/approvals/index.ts';
 import { slackJobEvent, useSlackJobDispatcher } from '../../functions/decide-approval/slack.ts';
 import { useSlackTransport, type SlackHttpRequest } from '../../functions/shared/adapters/slack-notifier.ts';
-import type { AuditEntry } from '../../domain/ports/index.ts';
+import type { AuditEntry } from '../../domain/evidence/index.ts';
 import { apiGatewayEvent } from '../../local/http-event.ts';
 import { LOCAL_ENV, type LocalRuntime } from '../../local/runtime.ts';
 import { guardDutyEvent, until } from '../helpers/local-runtime.ts';

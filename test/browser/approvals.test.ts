@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AuditEntry } from '../../domain/ports/index.ts';
+import type { AuditEntry } from '../../domain/evidence/index.ts';
 import type { IncidentDetail, MachineView } from '../../local/read-model.ts';
 import type { LocalSystem } from '../../local/system.ts';
 import { verifyFailover } from '../../local/verify-failover.ts';

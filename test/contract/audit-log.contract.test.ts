@@ -3,8 +3,8 @@
  * and the DynamoDB adapter on an embedded dynalite; plus the chain helpers themselves.
  */
 import { describe, expect, it } from 'vitest';
-import type { AuditEntry, AuditEntryInput, AuditLog } from '../../domain/ports/index.ts';
-import { auditDigest, canonicalJson, GENESIS_DIGEST, verifyAuditChain } from '../../domain/evidence/index.ts';
+import type { AuditLog } from '../../domain/ports/index.ts';
+import { auditDigest, canonicalJson, GENESIS_DIGEST, verifyAuditChain, type AuditEntry, type AuditEntryInput } from '../../domain/evidence/index.ts';
 import { DynamoAuditLog } from '../../functions/shared/adapters/dynamodb/audit-log.ts';
 import { MemoryAuditLog } from '../../functions/shared/adapters/memory/audit-log.ts';
 import { embeddedDynamoBackends } from '../helpers/dynamo-backends.ts';

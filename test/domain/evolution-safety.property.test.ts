@@ -24,7 +24,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decideApproval, requestApproval } from '../../domain/approvals/index.ts';
-import type { Clock } from '../../domain/shared/index.ts';
+import type { Clock, Notification } from '../../domain/shared/index.ts';
 import { PointNoLongerEligibleError, ProposalSupersededError, ThrottledError, WorkflowGoneError } from '../../domain/shared/index.ts';
 import { launchMachine, planIncidentRun, type RunPlan } from '../../domain/failover/index.ts';
 import { TAG } from '../../domain/inventory/index.ts';
@@ -32,8 +32,7 @@ import { intakeFinding } from '../../domain/findings/index.ts';
 import { indexInventory, parseInventory, type InventoryIndex } from '../../domain/inventory/index.ts';
 import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
 import type {
-  ComputeProvider, DomainEvent, EventPublisher, LaunchRequest, MachineKind, Notification, Notifier, PointChange,
-  RecoveryPointCatalog, RecoveryPointLookup, RecoveryPointWriter, WorkflowEngine,
+  ComputeProvider, DomainEvent, EventPublisher, LaunchRequest, MachineKind, Notifier, PointChange, RecoveryPointCatalog, RecoveryPointLookup, RecoveryPointWriter, WorkflowEngine,
 } from '../../domain/ports/index.ts';
 import { currentCutoff, reviewStoppedRun, reviseOnEvent } from '../../domain/incidents/index.ts';
 import type { RecoveryPoint, SnapshotRef } from '../../domain/recovery-points/index.ts';

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { fixedClock } from '../../domain/shared/index.ts';
 import {
-  failbackPlanWhenSnapshotsReady, prepareFailback, recordFailback, recordFailbackNotApproved, retireRunMachines,
+  failbackPlanWhenSnapshotsReady, prepareFailback, recordFailback, recordFailbackNotApproved, retireRunMachines, type Run, type RunMachine,
 } from '../../domain/failover/index.ts';
 import { closeIncident } from '../../domain/incidents/index.ts';
-import { TAG } from '../../domain/inventory/index.ts';
+import { TAG, type InstanceView } from '../../domain/inventory/index.ts';
 import { failbackRunId, type Incident } from '../../domain/incidents/index.ts';
-import type { ComputeProvider, InstanceView, Run, RunMachine, SnapshotInfo } from '../../domain/ports/index.ts';
-import type { SnapshotRef } from '../../domain/recovery-points/index.ts';
+import type { ComputeProvider } from '../../domain/ports/index.ts';
+import type { SnapshotRef, SnapshotInfo } from '../../domain/recovery-points/index.ts';
 import { MemoryApprovalStore, MemoryAuditLog, MemoryIncidentStore, MemoryRunStore } from '../../functions/shared/adapters/memory/index.ts';
 import { makeInventory, type RawInventory } from '../helpers/fixtures.ts';
 import { FixedSnapshots, inventoryIndex, makeApprovalFor, makeIncidentFor, rejectionOf, storedProposalFor, pointsFor } from '../functions/support.ts';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fixedClock } from '../../domain/shared/index.ts';
 import { InsufficientCapacityError, ThrottledError } from '../../domain/shared/index.ts';
-import { launchMachine } from '../../domain/failover/index.ts';
-import type { ComputeProvider, RunMachine } from '../../domain/ports/index.ts';
+import { launchMachine, type RunMachine } from '../../domain/failover/index.ts';
+import type { ComputeProvider } from '../../domain/ports/index.ts';
 import { MemoryAuditLog } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 

@@ -7,9 +7,9 @@ import {
 } from '../../domain/drills/index.ts';
 import { ConflictError, MachineCheckFailedError, NoEligibleRecoveryPointError, SafetyViolationError, ValidationError } from '../../domain/shared/index.ts';
 import type { Incident } from '../../domain/incidents/index.ts';
-import { indexInventory, parseInventory } from '../../domain/inventory/index.ts';
+import { indexInventory, parseInventory, type InstanceView } from '../../domain/inventory/index.ts';
 import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
-import type { AcceptanceChecker, InstanceView } from '../../domain/ports/index.ts';
+import type { AcceptanceChecker } from '../../domain/ports/index.ts';
 import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points/index.ts';
 import { MemoryDrillStore } from '../../functions/shared/adapters/memory/drill-store.ts';
 import { MemoryAuditLog, MemoryIncidentStore } from '../../functions/shared/adapters/memory/index.ts';

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Drill } from '../../domain/drills/index.ts';
-import { indexInventory, parseInventoryText, type InventoryIndex } from '../../domain/inventory/index.ts';
-import type { ComputeProvider, InstanceView, MachineKind, Notification, Notifier, WorkflowEngine } from '../../domain/ports/index.ts';
+import { indexInventory, parseInventoryText, type InventoryIndex, type InstanceView } from '../../domain/inventory/index.ts';
+import type { ComputeProvider, MachineKind, Notifier, WorkflowEngine } from '../../domain/ports/index.ts';
+import type { Notification } from '../../domain/shared/index.ts';
 import type { RecoveryPoint } from '../../domain/recovery-points/index.ts';
 
 /** The demo estate (payments: 3 machines in 2 waves with checks; crm: 2 machines, no checks; intranet: 1). */

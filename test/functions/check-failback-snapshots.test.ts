@@ -3,7 +3,8 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Run, RunMachine, SnapshotInfo } from '../../domain/ports/index.ts';
+import type { Run, RunMachine } from '../../domain/failover/index.ts';
+import type { SnapshotInfo } from '../../domain/recovery-points/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/index.ts';
 import {
   FixedSnapshots, issuePaths, itExportsTheWrappedHandler, lambdaContext, makeRunMachine, NOW, rejectionOf, rememberWrites,

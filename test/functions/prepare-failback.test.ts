@@ -6,7 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Incident } from '../../domain/incidents/index.ts';
-import type { Run, RunMachine } from '../../domain/ports/index.ts';
+import type { Run, RunMachine } from '../../domain/failover/index.ts';
 import { MemoryAuditLog, MemoryIncidentStore, MemoryRunStore } from '../../functions/shared/adapters/memory/index.ts';
 import { makeInventory, type RawInventory } from '../helpers/fixtures.ts';
 import {

@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SnapshotInfo } from '../../domain/ports/index.ts';
+import type { SnapshotInfo } from '../../domain/recovery-points/index.ts';
 import { MemoryAuditLog, MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
 import { loadSharedFixture, makeEvent, makeInventory } from '../helpers/fixtures.ts';
 import {

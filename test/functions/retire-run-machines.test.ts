@@ -6,7 +6,7 @@ import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-d
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Run, RunMachine } from '../../domain/ports/index.ts';
+import type { Run, RunMachine } from '../../domain/failover/index.ts';
 import { MemoryAuditLog, MemoryRunStore } from '../../functions/shared/adapters/memory/index.ts';
 import {
   auditTypes, fixedClock, instanceView, issuePaths, itExportsTheWrappedHandler, KMS_KEY, lambdaContext, makeRunMachine, NOW,

@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Incident } from '../../domain/incidents/index.ts';
-import type { StoredProposal } from '../../domain/ports/index.ts';
+import type { StoredProposal } from '../../domain/failover/index.ts';
 import type { RecoveryPoint } from '../../domain/recovery-points/index.ts';
 import { MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryMalwareScanner } from '../../functions/shared/adapters/memory/malware-scanner.ts';

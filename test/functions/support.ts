@@ -23,17 +23,16 @@ import { expect, it, vi } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import type { ApprovalRequest } from '../../domain/approvals/index.ts';
 import { assessFinding } from '../../domain/findings/index.ts';
-import { fixedClock } from '../../domain/shared/index.ts';
+import { fixedClock, type Notification } from '../../domain/shared/index.ts';
 import { parseFinding } from '../../domain/findings/index.ts';
 import { newIncident, type Incident } from '../../domain/incidents/index.ts';
-import { indexInventory, parseInventory, type InventoryIndex } from '../../domain/inventory/index.ts';
-import { proposeFailover } from '../../domain/failover/index.ts';
+import { indexInventory, parseInventory, type InventoryIndex, type InstanceView } from '../../domain/inventory/index.ts';
+import { proposeFailover, type RunMachine, type StoredProposal } from '../../domain/failover/index.ts';
 import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
 import type {
-  ComputeProvider, DomainEvent, EventPublisher, InstanceView, LaunchRequest, MachineKind, Notification, Notifier,
-  RunMachine, SnapshotInfo, SnapshotDirectory, StoredProposal, WorkflowEngine,
+  ComputeProvider, DomainEvent, EventPublisher, LaunchRequest, MachineKind, Notifier, SnapshotDirectory, WorkflowEngine,
 } from '../../domain/ports/index.ts';
-import type { RecoveryPoint, SnapshotRef } from '../../domain/recovery-points/index.ts';
+import type { RecoveryPoint, SnapshotRef, SnapshotInfo } from '../../domain/recovery-points/index.ts';
 import { MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
 import { makeEvent, makeFinding, makeInventory, makePoint, type DeepPartial, type RawFinding, type RawInventory } from '../helpers/fixtures.ts';
 

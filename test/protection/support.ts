@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { indexInventory, parseInventory, parseInventoryText, type Inventory, type InventoryIndex } from '../../domain/inventory/index.ts';
-import type { DomainEvent, EventPublisher, NetworkFacts, Notification, Notifier } from '../../domain/ports/index.ts';
+import type { DomainEvent, EventPublisher, NetworkFacts, Notifier } from '../../domain/ports/index.ts';
+import type { Notification } from '../../domain/shared/index.ts';
 import type { RecoveryPoint } from '../../domain/recovery-points/index.ts';
 
 /** 2024-05-01T12:00:00Z: "now" of the unit tests. */

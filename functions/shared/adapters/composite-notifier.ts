@@ -1,4 +1,5 @@
-import type { Notification, Notifier } from '../../../domain/ports/index.ts';
+import type { Notifier } from '../../../domain/ports/index.ts';
+import type { Notification } from '../../../domain/shared/index.ts';
 
 /** A channel may say which notifications it carries (e-mail: personal copies; Slack: the shared one). */
 export interface ChannelNotifier extends Notifier {

@@ -18,7 +18,8 @@ import {
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import { ConflictError, InsufficientCapacityError, ThrottledError, TransientError, ValidationError } from '../../../domain/shared/index.ts';
-import type { ComputeProvider, InstanceState, InstanceView, LaunchRequest } from '../../../domain/ports/index.ts';
+import type { ComputeProvider, LaunchRequest } from '../../../domain/ports/index.ts';
+import type { InstanceState, InstanceView } from '../../../domain/inventory/index.ts';
 import type { SnapshotRef } from '../../../domain/recovery-points/index.ts';
 
 /**

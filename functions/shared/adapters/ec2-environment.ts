@@ -14,7 +14,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import { GetEmailIdentityCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import type { ObservedInstance } from '../../../domain/protection/index.ts';
-import type { CheckOutcome, InstanceState, NetworkFacts, RecoveryEnvironment, RouteFact, RouteTargetKind } from '../../../domain/ports/index.ts';
+import type { CheckOutcome, NetworkFacts, RecoveryEnvironment, RouteFact, RouteTargetKind } from '../../../domain/ports/index.ts';
+import type { InstanceState } from '../../../domain/inventory/index.ts';
 import { ec2ErrorCode, mapEc2Error } from './ec2-compute.ts';
 
 /**

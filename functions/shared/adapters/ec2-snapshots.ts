@@ -1,5 +1,6 @@
 import { DescribeSnapshotsCommand, type EC2Client, type Snapshot } from '@aws-sdk/client-ec2';
-import type { SnapshotDirectory, SnapshotInfo } from '../../../domain/ports/index.ts';
+import type { SnapshotDirectory } from '../../../domain/ports/index.ts';
+import type { SnapshotInfo } from '../../../domain/recovery-points/index.ts';
 import { ec2ErrorCode, mapEc2Error } from './ec2-compute.ts';
 
 const ID_BATCH = 100;

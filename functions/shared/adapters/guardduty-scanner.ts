@@ -1,7 +1,8 @@
 import { GetMalwareScanCommand, StartMalwareScanCommand, type GetMalwareScanCommandOutput, type GuardDutyClient } from '@aws-sdk/client-guardduty';
 import { createHash } from 'node:crypto';
 import { ConflictError, ForbiddenError, NotFoundError, ThrottledError, TransientError, ValidationError } from '../../../domain/shared/index.ts';
-import type { MalwareScanner, ScanResult, ScanStatus, ScanThreat } from '../../../domain/ports/index.ts';
+import type { MalwareScanner } from '../../../domain/ports/index.ts';
+import type { ScanResult, ScanStatus, ScanThreat } from '../../../domain/recovery-points/index.ts';
 import { ec2ErrorCode } from './ec2-compute.ts';
 
 /**

@@ -1,7 +1,8 @@
 import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { isApprovalNotification, type ApprovalCard } from '../../../domain/approvals/index.ts';
 import type { InventoryIndex } from '../../../domain/inventory/index.ts';
-import type { Notification, Notifier } from '../../../domain/ports/index.ts';
+import type { Notifier } from '../../../domain/ports/index.ts';
+import type { Notification } from '../../../domain/shared/index.ts';
 
 /**
  * E-mail through SES v2 (SendEmail, Simple content: subject, text and HTML bodies, UTF-8),

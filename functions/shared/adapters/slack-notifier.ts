@@ -1,7 +1,7 @@
 import type { ApprovalStatus, Decision } from '../../../domain/approvals/index.ts';
 import { approvalQuestion, isApprovalNotification, type ApprovalCard } from '../../../domain/approvals/index.ts';
-import { TransientError } from '../../../domain/shared/index.ts';
-import type { Notification, Notifier } from '../../../domain/ports/index.ts';
+import { TransientError, type Notification } from '../../../domain/shared/index.ts';
+import type { Notifier } from '../../../domain/ports/index.ts';
 import { escapeSlack as esc, isSlackResponseUrl, SLACK_ACTIONS } from '../../../domain/approvals/index.ts';
 import { z } from 'zod';
 import { ConfigError } from '../config.ts';

@@ -8,8 +8,8 @@
  * number or empty-value conversions in between.
  */
 import { ConflictError } from '../../../../domain/shared/index.ts';
-import type { AuditEntry, AuditEntryInput, AuditLog } from '../../../../domain/ports/index.ts';
-import { canonicalJson, nextAuditEntry } from '../../../../domain/evidence/index.ts';
+import type { AuditLog } from '../../../../domain/ports/index.ts';
+import { canonicalJson, nextAuditEntry, type AuditEntry, type AuditEntryInput } from '../../../../domain/evidence/index.ts';
 import { DynamoTable, isConditionFailed, sleep, type DynamoAdapterOptions, type Item } from './client.ts';
 
 const SEQ_WIDTH = 9;

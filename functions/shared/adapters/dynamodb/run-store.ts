@@ -4,7 +4,8 @@
  * payload limit), and the incident's proposal at `INCIDENT#<id>` / `PROPOSAL`.
  */
 import { ConflictError, NotFoundError } from '../../../../domain/shared/index.ts';
-import type { Run, RunMachine, RunStore, StoredProposal } from '../../../../domain/ports/index.ts';
+import type { RunStore } from '../../../../domain/ports/index.ts';
+import type { Run, RunMachine, StoredProposal } from '../../../../domain/failover/index.ts';
 import { DynamoTable, isConditionFailed, omitAttributes, type DynamoAdapterOptions, type Item } from './client.ts';
 
 const runKey = (runId: string) => ({ pk: `RUN#${runId}`, sk: 'META' });

@@ -1,6 +1,6 @@
 /** In-memory AuditLog: the same hash chain as the DynamoDB adapter, append-only. */
-import type { AuditEntry, AuditEntryInput, AuditLog } from '../../../../domain/ports/index.ts';
-import { nextAuditEntry } from '../../../../domain/evidence/index.ts';
+import type { AuditLog } from '../../../../domain/ports/index.ts';
+import { nextAuditEntry, type AuditEntry, type AuditEntryInput } from '../../../../domain/evidence/index.ts';
 
 export class MemoryAuditLog implements AuditLog {
   private readonly logs = new Map<string, AuditEntry[]>();

@@ -1,5 +1,6 @@
 import { ConflictError, NotFoundError } from '../../../../domain/shared/index.ts';
-import type { Run, RunMachine, RunStore, StoredProposal } from '../../../../domain/ports/index.ts';
+import type { RunStore } from '../../../../domain/ports/index.ts';
+import type { Run, RunMachine, StoredProposal } from '../../../../domain/failover/index.ts';
 
 const clone = <T>(v: T): T => structuredClone(v);
 

@@ -1,0 +1,5 @@
+import type { Notification } from '../shared/index.ts';
+
+export interface Notifier {
+  send(notification: Notification): Promise<void>;
+}

@@ -1,0 +1,13 @@
+export type MachineKind = 'incident-response' | 'failover' | 'drill' | 'failback';
+
+/**
+ * Starts workflows and answers the tasks that wait for a decision. An answer for a task that is
+ * no longer waiting (it timed out, its execution ended, the token is unknown) rejects with the
+ * domain's WorkflowGoneError: adapters translate their engine's own error names into it.
+ */
+export interface WorkflowEngine {
+  /** Idempotent by name: starting an existing execution with the same input returns it. */
+  startExecution(input: { machine: MachineKind; name: string; input: unknown }): Promise<{ executionArn: string; alreadyStarted: boolean }>;
+  sendTaskSuccess(taskToken: string, output: unknown): Promise<void>;
+  sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void>;
+}
