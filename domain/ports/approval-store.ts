@@ -1,5 +1,9 @@
 import type { ApprovalRequest } from '../approvals/model.ts';
 
+/**
+ * Approval requests. Implementations apply the rules of versioned-store.ts (identity and version
+ * are the store's; listed newest first).
+ */
 export interface ApprovalStore {
   /** Conditional create. */
   createApproval(request: ApprovalRequest): Promise<void>;

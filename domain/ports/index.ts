@@ -20,4 +20,5 @@ export * from './recovery-environment.ts';
 export * from './recovery-point-catalog.ts';
 export * from './run-store.ts';
 export * from './snapshot-directory.ts';
+export * from './versioned-store.ts';
 export * from './workflow-engine.ts';

@@ -6,11 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/shared/index.ts';
 import type { Incident } from '../../domain/incidents/index.ts';
-import type { IncidentStore } from '../../domain/ports/index.ts';
+import type { FindingRecord, IncidentStore } from '../../domain/ports/index.ts';
 import { DynamoIncidentStore } from '../../functions/shared/adapters/dynamodb/incident-store.ts';
 import { ensureTables } from '../../functions/shared/adapters/dynamodb/tables.ts';
 import { MemoryIncidentStore } from '../../functions/shared/adapters/memory/incident-store.ts';
-import type { FindingRecord } from '../../functions/shared/adapters/memory/port-rules.ts';
 import { embeddedDynamoBackends } from '../helpers/dynamo-backends.ts';
 import { freshTableName } from '../helpers/dynamo.ts';
 import { makeDomainFinding, makeIncident, thrown, unique } from './contract-fixtures.ts';

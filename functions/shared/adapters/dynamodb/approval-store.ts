@@ -6,12 +6,11 @@
  */
 import type { ApprovalRequest } from '../../../../domain/approvals/index.ts';
 import { ConflictError, NotFoundError } from '../../../../domain/shared/index.ts';
-import type { ApprovalStore } from '../../../../domain/ports/index.ts';
+import { assertNoIdentityChange, listingKey, type ApprovalStore } from '../../../../domain/ports/index.ts';
 import {
   DynamoTable, isConditionFailed, omitAttributes, versionedUpdate, type DynamoAdapterOptions, type Item,
 } from './client.ts';
 import { STATE_ITEM_ATTRIBUTES } from './incident-store.ts';
-import { assertNoIdentityChange, listingKey } from '../memory/port-rules.ts';
 import { STATE_GSI1 } from './tables.ts';
 
 export const APPROVALS_PARTITION = 'APPROVALS';

@@ -6,12 +6,11 @@
 import { ConflictError, NotFoundError } from '../../../../domain/shared/index.ts';
 import type { Finding } from '../../../../domain/findings/index.ts';
 import type { Incident } from '../../../../domain/incidents/index.ts';
-import type { FindingDelivery, IncidentStore } from '../../../../domain/ports/index.ts';
+import { assertNoIdentityChange, findingUpdatedMs, listingKey, type FindingDelivery, type FindingRecord, type IncidentStore } from '../../../../domain/ports/index.ts';
 import {
   DynamoTable, isConditionFailed, omitAttributes, versionedUpdate, type DynamoAdapterOptions, type Item,
 } from './client.ts';
 import { STATE_GSI1 } from './tables.ts';
-import { assertNoIdentityChange, findingUpdatedMs, listingKey, type FindingRecord } from '../memory/port-rules.ts';
 
 const META = 'META';
 const LOCK = 'LOCK';

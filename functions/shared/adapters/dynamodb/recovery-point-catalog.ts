@@ -26,9 +26,10 @@
  * describe how coarse the choice was.
  */
 import { ConflictError, NotFoundError } from '../../../../domain/shared/index.ts';
-import type { PointChange, RecoveryPointLookup, RecoveryPointSnapshotIndex, RecoveryPointWriter } from '../../../../domain/ports/index.ts';
+import {
+  catalogTime, checkPointChange, storablePoint, type PointChange, type RecoveryPointLookup, type RecoveryPointSnapshotIndex, type RecoveryPointWriter,
+} from '../../../../domain/ports/index.ts';
 import { scanRecordSchema, type RecoveryPoint, type RecoveryPointCatalog } from '../../../../domain/recovery-points/index.ts';
-import { catalogTime, checkPointChange, storablePoint } from '../memory/port-rules.ts';
 import { checkSnapshotId } from '../memory/recovery-point-catalog.ts';
 import { DynamoTable, isConditionFailed, sleep, type DynamoAdapterOptions, type Item, type RequestStats } from './client.ts';
 

@@ -1,9 +1,8 @@
 /** In-memory ApprovalStore with the DynamoDB adapter's semantics (see the contract suite). */
 import type { ApprovalRequest } from '../../../../domain/approvals/index.ts';
 import { ConflictError, NotFoundError } from '../../../../domain/shared/index.ts';
-import type { ApprovalStore } from '../../../../domain/ports/index.ts';
+import { assertNoIdentityChange, listingKey, newestFirst, type ApprovalStore } from '../../../../domain/ports/index.ts';
 import { applyChanges } from './incident-store.ts';
-import { assertNoIdentityChange, listingKey, newestFirst } from './port-rules.ts';
 
 export class MemoryApprovalStore implements ApprovalStore {
   private readonly approvals = new Map<string, ApprovalRequest>();

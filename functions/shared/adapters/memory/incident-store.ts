@@ -2,8 +2,7 @@
 import { ConflictError, NotFoundError } from '../../../../domain/shared/index.ts';
 import type { Finding } from '../../../../domain/findings/index.ts';
 import type { Incident } from '../../../../domain/incidents/index.ts';
-import type { FindingDelivery, IncidentStore } from '../../../../domain/ports/index.ts';
-import { assertNoIdentityChange, findingUpdatedMs, listingKey, newestFirst, type FindingRecord } from './port-rules.ts';
+import { assertNoIdentityChange, findingUpdatedMs, listingKey, newestFirst, type FindingDelivery, type FindingRecord, type IncidentStore } from '../../../../domain/ports/index.ts';
 
 /** Apply changes like a DynamoDB update: `undefined` removes the attribute. */
 export function applyChanges<T extends object>(current: T, changes: object, version: number): T {

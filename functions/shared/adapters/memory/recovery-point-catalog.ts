@@ -4,9 +4,10 @@
  * at the same instant ordered by pointId, callers never share stored objects).
  */
 import { NotFoundError, ValidationError } from '../../../../domain/shared/index.ts';
-import type { PointChange, RecoveryPointLookup, RecoveryPointSnapshotIndex, RecoveryPointWriter } from '../../../../domain/ports/index.ts';
+import {
+  catalogTime, checkPointChange, storablePoint, type PointChange, type RecoveryPointLookup, type RecoveryPointSnapshotIndex, type RecoveryPointWriter,
+} from '../../../../domain/ports/index.ts';
 import { InMemoryRecoveryPointCatalog, scanRecordSchema, type RecoveryPoint } from '../../../../domain/recovery-points/index.ts';
-import { catalogTime, checkPointChange, storablePoint } from './port-rules.ts';
 
 export class MemoryRecoveryPointCatalog extends InMemoryRecoveryPointCatalog implements RecoveryPointWriter, RecoveryPointLookup, RecoveryPointSnapshotIndex {
   /** Machines with at least one point (the base class keeps its map private). */
