@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { ApprovalRequest } from './approval.ts';
 
 /**
  * Per-decider approval links. A link names the approval request, the person it was sent to,
@@ -85,3 +86,14 @@ export function claimsFrom(approvalId: string, fields: Record<string, string | u
 export function linkGeneration(request: { linkGenerations?: Record<string, number> | undefined }, personId: string): number {
   return request.linkGenerations?.[personId] ?? 0;
 }
+
+/** A decider's personal link to the approval page (signed, expiring with the request, revocable). */
+export function personalLink(
+  publicBaseUrl: string, linkSecret: string,
+  request: Pick<ApprovalRequest, 'approvalId' | 'expiresAt' | 'linkGenerations'>, personId: string,
+): string {
+  const exp = Math.floor(Date.parse(request.expiresAt) / 1000);
+  const query = linkQuery(linkSecret, { approvalId: request.approvalId, personId, exp, gen: linkGeneration(request, personId) });
+  return `${publicBaseUrl.replace(/\/+$/, '')}/approvals/${request.approvalId}?${query}`;
+}
+
