@@ -3,6 +3,7 @@ import { requestDrill } from '../domain/drills/index.ts';
 import { OPEN_STATUSES } from '../domain/incidents/index.ts';
 import { lifecycleOf } from '../domain/drills/index.ts';
 import type { WorkflowEngine } from '../domain/ports/index.ts';
+import { translated } from '../functions/shared/adapters/sfn-workflow-engine.ts';
 import type { LocalRuntime } from './runtime.ts';
 import { HttpFailure, json, type LocalRequest, type Route, type RouteDeps } from './routes.ts';
 
@@ -25,15 +26,15 @@ const startBody = z.strictObject({
   requestedBy: z.string().min(1).max(128).optional(),
 });
 
-/** The WorkflowEngine port over the local engine (what the SFN client reaches locally anyway). */
+/** The WorkflowEngine port over the local engine (what the SFN client reaches locally anyway); a gone task is WorkflowGoneError, as on AWS. */
 export function localWorkflows(rt: LocalRuntime): WorkflowEngine {
   return {
     async startExecution({ machine, name, input }) {
       const started = rt.engine.start(machine, name, input);
       return { executionArn: started.executionArn, alreadyStarted: started.alreadyStarted };
     },
-    async sendTaskSuccess(token, output) { rt.engine.sendTaskSuccess(token, output); },
-    async sendTaskFailure(token, error, cause) { rt.engine.sendTaskFailure(token, error, cause); },
+    async sendTaskSuccess(token, output) { await translated(() => rt.engine.sendTaskSuccess(token, output)); },
+    async sendTaskFailure(token, error, cause) { await translated(() => rt.engine.sendTaskFailure(token, error, cause)); },
   };
 }
 

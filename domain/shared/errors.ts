@@ -116,8 +116,8 @@ export class PointNoLongerEligibleError extends CleanpointError {
 
 /**
  * The workflow waiting for a decision is gone (it timed out, failed, or was stopped): the
- * decision cannot take effect. Translated by the workflow adapter from Step Functions'
- * TaskTimedOut / TaskDoesNotExist / InvalidToken.
+ * decision cannot take effect. Workflow adapters translate their engine's own "no such task"
+ * errors into it (functions/shared/adapters/sfn-workflow-engine.ts).
  */
 export class WorkflowGoneError extends CleanpointError {
   override readonly name = 'WorkflowGoneError' as const;

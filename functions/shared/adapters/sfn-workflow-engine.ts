@@ -5,8 +5,11 @@ import type { MachineKind, WorkflowEngine } from '../../../domain/ports/index.ts
 /** Step Functions' ways of saying the task waiting for this token is no longer there. */
 const GONE = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
 
-/** Translate "the waiting task is gone" into the domain's WorkflowGoneError; anything else passes. */
-async function translated(call: () => Promise<unknown>): Promise<void> {
+/**
+ * Translate "the waiting task is gone" into the domain's WorkflowGoneError; anything else passes.
+ * Also used by the local WorkflowEngine (local/drills-api.ts), whose engine throws the same names.
+ */
+export async function translated(call: () => unknown): Promise<void> {
   try {
     await call();
   } catch (e) {
