@@ -1,12 +1,15 @@
-import type { Selection } from '../recovery-points/model.ts';
+import type { PointScan, Selection } from '../recovery-points/model.ts';
 import type { FailoverPlan } from '../failover/model.ts';
-import type { PointScan } from '../recovery-points/model.ts';
 
 /**
  * `superseded`: the evidence moved while the request was pending (an earlier cutoff, a chosen
  * point turned infected, quarantined or deleted) and a newer proposal replaced it.
  */
-export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'superseded';
+export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'expired', 'superseded'] as const;
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+
+/** The statuses approval listings can be filtered by (the local API, the CLI). */
+export const LISTED_APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'expired'] as const satisfies readonly ApprovalStatus[];
 
 /** What changed between a superseded proposal and the one that replaced it (shown to deciders). */
 export interface ProposalChange {

@@ -23,11 +23,17 @@ export type DrillState = (typeof DRILL_STATES)[number];
 export const INCIDENT_STATES = ['Failing Over', 'Recovered', 'Failover Failed', 'Failback Pending'] as const;
 export type IncidentState = (typeof INCIDENT_STATES)[number];
 export type LifecycleState = DrillState | IncidentState;
+/** A machine outside an incident: whether it has a clean point a failover could restore from. */
+export const PROTECTION_STATES = ['Protected', 'Not Protected'] as const;
+export type ProtectionState = (typeof PROTECTION_STATES)[number];
+/** A machine's lifecycle label: its protection, or the state of the incident holding it. */
+export type MachineLifecycleLabel = ProtectionState | IncidentState;
 
 export const DEFAULT_MAX_DAYS_BETWEEN_DRILLS = 7;
 const DAY_MS = 86_400_000;
 
-const INCIDENT_STATE_BY_STATUS: Partial<Record<IncidentStatus, IncidentState>> = {
+/** The incident state a group or machine shows while an incident of this status holds it (none: not held). */
+export const INCIDENT_STATE_BY_STATUS: Readonly<Partial<Record<IncidentStatus, IncidentState>>> = {
   approved: 'Failing Over', 'failing-over': 'Failing Over', recovered: 'Recovered', 'failover-failed': 'Failover Failed',
   'failback-pending': 'Failback Pending', 'failing-back': 'Failback Pending',
 };

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Action, Assessment, Mode } from '../findings/model.ts';
-import type { Finding } from '../findings/model.ts';
+import type { Action, Assessment, Finding, Mode } from '../findings/model.ts';
 
 /**
  * An incident gathers the findings about one compromise and carries it from proposal through
@@ -28,6 +27,14 @@ export type IncidentStatus = (typeof INCIDENT_STATUSES)[number];
 export const OPEN_STATUSES: readonly IncidentStatus[] = [
   'proposed', 'awaiting-approval', 'approved', 'failing-over', 'recovered', 'failover-failed', 'reinfected', 'failback-pending', 'failing-back',
 ];
+
+/** Statuses after which nothing more happens without a person (or a failback) starting it. */
+export const FINAL_STATUSES: readonly IncidentStatus[] = ['recovered', 'failover-failed', 'rejected', 'expired', 'notified', 'ignored', 'closed'];
+
+export const isFinal = (status: IncidentStatus): boolean => FINAL_STATUSES.includes(status);
+
+/** The final statuses that are a good ending: recovered, or nothing to fail over. */
+export const GOOD_ENDINGS: readonly IncidentStatus[] = ['recovered', 'notified', 'ignored', 'closed'];
 
 export interface Incident {
   incidentId: string;

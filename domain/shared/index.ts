@@ -3,3 +3,4 @@ export * from './errors.ts';
 export * from './retry.ts';
 export * from './validation.ts';
 export * from './notification.ts';
+export * from './ids.ts';

@@ -6,5 +6,7 @@
 export * from './errors.ts';
 export * from './headers.ts';
 export * from './html.ts';
+export * from './ids.ts';
+export * from './input.ts';
 export * from './json-body.ts';
 export * from './lambda.ts';
