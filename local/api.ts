@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { ValidationError, UnsupportedEventError } from '../domain/shared/index.ts';
 import { parseFinding } from '../domain/findings/index.ts';
+import { LISTED_APPROVAL_STATUSES } from '../domain/approvals/index.ts';
 import { ec2FaultsSchema } from './ec2-sim/index.ts';
-import { approvalLinkFor, approvalView, incidentDetail, incidentIdSchema, machineViews, summarise, type ApprovalLink } from './read-model.ts';
-import { HttpFailure, json, type LocalRequest, type LocalResponse, type Route, type RouteDeps } from './routes.ts';
+import { HttpError, idSchemas, parseInput, parseJsonBody, parseQuery } from '../functions/shared/edge/index.ts';
+import { approvalLinkFor, approvalView, incidentDetail, machineViews, summarise, type ApprovalLink } from './read-model.ts';
+import { json, type LocalRequest, type LocalResponse, type Route, type RouteDeps } from './routes.ts';
 
 /**
  * The local JSON API the CLI and the demo use. Local only: it exists to drive and inspect the
@@ -13,12 +15,12 @@ import { HttpFailure, json, type LocalRequest, type LocalResponse, type Route, t
  * POSTs must be `application/json`: a page on another origin can only send "simple" form or
  * text bodies without a CORS preflight (which this server never grants), so it cannot drive them.
  */
-const approvalStatus = z.enum(['pending', 'approved', 'rejected', 'expired']);
+const approvalStatus = z.enum(LISTED_APPROVAL_STATUSES);
 
 const queries = {
   none: z.strictObject({}),
   incidents: z.strictObject({ limit: z.coerce.number().int().min(1).max(500).optional() }),
-  approvals: z.strictObject({ status: approvalStatus.optional(), incidentId: incidentIdSchema.optional() }),
+  approvals: z.strictObject({ status: approvalStatus.optional(), incidentId: idSchemas.incidentId.optional() }),
   findings: z.strictObject({ wait: z.coerce.number().min(0).max(30).optional() }),
   outbox: z.strictObject({ to: z.string().min(1).max(320).optional() }),
 };
@@ -57,8 +59,8 @@ async function sendFinding(deps: RouteDeps, req: LocalRequest): Promise<LocalRes
   try {
     parseFinding(value); // the same check assess-finding makes, before anything is put on the bus
   } catch (e) {
-    if (e instanceof ValidationError) throw new HttpFailure(400, e.message);
-    if (e instanceof UnsupportedEventError) throw new HttpFailure(422, e.message);
+    if (e instanceof ValidationError) throw new HttpError(400, e.message);
+    if (e instanceof UnsupportedEventError) throw new HttpError(422, e.message);
     throw e;
   }
   const body = value as Record<string, unknown>;
@@ -66,8 +68,8 @@ async function sendFinding(deps: RouteDeps, req: LocalRequest): Promise<LocalRes
   const event = { source: 'aws.guardduty', 'detail-type': 'GuardDuty Finding', ...('detail' in body ? body : { detail: body }) };
   const deliveries = await deps.rt.putEvent(event);
   const delivery = deliveries.find((d) => d.functionName === 'assess-finding');
-  if (!delivery) throw new HttpFailure(422, 'no rule on the local event bus sends this event to assess-finding');
-  if (delivery.status === 'failed') throw new HttpFailure(/^ValidationError|^UnsupportedEventError/.test(delivery.error ?? '') ? 422 : 502, `assess-finding refused the event: ${delivery.error}`);
+  if (!delivery) throw new HttpError(422, 'no rule on the local event bus sends this event to assess-finding');
+  if (delivery.status === 'failed') throw new HttpError(/^ValidationError|^UnsupportedEventError/.test(delivery.error ?? '') ? 422 : 502, `assess-finding refused the event: ${delivery.error}`);
   const result = delivery.result as { incidentId: string; action: string; delivery: string; created: boolean; correlated: boolean; reinfected?: boolean; alsoFolded?: string[] };
   const approval = result.action === 'failover-proposal' ? await awaitApprovalLink(deps, result.incidentId, wait * 1000) : null;
   const incident = await deps.stores.incidents.getIncident(result.incidentId);
@@ -100,9 +102,9 @@ async function listIncidents(deps: RouteDeps, req: LocalRequest): Promise<LocalR
 
 async function showIncident(deps: RouteDeps, req: LocalRequest): Promise<LocalResponse> {
   query(req, queries.none);
-  const id = param(req, 'incidentId', incidentIdSchema);
+  const id = parseInput(idSchemas.incidentId, req.params['incidentId'], 'incidentId');
   const detail = await incidentDetail(deps, id);
-  if (!detail) throw new HttpFailure(404, `no incident ${id}`);
+  if (!detail) throw new HttpError(404, `no incident ${id}`);
   return json(200, detail);
 }
 
@@ -115,7 +117,7 @@ async function listApprovals(deps: RouteDeps, req: LocalRequest): Promise<LocalR
 /** Replace the simulator's EC2 faults (`{}` clears them). */
 async function setFaults(deps: RouteDeps, req: LocalRequest): Promise<LocalResponse> {
   query(req, queries.none);
-  const faults = parseWith(ec2FaultsSchema, jsonBody(req), 'faults');
+  const faults = parseInput(ec2FaultsSchema, jsonBody(req), 'faults');
   deps.rt.sim.setFaults(faults);
   return json(200, { faults: deps.rt.sim.faults() });
 }
@@ -126,41 +128,8 @@ async function outbox(deps: RouteDeps, req: LocalRequest): Promise<LocalResponse
   return json(200, { messages });
 }
 
-// ---- input parsing: every refusal is a 4xx naming the field ----
+// ---- input parsing (the edge's): every refusal is a 4xx naming the field ----
 
-function jsonBody(req: LocalRequest): unknown {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') throw new HttpFailure(415, `send the body as application/json (got ${type ? JSON.stringify(type) : 'no content-type'})`);
-  if (!req.body.trim()) throw new HttpFailure(400, 'the request body is empty; expected a JSON object');
-  let value: unknown;
-  try {
-    value = JSON.parse(req.body);
-  } catch (e) {
-    throw new HttpFailure(400, `the request body is not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpFailure(400, 'the request body must be a JSON object');
-  return value;
-}
+const jsonBody = (req: LocalRequest): unknown => parseJsonBody(req.body, req.headers['content-type'], { object: true });
 
-function query<T extends z.ZodType>(req: LocalRequest, schema: T): z.infer<T> {
-  const seen = new Set<string>();
-  for (const key of req.query.keys()) {
-    if (seen.has(key)) throw new HttpFailure(400, `query parameter ${key} is given more than once`);
-    seen.add(key);
-  }
-  return parseWith(schema, Object.fromEntries(req.query), 'query');
-}
-
-function param<T extends z.ZodType>(req: LocalRequest, name: string, schema: T): z.infer<T> {
-  return parseWith(schema, req.params[name], name);
-}
-
-function parseWith<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((i) => {
-    const where = [what, ...i.path.map(String)].join('.');
-    return i.code === 'unrecognized_keys' ? `${where}: unknown ${i.keys.length > 1 ? 'fields' : 'field'} ${i.keys.join(', ')}` : `${where}: ${i.message}`;
-  });
-  throw new HttpFailure(400, issues.join('; '));
-}
+const query = <T extends z.ZodType>(req: LocalRequest, schema: T): z.infer<T> => parseQuery(req.query, schema);

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { requestDrill } from '../domain/drills/index.ts';
+import { lifecycleOf, requestDrill } from '../domain/drills/index.ts';
 import { OPEN_STATUSES } from '../domain/incidents/index.ts';
-import { lifecycleOf } from '../domain/drills/index.ts';
 import type { WorkflowEngine } from '../domain/ports/index.ts';
 import { translated } from '../functions/shared/adapters/sfn-workflow-engine.ts';
 import type { LocalRuntime } from './runtime.ts';
-import { HttpFailure, json, type LocalRequest, type Route, type RouteDeps } from './routes.ts';
+import { HttpError, idSchemas, parseInput, parseJsonBody } from '../functions/shared/edge/index.ts';
+import { json, type Route, type RouteDeps } from './routes.ts';
 
 /**
  * The local JSON API for drills (what `cleanpoint drills ...` and the console use against
@@ -18,8 +18,6 @@ import { HttpFailure, json, type LocalRequest, type Route, type RouteDeps } from
  *   POST /local/drills/{drillId}/abort    stop the drill's execution (StopExecution); the abort rule cleans up
  *   POST /local/schedules/tick            one tick of every schedule in serverless.yml
  */
-export const drillIdSchema = z.string().regex(/^drill-[A-Za-z0-9-]{1,74}$/, 'must be a drill id like drill-payments-20250302T0300');
-
 const startBody = z.strictObject({
   group: z.string().min(1).max(128),
   point: z.string().min(1).max(256).optional(),
@@ -55,25 +53,25 @@ export function drillApiRoutes(deps: RouteDeps): Route[] {
   return [
     {
       method: 'POST', path: '/local/drills', handle: async (req) => {
-        const body = parse(startBody, jsonBody(req), 'body');
+        const body = parseInput(startBody, parseJsonBody(req.body, req.headers['content-type'], { ifEmpty: {} }), 'body');
         // Refused here, as the schedule does, rather than started and failed by Start Drill: a drill
         // that never ran is not a failed test, and must not turn the group Drill Failed.
         const holding = (await stores.incidents.listIncidents({ limit: 200 })).find((i) => OPEN_STATUSES.includes(i.status) && i.groups.includes(body.group));
-        if (holding) throw new HttpFailure(409, `group ${body.group} is part of open incident ${holding.incidentId} (${holding.status}): no drill while it lasts`);
+        if (holding) throw new HttpError(409, `group ${body.group} is part of open incident ${holding.incidentId} (${holding.status}): no drill while it lasts`);
         try {
           const started = await startLocalDrill(rt, body);
           return json(202, { ...started, drillUrl: `/local/drills/${started.drillId}` });
         } catch (e) {
-          if (['NotFoundError', 'ValidationError', 'SafetyViolationError'].includes((e as Error).name)) throw new HttpFailure(422, (e as Error).message);
+          if (['NotFoundError', 'ValidationError', 'SafetyViolationError'].includes((e as Error).name)) throw new HttpError(422, (e as Error).message);
           throw e;
         }
       },
     },
     {
       method: 'GET', path: '/local/drills', handle: async (req) => {
-        const { group } = parse(z.strictObject({ group: z.string().min(1).max(128).optional() }), Object.fromEntries(req.query), 'query');
+        const { group } = parseInput(z.strictObject({ group: z.string().min(1).max(128).optional() }), Object.fromEntries(req.query), 'query');
         const groups = group ? [rt.index.groupByName.get(group)] : rt.index.inventory.groups;
-        if (groups.some((g) => !g)) throw new HttpFailure(404, `there is no group ${group} in the inventory`);
+        if (groups.some((g) => !g)) throw new HttpError(404, `there is no group ${group} in the inventory`);
         const incidents = await stores.incidents.listIncidents({ limit: 200 });
         const now = rt.clock.now();
         return json(200, {
@@ -87,19 +85,19 @@ export function drillApiRoutes(deps: RouteDeps): Route[] {
     },
     {
       method: 'GET', path: '/local/drills/{drillId}', handle: async (req) => {
-        const drillId = parse(drillIdSchema, req.params['drillId'], 'drillId');
+        const drillId = parseInput(idSchemas.drillId, req.params['drillId'], 'drillId');
         const drill = await stores.drills.getDrill(drillId);
-        if (!drill) throw new HttpFailure(404, `there is no drill ${drillId}`);
+        if (!drill) throw new HttpError(404, `there is no drill ${drillId}`);
         const ex = drillExecution(rt, drillId);
         return json(200, { drill, execution: ex ? { status: ex.status, ...(ex.error ? { error: ex.error, cause: ex.cause } : {}) } : null });
       },
     },
     {
       method: 'POST', path: '/local/drills/{drillId}/abort', handle: async (req) => {
-        const drillId = parse(drillIdSchema, req.params['drillId'], 'drillId');
+        const drillId = parseInput(idSchemas.drillId, req.params['drillId'], 'drillId');
         const ex = drillExecution(rt, drillId);
-        if (!ex) throw new HttpFailure(404, `there is no drill execution ${drillId}`);
-        if (ex.status !== 'RUNNING') throw new HttpFailure(409, `drill ${drillId} is not running (${ex.status})`);
+        if (!ex) throw new HttpError(404, `there is no drill execution ${drillId}`);
+        if (ex.status !== 'RUNNING') throw new HttpError(409, `drill ${drillId} is not running (${ex.status})`);
         rt.engine.abort(ex.executionArn);
         return json(202, { drillId, status: 'ABORTED', cleanup: 'the drill-abort rule starts the cleanup' });
       },
@@ -107,20 +105,3 @@ export function drillApiRoutes(deps: RouteDeps): Route[] {
     { method: 'POST', path: '/local/schedules/tick', handle: async () => json(200, { runs: await rt.runSchedules() }) },
   ];
 }
-
-function jsonBody(req: LocalRequest): unknown {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') throw new HttpFailure(415, 'send the body as application/json');
-  try {
-    return JSON.parse(req.body || '{}');
-  } catch (e) {
-    throw new HttpFailure(400, `the request body is not valid JSON (${(e as Error).message})`);
-  }
-}
-
-function parse<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  throw new HttpFailure(400, parsed.error.issues.map((i) => `${[what, ...i.path.map(String)].join('.')}: ${i.message}`).join('; '));
-}
-

@@ -1,26 +1,17 @@
-import { z } from 'zod';
 import { withoutToken, type ApprovalRequest, type PublicApprovalRequest } from '../domain/approvals/index.ts';
 import type { Incident, IncidentStatus } from '../domain/incidents/index.ts';
-import { lifecycleOf, type DrillState, type GroupLifecycle, type LifecycleState } from '../domain/drills/index.ts';
+import { INCIDENT_STATE_BY_STATUS, INCIDENT_STATES, lifecycleOf, type DrillState, type GroupLifecycle, type LifecycleState, type MachineLifecycleLabel } from '../domain/drills/index.ts';
 import type { ProtectionStore } from '../domain/ports/index.ts';
 import type { AuditEntry } from '../domain/evidence/index.ts';
 import type { Run, RunMachine, StoredProposal } from '../domain/failover/index.ts';
-import { readinessBadgeOf } from '../domain/protection/index.ts';
+import { readinessBadgeOf, rpoBadgeOf, type Badge, type RpoState } from '../domain/protection/index.ts';
 import { ineligibility, type RecoveryPoint } from '../domain/recovery-points/index.ts';
-import { rpoBadgeOf, type Badge, type RpoState } from '../domain/protection/index.ts';
 import type { RouteDeps } from './routes.ts';
 
 /**
  * What the console and the local API show, read from the same stores the handlers write
  * (incidents, approvals, audit log, runs, catalogue) and from the EC2 simulator.
  */
-
-export const incidentIdSchema = z.string().regex(/^inc-[0-9a-f]{20}$/, 'must be an incident id like inc-0123456789abcdef0123');
-
-/** Statuses after which nothing more happens without a person (or a failback) starting it. */
-export const FINAL_STATUSES: readonly IncidentStatus[] = ['recovered', 'failover-failed', 'rejected', 'expired', 'notified', 'ignored', 'closed'];
-
-export const isFinal = (status: IncidentStatus) => FINAL_STATUSES.includes(status);
 
 export interface IncidentSummary {
   incidentId: string;
@@ -104,12 +95,8 @@ export async function incidentDetail(deps: RouteDeps, incidentId: string): Promi
   };
 }
 
-export type Lifecycle = 'Protected' | 'Not Protected' | 'Failing Over' | 'Recovered' | 'Failover Failed' | 'Failback Pending';
-
-const LIFECYCLE_BY_STATUS: Partial<Record<IncidentStatus, Lifecycle>> = {
-  approved: 'Failing Over', 'failing-over': 'Failing Over', recovered: 'Recovered', 'failover-failed': 'Failover Failed',
-  'failback-pending': 'Failback Pending', 'failing-back': 'Failback Pending',
-};
+/** A machine's lifecycle label (domain/drills/lifecycle.ts): Protected / Not Protected, or the holding incident's state. */
+export type Lifecycle = MachineLifecycleLabel;
 
 export interface MachineView {
   machineId: string;
@@ -139,8 +126,6 @@ export interface MachineView {
   /** A drill of the machine's group is running now (a test-mode failover into the isolated test network). */
   runningDrillId: string | null;
 }
-
-const INCIDENT_LIFECYCLES: readonly Lifecycle[] = ['Failing Over', 'Recovered', 'Failover Failed', 'Failback Pending'];
 
 /** Every machine of the inventory with its newest recovery point and DR lifecycle status. */
 export async function machineViews(deps: RouteDeps): Promise<MachineView[]> {
@@ -173,7 +158,7 @@ export async function machineViews(deps: RouteDeps): Promise<MachineView[]> {
         const touches = incident.groups.includes(group.name) || incident.machines.includes(m.id);
         if (!touches) continue;
         if ((incident.status === 'proposed' || incident.status === 'awaiting-approval') && !view.pendingIncidentId) view = { ...view, pendingIncidentId: incident.incidentId };
-        const lifecycle = LIFECYCLE_BY_STATUS[incident.status];
+        const lifecycle = INCIDENT_STATE_BY_STATUS[incident.status];
         if (!lifecycle) continue;
         const run = (await coveredBy(incident)).machines.get(m.id);
         if (!run && incident.status !== 'approved') continue;
@@ -193,7 +178,7 @@ export async function machineViews(deps: RouteDeps): Promise<MachineView[]> {
 export function machineLifecycle(life: GroupLifecycle, machineId: string, incidentLifecycle: Lifecycle | null): Pick<MachineView, 'drill' | 'drLifecycle' | 'lastDrill' | 'runningDrillId'> {
   const m = life.machines.find((x) => x.machineId === machineId);
   const drill = m?.state ?? 'Never Tested';
-  const held = incidentLifecycle !== null && INCIDENT_LIFECYCLES.includes(incidentLifecycle);
+  const held = incidentLifecycle !== null && (INCIDENT_STATES as readonly string[]).includes(incidentLifecycle);
   return {
     drill, drLifecycle: held ? (incidentLifecycle as LifecycleState) : drill,
     lastDrill: m?.lastDrillId && m.lastTestedAt ? { drillId: m.lastDrillId, testedAt: m.lastTestedAt, result: m.lastResult } : null,
@@ -230,13 +215,12 @@ const readers = new WeakMap<RouteDeps['rt'], Promise<ProtectionReader>>();
 
 /**
  * The state table's protection records, through the same adapter check-protection writes them
- * with. The wiring module is imported lazily, like the other stores (local/stores.ts): the SDK
- * clients read their endpoints when it loads, after the runtime has pointed them locally.
+ * with, over the runtime's clients (as local/stores.ts).
  */
 export function protectionReader(deps: RouteDeps): Promise<ProtectionReader> {
   let reader = readers.get(deps.rt);
   if (!reader) {
-    reader = import('../functions/shared/wiring.ts').then(({ protectionStore }) => protectionStore({ STATE_TABLE: deps.rt.tables.state }));
+    reader = import('../functions/shared/wiring.ts').then(({ protectionStore }) => protectionStore({ STATE_TABLE: deps.rt.tables.state }, deps.rt.platform));
     reader.catch(() => readers.delete(deps.rt)); // a failed load is retried by the next page, not remembered
     readers.set(deps.rt, reader);
   }

@@ -1,9 +1,11 @@
+import { JSON_HEADERS } from '../functions/shared/edge/index.ts';
 import type { LocalRuntime } from './runtime.ts';
 import type { LocalStores } from './stores.ts';
 
-/** What the local server's routes share: the request as parsed once, the response, the errors. */
-export const MAX_BODY_BYTES = 16 * 1024;
-
+/**
+ * What the local server's routes share: the request as parsed once, the response. Refusals are
+ * the edge's HttpError (functions/shared/edge/), bodies are bounded by its MAX_BODY_BYTES.
+ */
 export interface RouteDeps {
   rt: LocalRuntime;
   stores: LocalStores;
@@ -34,12 +36,6 @@ export interface Route {
   handle(req: LocalRequest): Promise<LocalResponse>;
 }
 
-/** A request the server refuses: the status and a message the caller may see. */
-export class HttpFailure extends Error {
-  override readonly name = 'HttpFailure' as const;
-  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) { super(message); }
-}
-
 export function json(status: number, value: unknown, headers: Record<string, string> = {}): LocalResponse {
-  return { status, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers }, body: JSON.stringify(value, null, 2) };
+  return { status, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(value, null, 2) };
 }

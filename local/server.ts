@@ -6,7 +6,8 @@ import { drillApiRoutes } from './drills-api.ts';
 import { consoleRoutes } from './console/index.ts';
 import { errorPage } from './console/layout.ts';
 import { apiGatewayEvent } from './http-event.ts';
-import { HttpFailure, json, MAX_BODY_BYTES, type LocalRequest, type LocalResponse, type Route, type RouteDeps } from './routes.ts';
+import { bodyTooLarge, HttpError, MAX_BODY_BYTES } from '../functions/shared/edge/index.ts';
+import { json, type LocalRequest, type LocalResponse, type Route, type RouteDeps } from './routes.ts';
 import { httpRoutes } from './serverless-config.ts';
 
 /**
@@ -73,7 +74,7 @@ async function handle(routes: Route[], port: number, req: IncomingMessage, res: 
   try {
     body = await readBody(req);
   } catch (e) {
-    if (e instanceof HttpFailure) return fail(e.status, e.message, { connection: 'close' });
+    if (e instanceof HttpError) return fail(e.status, e.message, { connection: 'close' });
     throw e;
   }
   const request: LocalRequest = {
@@ -84,7 +85,7 @@ async function handle(routes: Route[], port: number, req: IncomingMessage, res: 
   try {
     response = await match.route.handle(request);
   } catch (e) {
-    if (!(e instanceof HttpFailure)) throw e;
+    if (!(e instanceof HttpError)) throw e;
     response = wantsJson ? json(e.status, { error: e.message }, e.headers) : errorPage(e.status, e.message, e.headers);
   }
   reply(res, response);
@@ -121,7 +122,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > MAX_BODY_BYTES) {
     req.resume();
-    throw new HttpFailure(413, `request body larger than ${MAX_BODY_BYTES} bytes`);
+    throw bodyTooLarge();
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -129,7 +130,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
     size += (chunk as Buffer).length;
     if (size > MAX_BODY_BYTES) {
       req.resume();
-      throw new HttpFailure(413, `request body larger than ${MAX_BODY_BYTES} bytes`);
+      throw bodyTooLarge();
     }
     chunks.push(chunk as Buffer);
   }

@@ -1,11 +1,13 @@
 import { parseArgs } from 'node:util';
+import { LISTED_APPROVAL_STATUSES } from '../../domain/approvals/index.ts';
+import { APPROVAL_ID, isId } from '../../domain/shared/index.ts';
 import type { ApprovalView } from '../../local/read-model.ts';
 import { UsageError, type Io } from '../io.ts';
 import { columns, LocalApi, shortTime, URL_OPTION } from '../local-api.ts';
 
 export const APPROVALS_USAGE = 'cleanpoint approvals list [--status pending|approved|rejected|expired] [--url URL] [--json]\n  cleanpoint approvals approve|reject ID --as PERSON [--reason TEXT] [--confirm-unverified] [--url URL]';
 
-const STATUSES = ['pending', 'approved', 'rejected', 'expired'];
+const STATUSES: readonly string[] = LISTED_APPROVAL_STATUSES;
 
 /** `approvals list`: the approval requests, newest first, with the first decider's link while pending. */
 export async function approvalsCommand(io: Io, argv: string[]): Promise<number> {
@@ -30,7 +32,7 @@ export async function approvalsCommand(io: Io, argv: string[]): Promise<number> 
  */
 async function decide(io: Io, url: string, decision: 'approve' | 'reject', approvalId: string, as: string | undefined, reason: string | undefined, confirmUnverified = false): Promise<number> {
   if (!as) throw new UsageError('--as PERSON is required: the person (from the inventory) who decides');
-  if (!/^[A-Za-z0-9_-]{22,64}$/.test(approvalId)) throw new UsageError(`ID ${JSON.stringify(approvalId)} is not an approval id`);
+  if (!isId(APPROVAL_ID, approvalId)) throw new UsageError(`ID ${JSON.stringify(approvalId)} is not an approval id`);
   if (decision === 'reject' && !reason?.trim()) throw new UsageError('--reason TEXT is required to reject');
   const api = new LocalApi(url);
   const out = await api.post<{ status: string; duplicate?: boolean; approvalsNeeded?: number }>(`/local/approvals/${approvalId}/decision`, { as, decision, ...(reason ? { reason } : {}), ...(confirmUnverified ? { confirmUnverified: true } : {}) }, `approval ${approvalId}`);

@@ -3,15 +3,18 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { AuditEntry } from '../../domain/evidence/index.ts';
 import { describe } from '../../local/console/incident.ts';
-import { FINAL_STATUSES, incidentIdSchema, type IncidentDetail, type IncidentSummary } from '../../local/read-model.ts';
+import { FINAL_STATUSES, GOOD_ENDINGS } from '../../domain/incidents/index.ts';
+import { idMessage, INCIDENT_ID, isId } from '../../domain/shared/index.ts';
+import type { IncidentDetail, IncidentSummary } from '../../local/read-model.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type Io } from '../io.ts';
 import { columns, LocalApi, shortTime, URL_OPTION } from '../local-api.ts';
 
 export const INCIDENTS_USAGE = 'cleanpoint incidents list|show ID|watch ID [--url URL] [--json] [--interval MS] [--timeout SECONDS]\n'
   + '  cleanpoint incidents export ID [--format json|html] [--out FILE] | verify ID | failback ID --as PERSON | close ID --as PERSON --reason TEXT';
 
-/** Statuses `watch` ends on with exit 0: recovered, or nothing to fail over. */
-const GOOD_ENDINGS = ['recovered', 'notified', 'ignored', 'closed'];
+function incidentIdArgument(id: string): void {
+  if (!isId(INCIDENT_ID, id)) throw new UsageError(`ID ${JSON.stringify(id)} ${idMessage(INCIDENT_ID)}`);
+}
 
 export async function incidentsCommand(io: Io, argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -24,8 +27,7 @@ export async function incidentsCommand(io: Io, argv: string[]): Promise<number> 
   const [sub, id, ...extra] = positionals;
   const api = new LocalApi(values.url);
   if (sub && ['export', 'verify', 'failback', 'close'].includes(sub) && id && extra.length === 0) {
-    const parsed = incidentIdSchema.safeParse(id);
-    if (!parsed.success) throw new UsageError(`ID ${JSON.stringify(id)} ${parsed.error.issues[0]?.message ?? 'is not an incident id'}`);
+    incidentIdArgument(id);
     return afterIncident(io, api, sub as 'export' | 'verify' | 'failback' | 'close', id, values);
   }
   if (sub === 'list' && !id) {
@@ -34,8 +36,7 @@ export async function incidentsCommand(io: Io, argv: string[]): Promise<number> 
     return EXIT_OK;
   }
   if ((sub === 'show' || sub === 'watch') && id && extra.length === 0) {
-    const parsed = incidentIdSchema.safeParse(id);
-    if (!parsed.success) throw new UsageError(`ID ${JSON.stringify(id)} ${parsed.error.issues[0]?.message ?? 'is not an incident id'}`);
+    incidentIdArgument(id);
     if (sub === 'show') {
       const detail = await api.get<IncidentDetail>(`/local/incidents/${id}`, `incident ${id}`);
       io.stdout(values.json ? JSON.stringify(detail, null, 2) : renderDetail(detail));

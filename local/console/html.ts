@@ -1,6 +1,7 @@
-/** Small helpers shared by the console pages. Every dynamic value goes through `e`. */
-export const e = (value: unknown): string =>
-  String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+import { escapeHtml as e } from '../../functions/shared/edge/index.ts';
+
+/** Small helpers shared by the console pages. Every dynamic value goes through `e` (the edge's escapeHtml). */
+export { e };
 
 /** `2026-11-26T09:12:40.000Z` → `2026-11-26 09:12:40Z` (times are virtual, UTC). */
 export function time(iso: string | null | undefined): string {

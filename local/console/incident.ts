@@ -1,6 +1,7 @@
 import type { AuditEntry } from '../../domain/evidence/index.ts';
 import type { ChosenPoint, Selection } from '../../domain/recovery-points/index.ts';
-import { isFinal, type IncidentDetail } from '../read-model.ts';
+import { isFinal } from '../../domain/incidents/index.ts';
+import type { IncidentDetail } from '../read-model.ts';
 import { badge, e, humanStatus, minutes, statusTone, table, time } from './html.ts';
 import { launchChart } from './launch-chart.ts';
 

@@ -1,5 +1,7 @@
-import { approvalView, incidentDetail, incidentIdSchema, isFinal, machineViews, protectionReader, readinessBadges, rpoBadges, summarise } from '../read-model.ts';
-import { HttpFailure, type LocalRequest, type LocalResponse, type Route, type RouteDeps } from '../routes.ts';
+import { isFinal } from '../../domain/incidents/index.ts';
+import { HttpError, idSchemas } from '../../functions/shared/edge/index.ts';
+import { approvalView, incidentDetail, machineViews, protectionReader, readinessBadges, rpoBadges, summarise } from '../read-model.ts';
+import type { LocalRequest, LocalResponse, Route, RouteDeps } from '../routes.ts';
 import { drillsPageData, renderDrillsPage } from './drills.ts';
 import { incidentPage } from './incident.ts';
 import { incidentsPage } from './incidents.ts';
@@ -42,10 +44,10 @@ export function consoleRoutes(deps: RouteDeps): Route[] {
     {
       method: 'GET', path: '/incidents/{incidentId}', handle: async (req) => {
         noQuery(req);
-        const parsed = incidentIdSchema.safeParse(req.params['incidentId']);
-        if (!parsed.success) throw new HttpFailure(404, `${req.params['incidentId']} is not an incident id (they look like inc-0123456789abcdef0123)`);
+        const parsed = idSchemas.incidentId.safeParse(req.params['incidentId']);
+        if (!parsed.success) throw new HttpError(404, `${req.params['incidentId']} is not an incident id (they look like inc-0123456789abcdef0123)`);
         const detail = await incidentDetail(deps, parsed.data);
-        if (!detail) throw new HttpFailure(404, `There is no incident ${parsed.data}.`);
+        if (!detail) throw new HttpError(404, `There is no incident ${parsed.data}.`);
         const refresh = isFinal(detail.incident.status) ? {} : { refreshSeconds: 2 };
         return page({ title: `Incident ${detail.incident.incidentId}`, section: '/incidents', now: now(), ...refresh }, incidentPage(detail, deps.rt.clock.now()));
       },
@@ -54,9 +56,9 @@ export function consoleRoutes(deps: RouteDeps): Route[] {
       method: 'GET', path: '/drills', handle: async (req) => {
         const keys = [...new Set(req.query.keys())];
         const unknown = keys.filter((k) => k !== 'group');
-        if (unknown.length) throw new HttpFailure(400, `this page takes only ?group=NAME (got ${unknown.join(', ')})`);
+        if (unknown.length) throw new HttpError(400, `this page takes only ?group=NAME (got ${unknown.join(', ')})`);
         const groups = req.query.getAll('group');
-        if (groups.length > 1) throw new HttpFailure(400, 'name one group: ?group=NAME');
+        if (groups.length > 1) throw new HttpError(400, 'name one group: ?group=NAME');
         return drillsPage(groups[0] ?? null);
       },
     },
@@ -66,7 +68,7 @@ export function consoleRoutes(deps: RouteDeps): Route[] {
 
   /** Every group's drill lifecycle, or one group's (404 when the inventory has no such group); reloads while a drill runs. */
   async function drillsPage(group: string | null): Promise<LocalResponse> {
-    if (group !== null && !deps.rt.index.groupByName.has(group)) throw new HttpFailure(404, `There is no group ${JSON.stringify(group)} in the inventory.`);
+    if (group !== null && !deps.rt.index.groupByName.has(group)) throw new HttpError(404, `There is no group ${JSON.stringify(group)} in the inventory.`);
     const data = await drillsPageData(deps, group);
     const running = data.groups.some((g) => (group === null || g.group.name === group) && g.lifecycle.runningDrillId);
     return page({ title: group ? `Drills of ${group}` : 'Drills', section: '/drills', now: now(), ...(running ? { refreshSeconds: 2 } : {}) }, renderDrillsPage(data));
@@ -75,5 +77,5 @@ export function consoleRoutes(deps: RouteDeps): Route[] {
 
 function noQuery(req: LocalRequest): void {
   const keys = [...new Set(req.query.keys())];
-  if (keys.length) throw new HttpFailure(400, `this page takes no query parameters (got ${keys.join(', ')})`);
+  if (keys.length) throw new HttpError(400, `this page takes no query parameters (got ${keys.join(', ')})`);
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { contentSecurityPolicy, HTML_CONTENT_TYPE, securityHeaders } from '../../functions/shared/edge/index.ts';
 import type { LocalResponse } from '../routes.ts';
 import { e } from './html.ts';
 
@@ -57,12 +58,8 @@ svg.chart .objective-label{fill:#8b1d1d}
 const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('base64')}`;
 
 export const CONSOLE_HEADERS: Record<string, string> = {
-  'content-type': 'text/html; charset=utf-8',
-  'content-security-policy': `default-src 'none'; style-src '${STYLE_HASH}'; img-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'`,
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'no-store',
-  'x-frame-options': 'DENY',
+  'content-type': HTML_CONTENT_TYPE,
+  ...securityHeaders(contentSecurityPolicy({ style: `'${STYLE_HASH}'`, img: "'self'" })),
 };
 
 const NAV: [string, string][] = [['/', 'Overview'], ['/machines', 'Machines'], ['/incidents', 'Incidents'], ['/drills', 'Drills'], ['/outbox', 'Outbox']];

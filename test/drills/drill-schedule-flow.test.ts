@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drillApiRoutes, drillExecution } from '../../local/drills-api.ts';
 import { drillsPageData, renderDrillsPage } from '../../local/console/drills.ts';
-import { HttpFailure, type LocalRequest, type Route } from '../../local/routes.ts';
+import { HttpError } from '../../functions/shared/edge/index.ts';
+import type { LocalRequest, Route } from '../../local/routes.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { localStores, type LocalStores } from '../../local/stores.ts';
 import { startSeededRuntime, until } from '../helpers/local-runtime.ts';
@@ -32,11 +33,11 @@ function call(method: string, routePath: string, opts: { params?: Record<string,
     method, path: routePath, params: opts.params ?? {}, query: new URLSearchParams(opts.query ?? {}), headers: { 'content-type': 'application/json' },
     body: opts.body === undefined ? '' : JSON.stringify(opts.body), sourceIp: '127.0.0.1',
   };
-  // As the local server does: a refusal (HttpFailure) becomes its status and {error}.
+  // As the local server does: a refusal (HttpError) becomes its status and {error}.
   return route.handle(req).then(
     (r) => ({ status: r.status, json: JSON.parse(r.body) as Record<string, unknown> }),
     (e: unknown) => {
-      if (e instanceof HttpFailure) return { status: e.status, json: { error: e.message } as Record<string, unknown> };
+      if (e instanceof HttpError) return { status: e.status, json: { error: e.message } as Record<string, unknown> };
       throw e;
     },
   );

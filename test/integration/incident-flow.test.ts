@@ -188,7 +188,8 @@ describe('failback and closing an incident', () => {
     // Prepare: an incident of its own group, recovered and failed back
     const incidentId = await recoverGroup(databaseOf(GROUP.evidence));
     await failBack(incidentId);
-    const { buildEvidencePack, renderEvidenceHtml } = await import('../../domain/evidence/index.ts');
+    const { buildEvidencePack } = await import('../../domain/evidence/index.ts');
+    const { renderEvidenceHtml } = await import('../../functions/shared/presenters/evidence-html.ts');
     const { verifyAuditChain } = await import('../../domain/evidence/index.ts');
     const { stateStores } = await import('../../functions/shared/wiring.ts');
     const stores = stateStores({ STATE_TABLE: rt.tables.state });

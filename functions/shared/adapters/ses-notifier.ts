@@ -3,6 +3,7 @@ import { isApprovalNotification, type ApprovalCard } from '../../../domain/appro
 import type { InventoryIndex } from '../../../domain/inventory/index.ts';
 import type { Notifier } from '../../../domain/ports/index.ts';
 import type { Notification } from '../../../domain/shared/index.ts';
+import { escapeHtml } from '../edge/index.ts';
 
 /**
  * E-mail through SES v2 (SendEmail, Simple content: subject, text and HTML bodies, UTF-8),
@@ -54,8 +55,6 @@ function cardText(c: ApprovalCard): string[] {
     ...c.problems.map((p) => `! ${p}`),
   ];
 }
-
-export const escapeHtml = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const isHttpUrl = (url: string) => {
   try {
