@@ -59,3 +59,67 @@ export function importCycles(dir: string): string[][] {
   for (const f of files) if (!index.has(f)) visit(f);
   return cycles.sort((a, b) => a[0]!.localeCompare(b[0]!));
 }
+
+/** The relative imports of `file`, resolved to absolute paths. */
+function relativeImports(file: string): string[] {
+  return moduleSpecifiers(readFileSync(file, 'utf8'))
+    .filter((s) => s.startsWith('.'))
+    .map((s) => path.resolve(path.dirname(file), s));
+}
+
+/**
+ * Where `file` sits among the capability folders of `domainDir`: its capability (the folder
+ * right below domain/) and its path inside that folder; null outside every capability.
+ */
+function capabilityOf(domainDir: string, file: string): { capability: string; inside: string } | null {
+  const rel = path.relative(domainDir, file);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) return null;
+  const [capability, ...rest] = rel.split(path.sep);
+  if (!capability || rest.length === 0) return null;
+  return { capability, inside: rest.join('/') };
+}
+
+/**
+ * The capability boundaries below `root` (a tree with a domain/ folder of capability folders):
+ *
+ * - a production file (everything below `dirs`, e.g. domain, functions, local, cli, bench) reaches
+ *   another capability only through its `index.ts` or `model.ts`, never one of its inner files;
+ * - a port file (domain/ports/*) or a model file (a capability's `model.ts` and the files it
+ *   re-exports) imports no other capability's `index.ts` (its use cases), except those of the
+ *   `entityOnly` capabilities (shared/ and inventory/, which hold only entities and utilities).
+ *
+ * Returns each violation as `from → to: rule`, paths relative to `root`, sorted. Test files are
+ * not passed in: a unit test may import the module it tests.
+ */
+export function boundaryViolations(root: string, dirs: readonly string[], entityOnly: readonly string[] = ['shared', 'inventory']): string[] {
+  const domainDir = path.join(path.resolve(root), 'domain');
+  const capabilities = readdirSync(domainDir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  const modelFiles = new Set<string>();
+  for (const capability of capabilities) {
+    const model = path.join(domainDir, capability, 'model.ts');
+    let reexported: string[];
+    try { reexported = relativeImports(model); } catch { continue; }
+    modelFiles.add(model);
+    for (const target of reexported) if (capabilityOf(domainDir, target)?.capability === capability) modelFiles.add(target);
+  }
+  const files = dirs.flatMap((d) => {
+    const dir = path.join(path.resolve(root), d);
+    try { return sourceFiles(dir); } catch { return []; }
+  });
+  const violations: string[] = [];
+  for (const file of files) {
+    const from = capabilityOf(domainDir, file);
+    const entitySide = modelFiles.has(file) || from?.capability === 'ports';
+    for (const target of relativeImports(file)) {
+      const to = capabilityOf(domainDir, target);
+      if (!to || to.capability === from?.capability) continue;
+      const arrow = `${path.relative(root, file)} → ${path.relative(root, target)}`;
+      if (to.inside !== 'index.ts' && to.inside !== 'model.ts') {
+        violations.push(`${arrow}: reaches inside ${to.capability}/ (import its index.ts or model.ts)`);
+      } else if (entitySide && to.inside === 'index.ts' && !entityOnly.includes(to.capability)) {
+        violations.push(`${arrow}: a ${from?.capability === 'ports' ? 'port' : 'model'} file imports ${to.capability}/ use cases (import its model.ts)`);
+      }
+    }
+  }
+  return violations.sort();
+}
