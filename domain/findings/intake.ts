@@ -1,6 +1,6 @@
 import { assessFinding, combineSuspectedSince, type Assessment } from './assess.ts';
 import type { Clock } from '../shared/index.ts';
-import { ConflictError, NotFoundError } from '../shared/index.ts';
+import { ConflictError, INCIDENT_ID, isId, NotFoundError } from '../shared/index.ts';
 import { parseFinding, type Finding } from './finding.ts';
 import { TAG } from '../inventory/index.ts';
 import { changeIncident } from '../incidents/index.ts';
@@ -282,7 +282,7 @@ function restrictTo(assessment: Assessment, groups: string[], index: InventoryIn
 async function findReinfection(deps: IntakeDeps, finding: Finding): Promise<Reinfection | null> {
   const incidentId = finding.tags[TAG.incident];
   const machineId = finding.tags[TAG.machine];
-  if (!incidentId || !machineId || !/^inc-[0-9a-f]{20}$/.test(incidentId)) return null;
+  if (!incidentId || !machineId || !isId(INCIDENT_ID, incidentId)) return null;
   const machine = await deps.runs.getMachine(incidentId, machineId);
   if (!machine?.instanceId || !finding.instanceIds.includes(machine.instanceId) || !machine.readyAt) return null;
   return { incidentId, machine, instanceId: machine.instanceId, cutoff: toIso(Date.parse(machine.capturedAt) - 1) };

@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ValidationError, type Issue } from '../shared/index.ts';
+import { DRS_SOURCE_SERVER_ID, idSchema, INSTANCE_ID, INVENTORY_NAME, SECURITY_GROUP_ID, SUBNET_ID, ValidationError, type Issue } from '../shared/index.ts';
 import { zodIssues } from '../shared/index.ts';
 
 /**
@@ -8,10 +8,10 @@ import { zodIssues } from '../shared/index.ts';
  * people in each role. One YAML or JSON file, reviewed like code.
  */
 
-const name = z.string().min(1, 'must not be empty').max(128).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-" only');
-const instanceId = z.string().regex(/^i-[0-9a-f]{8,17}$/, 'must be an EC2 instance id like i-0123456789abcdef0');
-const subnetId = z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet id like subnet-0123abcd');
-const sgId = z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'must be a security group id like sg-0123abcd');
+const name = idSchema(INVENTORY_NAME, 'use letters, digits, ".", "_" and "-" only', { min1: 'must not be empty' });
+const instanceId = idSchema(INSTANCE_ID);
+const subnetId = idSchema(SUBNET_ID);
+const sgId = idSchema(SECURITY_GROUP_ID);
 const instanceType = z.string().regex(/^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$/, 'must be an EC2 instance type like m5.large');
 
 export const networkSchema = z.strictObject({
@@ -49,7 +49,7 @@ export const machineSchema = z.strictObject({
   fallbackInstanceTypes: z.array(instanceType).max(5).default([]),
   checks: z.array(checkSchema).default([]),
   /** AWS Elastic Disaster Recovery source server, when DRS replicates this machine. */
-  drsSourceServerId: z.string().regex(/^s-[0-9a-f]{17}$/, 'must be a DRS source server id like s-0123456789abcdef0').optional(),
+  drsSourceServerId: idSchema(DRS_SOURCE_SERVER_ID).optional(),
 });
 export type Machine = z.infer<typeof machineSchema>;
 

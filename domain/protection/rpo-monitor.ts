@@ -3,7 +3,7 @@ import type { Clock, Notification } from '../shared/index.ts';
 import { peopleInRole, type Group, type InventoryIndex, type Machine } from '../inventory/index.ts';
 import type { EventPublisher, Notifier, ProtectionStore } from '../ports/index.ts';
 import { ineligibility, mapLimit, type RecoveryPointCatalog } from '../recovery-points/model.ts';
-import { isIsoTimestamp, minutesBetween, parseWith, toIso } from '../shared/index.ts';
+import { DRS_SOURCE_SERVER_ARN, idSchema, isIsoTimestamp, minutesBetween, parseWith, toIso } from '../shared/index.ts';
 import type { NewestPoint, RpoObservation } from './rpo.ts';
 import type { RpoState, RpoSample } from './rpo.ts';
 export type { RpoState, RpoSample } from './rpo.ts';
@@ -244,7 +244,7 @@ const stalledEvent = z.looseObject({
   source: z.literal('aws.drs'),
   'detail-type': z.literal('DRS Source Server Data Replication Stalled Change'),
   time: z.string().refine(isIsoTimestamp, 'must be an ISO-8601 timestamp'),
-  resources: z.array(z.string().regex(/source-server\/s-[0-9a-f]{17}$/, 'must be a DRS source server ARN')).min(1),
+  resources: z.array(idSchema(DRS_SOURCE_SERVER_ARN)).min(1),
   detail: z.looseObject({ state: z.enum(['STALLED', 'NOT_STALLED']) }),
 });
 

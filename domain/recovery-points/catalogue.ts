@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ValidationError } from '../shared/index.ts';
+import { idSchema, SNAPSHOT_ID, ValidationError } from '../shared/index.ts';
 import { isIsoTimestamp, minutesBetween, parseWith, toIso } from '../shared/index.ts';
 
 /**
@@ -17,7 +17,7 @@ const isoDate = z.string().refine(isIsoTimestamp, { message: 'must be an ISO-860
 
 export const snapshotRefSchema = z.strictObject({
   deviceName: z.string().regex(/^\/dev\/[a-z0-9]+$/, 'must be a device name like /dev/xvda'),
-  snapshotId: z.string().regex(/^snap-[0-9a-f]{8,17}$/, 'must be a snapshot id like snap-0123abcd'),
+  snapshotId: idSchema(SNAPSHOT_ID),
   volumeSize: z.number().int().positive().optional(),
 });
 export type SnapshotRef = z.infer<typeof snapshotRefSchema>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UnsupportedEventError, ValidationError } from '../shared/index.ts';
+import { DRS_SOURCE_SERVER_ARN, idSchema, UnsupportedEventError, ValidationError } from '../shared/index.ts';
 import type { InventoryIndex } from '../inventory/index.ts';
 import type { RecoveryPointWriter, SnapshotDirectory } from '../ports/index.ts';
 import type { SnapshotInfo } from './snapshot-info.ts';
@@ -29,7 +29,7 @@ const drsPit = z.looseObject({
   source: z.literal('aws.drs'),
   'detail-type': z.literal('DRS PIT Snapshot Taken'),
   time: z.string().refine(isIsoTimestamp, 'must be an ISO-8601 timestamp'),
-  resources: z.array(z.string().regex(/source-server\/s-[0-9a-f]{17}$/, 'must be a DRS source server ARN')).min(1),
+  resources: z.array(idSchema(DRS_SOURCE_SERVER_ARN)).min(1),
   detail: z.looseObject({ DrsSnapshotID: z.string().min(1), EbsSnapshotIDs: z.string().optional() }),
 });
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Clock } from '../shared/index.ts';
-import { NotFoundError, UnsupportedEventError } from '../shared/index.ts';
+import { idSchema, NotFoundError, SNAPSHOT_ID, UnsupportedEventError } from '../shared/index.ts';
 import type { AuditLog, EventPublisher, RecoveryPointSnapshotIndex, RecoveryPointWriter } from '../ports/index.ts';
 import { catalogAuditStream } from './verdicts.ts';
 import { parseWith, toIso } from '../shared/index.ts';
@@ -21,7 +21,7 @@ const deleteSnapshotSchema = z.looseObject({
     eventName: z.literal('DeleteSnapshot'),
     eventTime: z.string().optional(),
     errorCode: z.string().optional(),
-    requestParameters: z.looseObject({ snapshotId: z.string().regex(/^snap-[0-9a-f]{8,17}$/, 'must be a snapshot id like snap-0123abcd') }),
+    requestParameters: z.looseObject({ snapshotId: idSchema(SNAPSHOT_ID) }),
   }),
 });
 

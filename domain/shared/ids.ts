@@ -28,6 +28,8 @@ export const SNAPSHOT_ID: IdFormat = { pattern: /^snap-[0-9a-f]{8,17}$/, label: 
 export const SUBNET_ID: IdFormat = { pattern: /^subnet-[0-9a-f]{8,17}$/, label: 'a subnet id', example: 'subnet-0123abcd' };
 export const SECURITY_GROUP_ID: IdFormat = { pattern: /^sg-[0-9a-f]{8,17}$/, label: 'a security group id', example: 'sg-0123abcd' };
 export const DRS_SOURCE_SERVER_ID: IdFormat = { pattern: /^s-[0-9a-f]{17}$/, label: 'a DRS source server id', example: 's-0123456789abcdef0' };
+/** The end of a DRS source server ARN (`…:source-server/s-…`), as DRS events name it. */
+export const DRS_SOURCE_SERVER_ARN: IdFormat = { pattern: /source-server\/s-[0-9a-f]{17}$/, label: 'a DRS source server ARN' };
 
 /** `must be an incident id like inc-0123456789abcdef0123`. */
 export const idMessage = (format: IdFormat): string => `must be ${format.label}${format.example ? ` like ${format.example}` : ''}`;

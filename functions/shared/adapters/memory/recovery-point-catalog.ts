@@ -3,7 +3,7 @@
  * RecoveryPointWriter, with the DynamoDB adapter's semantics (normalised capturedAt, points
  * at the same instant ordered by pointId, callers never share stored objects).
  */
-import { NotFoundError, ValidationError } from '../../../../domain/shared/index.ts';
+import { isId, NotFoundError, SNAPSHOT_ID, ValidationError } from '../../../../domain/shared/index.ts';
 import {
   catalogTime, checkPointChange, storablePoint, type PointChange, type RecoveryPointLookup, type RecoveryPointSnapshotIndex, type RecoveryPointWriter,
 } from '../../../../domain/ports/index.ts';
@@ -81,7 +81,7 @@ export class MemoryRecoveryPointCatalog extends InMemoryRecoveryPointCatalog imp
 
 /** The snapshot-lookup argument is an EBS snapshot id (both catalogue adapters refuse anything else). */
 export function checkSnapshotId(snapshotId: string): void {
-  if (typeof snapshotId !== 'string' || !/^snap-[0-9a-f]{8,17}$/.test(snapshotId)) {
+  if (!isId(SNAPSHOT_ID, snapshotId)) {
     throw new ValidationError('snapshot lookup', [{ path: 'snapshotId', message: `${JSON.stringify(snapshotId)} is not a snapshot id like snap-0123abcd` }]);
   }
 }
