@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { INSTANCE_ID } from '../../domain/shared/index.ts';
 import { checkMachine } from '../../domain/failover/index.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
@@ -8,7 +9,7 @@ import { clock, compute, stateStores } from '../shared/wiring.ts';
 const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, KMS_KEY_ID: configVars.KMS_KEY_ID });
 const stores = stateStores(config);
 const provider = compute(config);
-const input = z.looseObject({ runId: ids.runId, kind: ids.kind, machineId: ids.machineId, instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/) });
+const input = z.looseObject({ runId: ids.runId, kind: ids.kind, machineId: ids.machineId, instanceId: z.string().regex(INSTANCE_ID.pattern) });
 type Deps = Parameters<typeof checkMachine>[0];
 
 /**

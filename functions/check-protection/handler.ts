@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { checkCoverage, type CoverageDeps } from '../../domain/protection/index.ts';
-import { UnsupportedEventError } from '../../domain/shared/index.ts';
+import { INSTANCE_ID, UnsupportedEventError } from '../../domain/shared/index.ts';
 import { checkReadiness, type ReadinessDeps } from '../../domain/protection/index.ts';
 import { monitorRpo, replicationStallChanged, type RpoMonitorDeps } from '../../domain/protection/index.ts';
 import { slackConfigVars } from '../shared/adapters/slack-notifier.ts';
@@ -32,7 +32,7 @@ const task = z.discriminatedUnion('task', [
 const instanceStateChange = z.looseObject({
   source: z.literal('aws.ec2'),
   'detail-type': z.literal('EC2 Instance State-change Notification'),
-  detail: z.looseObject({ 'instance-id': z.string().regex(/^i-[0-9a-f]{8,17}$/), state: z.string().min(1) }),
+  detail: z.looseObject({ 'instance-id': z.string().regex(INSTANCE_ID.pattern), state: z.string().min(1) }),
 });
 
 export type ProtectionDeps = RpoMonitorDeps & CoverageDeps & ReadinessDeps;
