@@ -45,6 +45,7 @@ const BAD_REQUESTS: BadCase[] = [
   { name: 'a finding that is not JSON', method: 'POST', path: '/local/findings', body: '{"source": "aws.guardduty",', status: 400, mentions: /not valid JSON/ },
   { name: 'an empty finding body', method: 'POST', path: '/local/findings', body: '', status: 400, mentions: /empty/ },
   { name: 'a JSON array instead of a finding', method: 'POST', path: '/local/findings', body: '[1,2]', status: 400, mentions: /JSON object/ },
+  { name: 'a finding nested deeper than 32 levels', method: 'POST', path: '/local/findings', body: `${'{"a":'.repeat(40)}1${'}'.repeat(40)}`, status: 400, mentions: /nests deeper than 32 levels/ },
   { name: 'a finding sent as text/plain (what a cross-site form can send)', method: 'POST', path: '/local/findings', body: '{}', contentType: 'text/plain', status: 415, mentions: /application\/json/ },
   { name: 'a finding without its first-seen time', method: 'POST', path: '/local/findings', body: 'NO_FIRST_SEEN', status: 400, mentions: /eventFirstSeen/ },
   { name: 'an event from another service', method: 'POST', path: '/local/findings', body: '{"source":"aws.securityhub","detail-type":"Security Hub Findings - Imported","detail":{}}', status: 422, mentions: /aws\.securityhub/ },
