@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 
 /**
  * Builds the API Gateway HTTP API (payload 2.0) event that Lambda receives, so the local
- * server and tests call decide-approval exactly as API Gateway would.
+ * server and tests call the approval functions exactly as API Gateway would.
  */
 export function apiGatewayEvent(input: {
   method: string; path: string; routeKey?: string; query?: Record<string, string>; headers?: Record<string, string>;

@@ -1,14 +1,14 @@
 import { z } from 'zod';
-import { decideFromCli, type DecideDeps } from '../domain/approvals/index.ts';
 import { buildEvidencePack, verifyAuditChain } from '../domain/evidence/index.ts';
 import { contentSecurityPolicy, domainErrorsAsHttp, HTML_CONTENT_TYPE, HttpError, idSchemas, parseInput, parseJsonBody, securityHeaders } from '../functions/shared/edge/index.ts';
 import { renderEvidenceHtml } from '../functions/shared/presenters/evidence-html.ts';
 import { json, type LocalRequest, type LocalResponse, type Route, type RouteDeps } from './routes.ts';
+import { decideAsOperator } from './approval-decisions.ts';
 
 /**
  * Local API routes for what happens to an incident after the proposal: a decision from the
  * CLI, the evidence pack and its verification, the failback and closing. They call the same
- * handler or use case the deployed system uses (manage-incident, decide-approval's CLI path).
+ * handler or use case the deployed system uses (manage-incident, the operator's decision path, local/approval-decisions.ts).
  */
 const person = idSchemas.personId;
 const failbackBody = z.strictObject({ by: person });
@@ -57,9 +57,8 @@ async function act(deps: RouteDeps, req: LocalRequest, action: 'failback' | 'clo
 async function decide(deps: RouteDeps, req: LocalRequest): Promise<LocalResponse> {
   const approvalId = parseInput(idSchemas.approvalId, req.params['approvalId'], 'approvalId');
   const body = parseInput(decisionBody, bodyOf(req), 'decision');
-  // The CLI's decision path (decideFromCli, channel cli) over decide-approval's dependencies as the runtime composed them.
-  const d = await (await deps.rt.dependenciesOf('decide-approval'))() as DecideDeps;
-  const out = await mapErrors(() => decideFromCli(d)({ approvalId, as: body.as, decision: body.decision, ...(body.reason ? { reason: body.reason } : {}), ...(body.confirmUnverified ? { confirmUnverified: true } : {}), source: `local-api:${req.sourceIp}` }));
+  // The CLI's decision path (decideFromCli, channel cli: the validator every channel uses).
+  const out = await mapErrors(() => decideAsOperator(deps.rt)({ approvalId, as: body.as, decision: body.decision, ...(body.reason ? { reason: body.reason } : {}), ...(body.confirmUnverified ? { confirmUnverified: true } : {}), source: `local-api:${req.sourceIp}` }));
   return json(200, out);
 }
 

@@ -1,3 +1,2 @@
 export * from './approval.ts';
 export * from './links.ts';
-export * from './slack.ts';

@@ -36,7 +36,7 @@ import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { SlackDecisionJob } from '../../domain/approvals/index.ts';
+import type { SlackDecisionJob } from './adapters/slack/interaction.ts';
 import type { Pacer } from '../../domain/failover/index.ts';
 import type {
   ApprovalStore, AuditLog, DrillStore, IncidentStore, ProtectionStore, RecoveryPointCatalog, RecoveryPointLookup,

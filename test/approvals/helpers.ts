@@ -4,14 +4,13 @@
  * Plus builders for Slack requests signed the way Slack signs them.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { ApprovalRequest } from '../../domain/approvals/index.ts';
-import { requestApproval } from '../../domain/approvals/index.ts';
+import { requestApproval, type ApprovalRequest } from '../../domain/approvals/index.ts';
+import { SLACK_ACTIONS, slackSignature } from '../../functions/shared/adapters/slack/index.ts';
 import { fixedClock, type Notification } from '../../domain/shared/index.ts';
 import type { Incident } from '../../domain/incidents/index.ts';
 import { indexInventory, parseInventory, type InventoryIndex } from '../../domain/inventory/index.ts';
 import type { MachineKind, Notifier, WorkflowEngine } from '../../domain/ports/index.ts';
 import type { AuditEntry } from '../../domain/evidence/index.ts';
-import { slackSignature, SLACK_ACTIONS } from '../../domain/approvals/index.ts';
 import { MemoryApprovalStore, MemoryAuditLog, MemoryIncidentStore } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 import { apiGatewayEvent } from '../../local/http-event.ts';

@@ -1,16 +1,13 @@
 import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { approvalCard, isApprovalNotification, type ApprovalCard, type ApprovalNotification } from '../../domain/approvals/index.ts';
-import { withoutToken } from '../../domain/approvals/index.ts';
+import { approvalCard, isApprovalNotification, withoutToken, type ApprovalCard, type ApprovalNotification } from '../../domain/approvals/index.ts';
 import { TransientError, type Notification } from '../../domain/shared/index.ts';
 import type { Notifier } from '../../domain/ports/index.ts';
-import { SLACK_ACTIONS } from '../../domain/approvals/index.ts';
 import { CompositeNotifier } from '../../functions/shared/adapters/composite-notifier.ts';
 import { renderHtml, renderText, SesNotifier } from '../../functions/shared/adapters/ses-notifier.ts';
-import {
-  ephemeral, renderApprovalMessage, respondToSlack, SlackNotifier, type SlackHttpRequest, type SlackTransport,
-} from '../../functions/shared/adapters/slack-notifier.ts';
+import { respondToSlack, SlackNotifier, type SlackHttpRequest, type SlackTransport } from '../../functions/shared/adapters/slack-notifier.ts';
+import { ephemeral, renderApprovalMessage, SLACK_ACTIONS } from '../../functions/shared/adapters/slack/index.ts';
 import { thrown } from '../contract/contract-fixtures.ts';
 import { approvalWorld, openRequest } from './helpers.ts';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { parseInventoryText } from '../../domain/inventory/index.ts';
 import { seedDemoEstate } from '../../local/demo-estate.ts';
-import { apiGatewayEvent } from '../../local/http-event.ts';
+import { invokeHttp } from '../../local/http-invoke.ts';
 import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime.ts';
 
 /**
@@ -65,13 +65,13 @@ export async function approvalLink(rt: LocalRuntime, email: string, incidentId: 
 }
 
 export async function httpGet(rt: LocalRuntime, url: URL) {
-  return rt.invoke('decide-approval', apiGatewayEvent({ method: 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams) })) as Promise<{ statusCode: number; body: string; headers: Record<string, string> }>;
+  return invokeHttp(rt, { method: 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams) });
 }
 
 export async function httpPostForm(rt: LocalRuntime, pathName: string, fields: Record<string, string>) {
-  return rt.invoke('decide-approval', apiGatewayEvent({
+  return invokeHttp(rt, {
     method: 'POST', path: pathName, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString(),
-  })) as Promise<{ statusCode: number; body: string }>;
+  });
 }
 
 /** Hidden inputs of the first form on a page that posts to `action`. */

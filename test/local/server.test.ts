@@ -190,7 +190,7 @@ describe('local server: what it serves', () => {
     const routes = httpRoutes(system.rt.def);
     expect(routes.length).toBeGreaterThanOrEqual(2);
 
-    // Act: an approval id that does not exist reaches decide-approval, which answers with its own page
+    // Act: an approval id that does not exist reaches show-approval, which answers with its own page
     const res = await fetch(`${system.url}/approvals/AAAAAAAAAAAAAAAAAAAAAA?p=dev&e=1&s=x`);
 
     // Assess

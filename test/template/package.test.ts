@@ -56,7 +56,10 @@ const FUNCTIONS = [
   'start-point-scans',
   'check-point-scans',
   'request-approval',
-  'decide-approval',
+  'show-approval',
+  'post-decision',
+  'receive-slack-action',
+  'decide-slack-action',
   'revise-proposal',
   'plan-failover',
   'review-run',
@@ -77,8 +80,10 @@ const FUNCTIONS = [
   'finish-aborted-drill',
   'check-protection',
 ] as const;
+/** The functions that take a decision (SendTaskSuccess/Failure): the approval page's form and the queued Slack click. */
+const DECIDING_FUNCTIONS = ['post-decision', 'decide-slack-action'] as const;
 /** Invoked asynchronously (by EventBridge rules): must end in a dead-letter queue on failure. */
-const ASYNC_FUNCTIONS = ['assess-finding', 'record-recovery-point', 'record-scan-verdict', 'decide-approval', 'revise-proposal', 'check-drill-schedule', 'finish-aborted-drill', 'check-protection'] as const;
+const ASYNC_FUNCTIONS = ['assess-finding', 'record-recovery-point', 'record-scan-verdict', 'decide-slack-action', 'revise-proposal', 'check-drill-schedule', 'finish-aborted-drill', 'check-protection'] as const;
 /**
  * Actions AWS authorises only on Resource "*" (no resource-level permissions). GuardDuty's
  * StartMalwareScan / GetMalwareScan: AWS's managed policy AWSBackupServiceRolePolicyForScans
@@ -407,12 +412,15 @@ describe('IAM', () => {
       expect(allowed(functionStatements(key), 'states:StartExecution').map((s) => s.Resource), key).toEqual([{ Ref: 'DrillStateMachine' }]);
     }
     for (const action of ['states:SendTaskSuccess', 'states:SendTaskFailure']) {
-      expect(allowed(functionStatements('decide-approval'), action).map((s) => s.Resource)).toEqual([[{ Ref: 'IncidentResponseStateMachine' }, { Ref: 'FailbackStateMachine' }]]);
+      for (const key of DECIDING_FUNCTIONS) {
+        expect(allowed(functionStatements(key), action).map((s) => s.Resource), key).toEqual([[{ Ref: 'IncidentResponseStateMachine' }, { Ref: 'FailbackStateMachine' }]]);
+      }
     }
-    // Only decide-approval resumes a waiting task with a decision; revise-proposal may only fail
-    // the incident-response machine's approval task (ProposalSuperseded), never approve one.
-    expect(FUNCTIONS.filter((k) => allowed(functionStatements(k), 'states:SendTaskSuccess').length)).toEqual(['decide-approval']);
-    expect(FUNCTIONS.filter((k) => allowed(functionStatements(k), 'states:SendTaskFailure').length)).toEqual(['decide-approval', 'revise-proposal']);
+    // Only the functions that decide (the page's form, the queued Slack click) resume a waiting
+    // task with a decision; revise-proposal may only fail the incident-response machine's
+    // approval task (ProposalSuperseded), never approve one.
+    expect(FUNCTIONS.filter((k) => allowed(functionStatements(k), 'states:SendTaskSuccess').length)).toEqual([...DECIDING_FUNCTIONS]);
+    expect(FUNCTIONS.filter((k) => allowed(functionStatements(k), 'states:SendTaskFailure').length)).toEqual([...DECIDING_FUNCTIONS, 'revise-proposal']);
     expect(allowed(functionStatements('revise-proposal'), 'states:SendTaskFailure').map((s) => s.Resource)).toEqual([{ Ref: 'IncidentResponseStateMachine' }]);
   });
 

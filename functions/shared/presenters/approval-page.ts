@@ -1,10 +1,18 @@
-import { pastTense, purposeOf, type FailbackSummary, type ProposalChange, type PublicApprovalRequest } from '../../domain/approvals/index.ts';
-import { approvalQuestion, FAILBACK_STEPS, machineScan, type MachineScan } from '../../domain/approvals/index.ts';
-import type { Incident } from '../../domain/incidents/index.ts';
-import type { Selection } from '../../domain/recovery-points/index.ts';
-import { escapeHtml as e } from '../shared/http/http.ts';
+import {
+  approvalQuestion, effectiveStatus, FAILBACK_STEPS, machineScan, pastTense, purposeOf, type FailbackSummary, type MachineScan, type ProposalChange, type PublicApprovalRequest,
+} from '../../../domain/approvals/index.ts';
+import type { Incident } from '../../../domain/incidents/index.ts';
+import { readinessBadgeOf, type GroupReadiness } from '../../../domain/protection/index.ts';
+import type { Selection } from '../../../domain/recovery-points/index.ts';
+import { escapeHtml as e } from '../edge/index.ts';
 
-/** Server-rendered pages: no scripts, no external assets (works offline, strict CSP). */
+/**
+ * The approval pages as HTML: the page a decider's personal link opens, the preview of older
+ * restore points, and the message page of a refusal. Server-rendered: no scripts, no external
+ * assets (works offline, strict CSP). What the page offers comes from the domain (PageOptions:
+ * the rules decide, this only shows); the show-approval and post-decision functions render
+ * with it, and anything else that shows an approval (the local console) may.
+ */
 const STYLE = `
 body{font:15px/1.45 system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2430}
 main{max-width:980px;margin:0 auto;padding:24px}
@@ -69,7 +77,7 @@ function hiddenInputs(h: Record<string, string>): string {
   return Object.entries(h).map(([k, v]) => `<input type="hidden" name="${e(k)}" value="${e(v)}">`).join('');
 }
 
-/** What the page may offer this person right now (computed by the handler from the rules). */
+/** What the page may offer this person right now (from the domain's rules: deciderOptions, approvalCard). */
 export interface PageOptions {
   now: number;
   /** Eligible and not barred from approving (self-approval). */
@@ -94,7 +102,7 @@ export function approvalPage(r: PublicApprovalRequest, incident: Incident, who: 
   const p = r.proposal;
   const purpose = purposeOf(r);
   const nameOf = options.nameOf ?? ((id: string) => id);
-  const status = r.status === 'pending' && options.now > Date.parse(r.expiresAt) ? 'expired' : r.status;
+  const status = effectiveStatus(r, options.now);
   const approvals = r.decisions.filter((d) => d.decision === 'approve').length;
   const mine = r.decisions.find((d) => d.personId === who.personId);
   const scans = options.scans ?? (p ? Object.fromEntries(p.selection.machines.map((m) => [m.machineId, machineScan(p.scans?.[m.machineId], m.pointId, p.scans?.[m.machineId] !== undefined)])) : {});
@@ -174,4 +182,19 @@ ${plan.problems.length ? `<p class="warn">${plan.problems.map(e).join('<br>')}</
 <form method="post" action="/approvals/${e(r.approvalId)}/decision">${hiddenInputs(carried)}
 <button class="approve" type="submit">Approve failover with these points</button></form>
 <p><a href="/approvals/${e(r.approvalId)}?${new URLSearchParams({ p: who.hidden['p'] ?? '', e: who.hidden['e'] ?? '', g: who.hidden['g'] ?? '0', s: who.hidden['s'] ?? '' }).toString()}">Back</a></p>`);
+}
+
+/**
+ * What the last readiness check said about each affected group (deciders reachable, networks,
+ * quota, a recent drill, a point within RPO): a decider should know before approving that the
+ * recovery network is gone or the quota too small.
+ */
+export function readinessSection(reports: { group: string; report: GroupReadiness | null }[]): string {
+  return reports.map(({ group, report }) => {
+    const badge = readinessBadgeOf(report);
+    const problems = report?.problems ?? [];
+    return `<p data-readiness="${e(group)}"><b>${e(group)}</b>: <span class="badge ${badge.tone === 'bad' ? 'rejected' : badge.tone === 'warn' ? 'pending' : badge.tone === 'ok' ? 'approved' : ''}">${e(badge.text)}</span>`
+      + `${report ? ` <span class="muted">checked ${e(report.checkedAt)}</span>` : ''}</p>`
+      + (problems.length ? `<ul>${problems.map((p) => `<li>${e(p)}</li>`).join('')}</ul>` : '');
+  }).join('');
 }

@@ -1,30 +1,35 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 vi.hoisted(() => {
-  // The handler module validates its configuration at import (cold start); these tests call
-  // the unwrapped factory with in-memory dependencies, so the values only need to be valid.
-  Object.assign(process.env, {
-    STATE_TABLE: 'unit-state', CATALOG_TABLE: 'unit-catalog', INVENTORY_SOURCE: 'file:examples/inventory.yaml',
-    LINK_SECRET_PARAMETER: '/cleanpoint/unit/link-secret', SLACK_SIGNING_SECRET_PARAMETER: '/cleanpoint/unit/slack-signing-secret',
-    POWERTOOLS_LOG_LEVEL: 'WARN',
-  });
+  // Refusals are logged at info: keep them off the console.
+  Object.assign(process.env, { POWERTOOLS_LOG_LEVEL: 'WARN' });
 });
 
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { ApprovalRequest } from '../../domain/approvals/index.ts';
-import { revokeLinks } from '../../domain/approvals/index.ts';
+import { revokeLinks, type ApprovalRequest } from '../../domain/approvals/index.ts';
 import { systemClock } from '../../domain/shared/index.ts';
 import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
 import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points/index.ts';
-import { signSlackJob } from '../../domain/approvals/index.ts';
-import { makeHandler, type DecideHttpDeps } from '../../functions/decide-approval/handler.ts';
-import { slackJobEvent, type SlackJobDetail, type SlackJobEvent, type SlackJobOutcome } from '../../functions/decide-approval/slack.ts';
+import * as decideSlackAction from '../../functions/decide-slack-action/handler.ts';
+import type { SlackJobOutcome } from '../../functions/decide-slack-action/click.ts';
+import * as postDecision from '../../functions/post-decision/handler.ts';
+import * as receiveSlackAction from '../../functions/receive-slack-action/handler.ts';
+import * as showApproval from '../../functions/show-approval/handler.ts';
+import { signSlackJob, slackJobEvent, type SlackJobDetail, type SlackJobEvent } from '../../functions/shared/adapters/slack/index.ts';
 import type { SlackHttpRequest } from '../../functions/shared/adapters/slack-notifier.ts';
-import type { HttpResult } from '../../functions/shared/http/http.ts';
+import type { HttpResult } from '../../functions/shared/edge/index.ts';
 import { apiGatewayEvent } from '../../local/http-event.ts';
+import { resolveHttpRoute } from '../../local/http-invoke.ts';
+import { loadServerlessDefinition } from '../../local/serverless-config.ts';
 import { formFields } from '../helpers/local-runtime.ts';
 import { approvalWorld, auditSince, LINK_SECRET, openRequest, SLACK, SLACK_SECRET, slackBody, slackClick, slackRequest, type World } from './helpers.ts';
 
+/**
+ * The approval functions through their factories (in-memory fakes): show-approval (the page),
+ * post-decision (its form), receive-slack-action (Slack's buttons) and decide-slack-action (the
+ * queued click). HTTP requests reach them the way API Gateway routes them: by the httpApi
+ * events of serverless.yml (resolveHttpRoute), which the functions do not repeat.
+ */
 interface Harness {
   w: World;
   r: ApprovalRequest;
@@ -37,28 +42,40 @@ interface Harness {
   slackSecret: string | null;
 }
 
+const def = loadServerlessDefinition();
+
 async function harness(options: { requestedBy?: string; timeoutSeconds?: number; slackSecret?: string | null } = {}): Promise<Harness> {
   const w = await approvalWorld();
   const r = await openRequest(w, { ...options });
   const jobs: SlackJobDetail[] = [];
   const slackPosts: SlackHttpRequest[] = [];
+  const page = { ...w, linkSecret: LINK_SECRET };
+  const slack = {
+    slackSigningSecret: async () => h.slackSecret, wallClock: systemClock,
+    slackTransport: async (req: SlackHttpRequest) => { slackPosts.push(req); return { status: 200, body: 'ok' }; },
+  };
+  const http: Record<string, (event: APIGatewayProxyEventV2) => Promise<HttpResult>> = {
+    'show-approval': showApproval.makeHandler(async () => page),
+    'post-decision': postDecision.makeHandler(async () => ({ ...page, catalog: new InMemoryRecoveryPointCatalog([]), policy: DEFAULT_POLICY })),
+    'receive-slack-action': receiveSlackAction.makeHandler(async () => ({ ...w, ...slack, dispatch: async (d) => { jobs.push(d); } })),
+  };
+  const decide = decideSlackAction.makeHandler(async () => ({ ...w, ...slack }));
   const h: Harness = {
     w, r, jobs, slackPosts, slackSecret: options.slackSecret === undefined ? SLACK_SECRET : options.slackSecret,
-    call: async (event) => handler(event),
-    job: async (event) => handler(event),
+    call: async (event) => {
+      // API Gateway's part: the route of serverless.yml, its path parameters, or 404 / 405.
+      const route = resolveHttpRoute(def, event.requestContext.http.method, event.rawPath);
+      if (!route.ok) return { statusCode: route.status, headers: {}, body: '' };
+      return http[route.functionName]!({ ...event, routeKey: route.routeKey, pathParameters: route.pathParameters });
+    },
+    job: async (event) => decide(event),
     runJobs: async () => {
       const out: SlackJobOutcome[] = [];
-      for (const job of jobs.splice(0)) out.push(await handler(slackJobEvent(job)));
+      for (const job of jobs.splice(0)) out.push(await decide(slackJobEvent(job)));
       return out;
     },
     linkOf: (personId) => new URL(w.notifier.sent.find((n) => n.recipients?.[0] === personId && n.links?.length)!.links![0]!.url),
   };
-  const deps: DecideHttpDeps = {
-    ...w, linkSecret: LINK_SECRET, catalog: new InMemoryRecoveryPointCatalog([]), policy: DEFAULT_POLICY,
-    slackSigningSecret: async () => h.slackSecret, dispatch: async (d) => { jobs.push(d); },
-    slackTransport: async (req) => { slackPosts.push(req); return { status: 200, body: 'ok' }; }, wallClock: systemClock,
-  };
-  const handler = makeHandler(async () => deps);
   return h;
 }
 
@@ -81,7 +98,7 @@ async function before(h: Harness) {
   };
 }
 
-describe('decide-approval handler: the web page', () => {
+describe('show-approval and post-decision: the web page', () => {
   it('shows the request to the person the link was sent to, with security headers and no token', async () => {
     // Prepare
     const h = await harness();
@@ -173,7 +190,7 @@ describe('decide-approval handler: the web page', () => {
   });
 });
 
-describe('decide-approval handler: Slack', () => {
+describe('receive-slack-action and decide-slack-action: Slack', () => {
   const click = (h: Harness, userId: string, decision: 'approve' | 'reject' = 'approve') =>
     slackBody(slackClick({ approvalId: h.r.approvalId, userId, decision, responseUrl: 'https://hooks.slack.com/actions/T111/42/abc' }));
 
@@ -271,7 +288,7 @@ describe('decide-approval handler: Slack', () => {
   });
 });
 
-describe('decide-approval handler: routing', () => {
+describe('the approval routes of serverless.yml', () => {
   let h: Harness;
   beforeEach(async () => { h = await harness(); });
 

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../domain/shared/index.ts';
 import {
   isSlackResponseUrl, parseSlackInteraction, signSlackJob, slackSignature, SLACK_ACTIONS, verifySlackJob, verifySlackRequest, type SlackDecisionJob,
-} from '../../domain/approvals/index.ts';
+} from '../../functions/shared/adapters/slack/index.ts';
 import { loadSharedFixture } from '../helpers/fixtures.ts';
-import { slackBody, slackClick } from './helpers.ts';
+import { slackBody, slackClick } from '../approvals/helpers.ts';
 
 interface SigningVector { signing_secret: string; timestamp: string; body: string; expected_signature: string; headers: Record<string, string>; replay_window_seconds_in_sdk: number }
 const vector = loadSharedFixture<SigningVector>('slack/slack_signing_vector.json');
