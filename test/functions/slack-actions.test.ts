@@ -1,0 +1,134 @@
+import { PutEventsCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ApprovalRequest } from '../../domain/approvals/index.ts';
+import * as decideSlackAction from '../../functions/decide-slack-action/handler.ts';
+import * as postDecision from '../../functions/post-decision/handler.ts';
+import * as receiveSlackAction from '../../functions/receive-slack-action/handler.ts';
+import * as showApproval from '../../functions/show-approval/handler.ts';
+import { signSlackJob, slackJobEvent, SLACK_JOB_DETAIL_TYPE } from '../../functions/shared/adapters/slack/index.ts';
+import { clearSecretCache } from '../../functions/shared/secrets.ts';
+import { functionEnvironment, loadServerlessDefinition } from '../../local/serverless-config.ts';
+import { SLACK, SLACK_SECRET, slackBody, slackClick, slackRequest } from '../approvals/helpers.ts';
+import { approvalFixture } from './approval-page-support.ts';
+import {
+  approvalItem, auditTypes, EVENT_BUS, fixedClock, incidentItem, itExportsTheWrappedHandler, lambdaContext, NOW, rememberWrites, removeTempFiles,
+  silenceOutput, STATE_TABLE, stubHandlerEnv, wrapped, writeInventorySource,
+} from './support.ts';
+
+/**
+ * receive-slack-action and decide-slack-action as deployed: the exported, middy-wrapped
+ * handlers, and their composition over the real adapters with aws-sdk-client-mock. Plus: every
+ * approval function composes from exactly the environment serverless.yml gives it.
+ */
+const SIGNING_PARAMETER = '/cleanpoint/test/slack-signing-secret';
+let approval: ApprovalRequest;
+let incident: Awaited<ReturnType<typeof approvalFixture>>['incident'];
+
+beforeAll(async () => {
+  stubHandlerEnv({ STATE_TABLE, EVENT_BUS_NAME: EVENT_BUS, INVENTORY_SOURCE: writeInventorySource(), SLACK_SIGNING_SECRET_PARAMETER: SIGNING_PARAMETER });
+  ({ incident, approval } = await approvalFixture());
+});
+
+let unsilence: () => void;
+beforeEach(() => { unsilence = silenceOutput(); });
+afterEach(() => unsilence());
+afterAll(() => removeTempFiles());
+
+describe('the approval functions compose from their serverless.yml environment', () => {
+  const def = loadServerlessDefinition();
+  const target = { stage: 'test', region: 'eu-west-1', account: '111122223333' };
+  it.each([['show-approval', showApproval], ['post-decision', postDecision], ['receive-slack-action', receiveSlackAction], ['decide-slack-action', decideSlackAction]] as const)(
+    '%s: every variable it reads is set there', (name, mod) => {
+      // Act + Assess: a ConfigError would name the missing variable
+      expect(() => mod.compose(functionEnvironment(def, name, target))).not.toThrow();
+    },
+  );
+});
+
+describe('receive-slack-action handler (wrapped, aws-sdk-client-mock)', () => {
+  const ddb = mockClient(DynamoDBDocumentClient);
+  const events = mockClient(EventBridgeClient);
+  const ssm = mockClient(SSMClient);
+
+  beforeEach(() => {
+    for (const m of [ddb, events, ssm]) m.reset();
+    clearSecretCache();
+    const table = rememberWrites(ddb);
+    table.seed(STATE_TABLE, approvalItem(approval));
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+    ssm.on(GetParameterCommand, { Name: SIGNING_PARAMETER }).resolves({ Parameter: { Name: SIGNING_PARAMETER, Type: 'SecureString', Value: SLACK_SECRET } });
+  });
+
+  afterAll(() => { for (const m of [ddb, events, ssm]) m.restore(); });
+
+  itExportsTheWrappedHandler(() => receiveSlackAction.handler);
+
+  it('queues a signed click on the Cleanpoint bus and acknowledges with an empty 200, deciding nothing', async () => {
+    // Prepare
+    const handler = wrapped(receiveSlackAction, {});
+    const click = slackBody(slackClick({ approvalId: approval.approvalId, userId: SLACK.bob, decision: 'approve' }));
+
+    // Act
+    const res = await handler(slackRequest(click, { secret: SLACK_SECRET }), lambdaContext());
+
+    // Assess
+    expect([res.statusCode, res.body]).toEqual([200, '']);
+    expect(events).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    const entry = events.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]!;
+    expect(entry).toMatchObject({ EventBusName: EVENT_BUS, DetailType: SLACK_JOB_DETAIL_TYPE });
+    expect(JSON.parse(entry.Detail!)).toMatchObject({ job: { approvalId: approval.approvalId, decision: 'approve', slackUserId: SLACK.bob } });
+    expect(auditTypes(ddb)).toEqual([]);
+  });
+
+  it('refuses a click with a bad signature with 401, queues nothing and audits it on the request it names', async () => {
+    // Prepare
+    const handler = wrapped(receiveSlackAction, {});
+    const click = slackBody(slackClick({ approvalId: approval.approvalId, userId: SLACK.bob, decision: 'approve' }));
+
+    // Act
+    const res = await handler(slackRequest(click, { secret: 'not-the-signing-secret' }), lambdaContext());
+
+    // Assess
+    expect(res.statusCode).toBe(401);
+    expect(events).not.toHaveReceivedAnyCommand();
+    expect(auditTypes(ddb)).toEqual(['approval.refused']);
+  });
+});
+
+describe('decide-slack-action handler (wrapped, aws-sdk-client-mock)', () => {
+  const ddb = mockClient(DynamoDBDocumentClient);
+  const ssm = mockClient(SSMClient);
+
+  beforeEach(() => {
+    ddb.reset();
+    ssm.reset();
+    clearSecretCache();
+    const table = rememberWrites(ddb);
+    table.seed(STATE_TABLE, incidentItem(incident));
+    table.seed(STATE_TABLE, approvalItem(approval));
+    ssm.on(GetParameterCommand, { Name: SIGNING_PARAMETER }).resolves({ Parameter: { Name: SIGNING_PARAMETER, Type: 'SecureString', Value: SLACK_SECRET } });
+  });
+
+  afterAll(() => { ddb.restore(); ssm.restore(); });
+
+  itExportsTheWrappedHandler(() => decideSlackAction.handler);
+
+  it('refuses a job that was not made by the receiver (forged on the bus), audited, and ignores an event that is no job', async () => {
+    // Prepare
+    const handler = wrapped(decideSlackAction, { clock: fixedClock(NOW) });
+    const job = { approvalId: approval.approvalId, decision: 'approve' as const, slackUserId: 'U0ALICE001', sourceIp: '10.0.0.1', receivedAt: Date.now() };
+
+    // Act
+    const forged = await handler(slackJobEvent({ job, mac: signSlackJob('guessed-secret', job) }), lambdaContext());
+    const other = await handler({ source: 'cleanpoint', 'detail-type': SLACK_JOB_DETAIL_TYPE, detail: { job: { approvalId: 'x' } } }, lambdaContext());
+
+    // Assess
+    expect(forged).toEqual({ outcome: 'refused', reason: 'bad-signature' });
+    expect(other).toEqual({ outcome: 'ignored', reason: 'malformed job' });
+    expect(auditTypes(ddb)).toEqual(['approval.refused']);
+  });
+});
