@@ -4,6 +4,7 @@ import { isFinal } from '../../domain/incidents/index.ts';
 import type { IncidentDetail } from '../read-model.ts';
 import { badge, e, humanStatus, minutes, statusTone, table, time } from './html.ts';
 import { launchChart } from './launch-chart.ts';
+import { decisionItem } from '../../functions/shared/presenters/approval-page.ts';
 
 /**
  * `/incidents/{id}`: the whole story of one incident, from the audit log and the stored
@@ -135,7 +136,7 @@ ${table(['Machine', 'Wave', 'Instance', 'Type', 'Launched', 'Ready', 'Notes'], r
 function approvalsCard(d: IncidentDetail): string {
   if (d.approvals.length === 0) return '';
   const items = d.approvals.map((a) => {
-    const decisions = a.decisions.map((x) => `<li>${e(x.personId)} ${x.decision === 'reject' ? 'rejected' : 'approved'} at ${e(time(x.at))} via ${e(x.channel)} from ${e(x.source)}${x.reason ? ` — “${e(x.reason)}”` : ''}</li>`).join('');
+    const decisions = a.decisions.map((x) => decisionItem(x, { at: time(x.at), source: true })).join('');
     return `<div data-approval="${e(a.approvalId)}"><p>${badge(a.status, statusTone(a.status))} requested ${e(time(a.createdAt))}, deadline ${e(time(a.expiresAt))};
 quorum ${e(a.quorum)} of ${e(a.eligibleDeciders.join(', '))}${a.escalation ? ' (escalated)' : ''}${a.link ? ` · <a href="${e(a.link.url)}">open ${e(a.link.personName)}'s approval page</a>` : ''}</p>
 ${decisions ? `<ul>${decisions}</ul>` : ''}</div>`;

@@ -1,5 +1,5 @@
 import {
-  approvalQuestion, effectiveStatus, FAILBACK_STEPS, machineScan, pastTense, purposeOf, type FailbackSummary, type MachineScan, type ProposalChange, type PublicApprovalRequest,
+  approvalQuestion, effectiveStatus, FAILBACK_STEPS, machineScan, pastTense, purposeOf, type Decision, type FailbackSummary, type MachineScan, type ProposalChange, type PublicApprovalRequest,
 } from '../../../domain/approvals/index.ts';
 import type { Incident } from '../../../domain/incidents/index.ts';
 import { readinessBadgeOf, type GroupReadiness } from '../../../domain/protection/index.ts';
@@ -153,10 +153,19 @@ ${shown}
 ${options.readiness ? `<div class="card"><h2>Readiness</h2>${options.readiness}</div>` : ''}
 <div class="card"><h2>Decision</h2>
 <p>${approvals} of ${r.quorum} approval(s) from ${e(r.eligibleDeciders.map(nameOf).join(', ') || 'nobody eligible')}; deadline <b>${e(r.expiresAt)}</b>. You are <b data-person>${e(who.personName)}</b>.</p>
-${r.decisions.length ? `<ul>${r.decisions.map((d) => `<li>${e(nameOf(d.personId))} ${pastTense(d.decision)} at ${e(d.at)} via ${e(d.channel)}${d.reason ? ` — “${e(d.reason)}”` : ''}</li>`).join('')}</ul>` : ''}
+${r.decisions.length ? `<ul>${r.decisions.map((d) => decisionItem(d, { name: nameOf(d.personId) })).join('')}</ul>` : ''}
 ${decide}
 </div>
 <p class="muted">Incident ${e(incident.incidentId)} · approval ${e(r.approvalId)} · This page is personal: anything done here is recorded as ${e(who.personName)}.</p>`);
+}
+
+/**
+ * One decision as a list item: who, what, when, through which channel (and, where the reader
+ * may see it, from where), the reason quoted. The approval page and the local console's
+ * incident page list decisions with it.
+ */
+export function decisionItem(d: Pick<Decision, 'personId' | 'decision' | 'at' | 'channel' | 'source' | 'reason'>, show: { name?: string; at?: string; source?: boolean } = {}): string {
+  return `<li>${e(show.name ?? d.personId)} ${pastTense(d.decision)} at ${e(show.at ?? d.at)} via ${e(d.channel)}${show.source ? ` from ${e(d.source)}` : ''}${d.reason ? ` — “${e(d.reason)}”` : ''}</li>`;
 }
 
 /** What changed since the proposal this request replaces: the deciders see why they are asked again. */
