@@ -3,8 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
-import { loadServerlessDefinition, ROOT, type ServerlessDefinition } from '../local/serverless-config.ts';
-import { DEPLOY, deployedEnvironment } from './lib/deployed-env.ts';
+import { functionEnvironment, loadServerlessDefinition, ROOT, type DeployTarget, type ServerlessDefinition } from '../local/serverless-config.ts';
 import { atMost, figure, type Benchmark, type Figure } from './lib/result.ts';
 import { median } from './lib/stats.ts';
 
@@ -56,6 +55,9 @@ function composition(meta: Metafile, output: string): Record<string, number> {
 }
 
 interface ProcessSample { loadedAtMs: number; importMs: number }
+
+/** The made-up deployment the functions' environments are resolved for (serverless-config.ts). */
+export const DEPLOY = { stage: 'bench', region: 'eu-west-1', account: '123456789012' } as const satisfies DeployTarget;
 
 /**
  * One fresh process: only the deployed variables (plus PATH and dummy credentials, as Lambda
@@ -160,7 +162,7 @@ export const coldStartBenchmark: Benchmark = {
           results.push({ name: b.name, handlerFile, bytes: null, composition: {}, samples: [], medianLoadedAtMs: null, medianImportMs: null, error: `bundle: ${b.error}` });
           continue;
         }
-        const env = deployedEnvironment(def, b.name);
+        const env = functionEnvironment(def, b.name, DEPLOY);
         const samples: ProcessSample[] = [];
         let error: string | undefined;
         // One process at a time: two would compete for the two cores and inflate each other's time.

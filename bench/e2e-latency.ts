@@ -54,7 +54,7 @@ export const e2eLatencyBenchmark: Benchmark = {
     const { rt } = bench;
     try {
       const { stateStores } = await import('../functions/shared/wiring.ts');
-      const approvals = stateStores({ STATE_TABLE: rt.tables.state }).approvals;
+      const approvals = stateStores({ STATE_TABLE: rt.tables.state }, rt.platform).approvals;
       const cold = await sample(rt, approvals, bench.instanceOf(groups[0]!.machines[0]!.id));
       const warm: number[] = [];
       for (const g of groups.slice(1)) {

@@ -4,11 +4,27 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import dynalite from 'dynalite';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { GuardDutyClient } from '@aws-sdk/client-guardduty';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { indexInventory, parseInventoryText, type InventoryIndex } from '../domain/inventory/index.ts';
+import { ensureTables } from '../functions/shared/adapters/dynamodb/tables.ts';
+import { SimulatedAccountChecks } from '../functions/shared/adapters/ec2-environment.ts';
+import type { SlackTransport } from '../functions/shared/adapters/slack-notifier.ts';
+import { documentClientOver } from '../functions/shared/clients.ts';
+import { platform, type AwsClients, type Env, type HandlerModule, type Overrides, type Platform, type SlackJobDispatcher } from '../functions/shared/compose.ts';
+import { lambda } from '../functions/shared/middleware.ts';
+import { logger } from '../functions/shared/observability.ts';
+import { HANDLER_MODULES } from './functions.ts';
 import { compilePattern } from './event-pattern.ts';
 import { attachEc2Simulator, Ec2Simulator, type Ec2SimState } from './ec2-sim/index.ts';
 import { awsError, attachEmulator } from './sdk-emulator.ts';
-import { eventRules, loadServerlessDefinition, ROOT, type ServerlessDefinition } from './serverless-config.ts';
+import { eventRules, functionEnvironment, loadServerlessDefinition, type DeployTarget, type ServerlessDefinition } from './serverless-config.ts';
 import { VirtualClock } from './virtual-clock.ts';
 import { LocalAcceptanceRunner } from './acceptance-runner.ts';
 import { GuardDutySimulator, hiddenThreatsFrom, type GuardDutySimState } from './guardduty-sim.ts';
@@ -37,6 +53,10 @@ export interface LocalRuntimeOptions {
   /** Print notifications to stdout as they are sent. */
   echoOutbox?: boolean;
   logLevel?: string;
+  /** Where Slack posts go (default: the outbox). */
+  slackTransport?: SlackTransport;
+  /** How verified Slack clicks reach the asynchronous leg (default: the bus, whose rule invokes decide-slack-action). */
+  slackJobDispatcher?: SlackJobDispatcher;
 }
 
 export interface OutboxMessage { id: string; at: string; to: string[]; subject: string; text: string; html: string }
@@ -58,6 +78,16 @@ export interface LocalRuntime {
   dynamoEndpoint: string;
   tables: { catalog: string; state: string };
   secrets: Record<string, string>;
+  /** The SDK clients every function uses here, pointed at the emulators. */
+  clients: AwsClients;
+  /** What every function is composed over: the virtual clock, these clients, the outbox, the simulated account checks. */
+  platform: Platform;
+  /** KMS and SES are not emulated: readiness asks this stand-in (disableKey, emailSenderVerified). */
+  accountChecks: SimulatedAccountChecks;
+  /** A function's environment, resolved from serverless.yml for this runtime (provider + function, Refs resolved locally). */
+  environmentOf(functionName: string): Env;
+  /** The dependencies a function is composed with here (its compose(environmentOf(name), platform)). */
+  dependenciesOf(functionName: string): Promise<() => Promise<unknown>>;
   /** Call a function's handler as Lambda would (JSON in, JSON out). */
   invoke(functionName: string, event: unknown): Promise<unknown>;
   /** Put an event on the local bus: every matching rule's function gets it (at least once semantics). */
@@ -69,11 +99,16 @@ export interface LocalRuntime {
   close(): Promise<void>;
 }
 
+/** The local deployment: serverless.yml's variables resolve for this stage, Region and account. */
+export const LOCAL_STAGE = 'local';
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT = '000000000000';
+
+/**
+ * What serverless.yml resolves to for the local stage (the secrets' parameter names, which the
+ * local parameter store answers) and the e-mail sender the local run passes as its param.
+ */
 export const LOCAL_ENV = {
-  CATALOG_TABLE: 'cleanpoint-local-catalog',
-  STATE_TABLE: 'cleanpoint-local-state',
-  EVENT_BUS_NAME: 'cleanpoint-local',
-  KMS_KEY_ID: 'alias/cleanpoint-local',
   LINK_SECRET_PARAMETER: '/cleanpoint/local/link-secret',
   SLACK_SIGNING_SECRET_PARAMETER: '/cleanpoint/local/slack-signing-secret',
   SLACK_WEBHOOK_URL_PARAMETER: '/cleanpoint/local/slack-webhook-url',
@@ -106,45 +141,62 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', () => resolve()); });
   const dynamoEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  // Environment for the handlers, set before their modules (and their config checks) load.
   const simFile = options.dataDir ? path.join(options.dataDir, 'ec2-simulator.json') : null;
   const saved = simFile && existsSync(simFile) ? JSON.parse(readFileSync(simFile, 'utf8')) as { state: Ec2SimState; virtualNow: number } : null;
   const clock = new VirtualClock({ startMs: Math.max(Date.now(), saved?.virtualNow ?? 0), speed: options.speed });
-  const engineRef: { engine?: LocalWorkflowEngine } = {};
-  Object.assign(process.env, {
-    AWS_REGION: process.env['AWS_REGION'] ?? 'us-east-1',
-    AWS_ACCESS_KEY_ID: process.env['AWS_ACCESS_KEY_ID'] ?? 'local',
-    AWS_SECRET_ACCESS_KEY: process.env['AWS_SECRET_ACCESS_KEY'] ?? 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env['POWERTOOLS_LOG_LEVEL'] ?? 'WARN',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    INVENTORY_SOURCE: `file:${path.resolve(options.inventoryFile)}`,
-    ...(options.policyFile ? { POLICY_SOURCE: `file:${path.resolve(options.policyFile)}` } : {}),
-    PUBLIC_BASE_URL: options.publicBaseUrl,
-    ...LOCAL_ENV,
-  });
   const engine = new LocalWorkflowEngine(def, (fn, event) => invoke(fn, event), { timeScale: options.speed, clock, onStatusChange: (ex) => void statusChanged(ex) });
-  engineRef.engine = engine;
-  process.env['INCIDENT_STATE_MACHINE_ARN'] = engine.machineArn(machineKeyFor(def, /incident/i));
-  process.env['DRILL_STATE_MACHINE_ARN'] = engine.machineArn(machineKeyFor(def, /drill/i));
-  process.env['FAILBACK_STATE_MACHINE_ARN'] = engine.machineArn(machineKeyFor(def, /failback/i));
+  // The handlers share this process's logger (one per container on AWS): the runtime sets its level.
+  logger.setLogLevel((options.logLevel ?? process.env['POWERTOOLS_LOG_LEVEL'] ?? 'WARN') as Parameters<typeof logger.setLogLevel>[0]);
 
-  const clients = await import('../functions/shared/clients.ts');
-  const wiring = await import('../functions/shared/wiring.ts');
-  const { ensureTables } = await import('../functions/shared/adapters/dynamodb/tables.ts');
-  wiring.useClock(clock);
+  // Each function's own environment, resolved from serverless.yml as CloudFormation would for
+  // this stage: the state machines' Refs are the local engine's ARNs, the params are the
+  // local ones. The inventory is a file here (an SSM parameter on AWS).
+  const target: DeployTarget = {
+    stage: LOCAL_STAGE, region: LOCAL_REGION, account: LOCAL_ACCOUNT,
+    params: {
+      notifyEmailFrom: LOCAL_ENV.NOTIFY_EMAIL_FROM, publicBaseUrl: options.publicBaseUrl,
+      ...(options.policyFile ? { policySource: `file:${path.resolve(options.policyFile)}` } : {}),
+    },
+    stateMachineArn: (key) => engine.machineArn(key),
+  };
+  const environments = new Map<string, Env>();
+  const environmentOf = (functionName: string): Env => {
+    let env = environments.get(functionName);
+    if (!env) {
+      env = Object.freeze({
+        ...functionEnvironment(def, functionName, target),
+        INVENTORY_SOURCE: `file:${path.resolve(options.inventoryFile)}`,
+        // What Lambda itself sets in every function's environment.
+        AWS_REGION: LOCAL_REGION, AWS_LAMBDA_FUNCTION_NAME: `cleanpoint-${LOCAL_STAGE}-${functionName}`,
+      });
+      environments.set(functionName, env);
+    }
+    return env;
+  };
+  const provided = environmentOf(def.functions.keys().next().value!);
+  const tables = { catalog: String(provided['CATALOG_TABLE']), state: String(provided['STATE_TABLE']) };
+
+  // The SDK clients of every function here: real clients, answered by the emulators below.
+  const sdk = { region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+  const dynamo = new DynamoDBClient({ ...sdk, endpoint: dynamoEndpoint });
+  const clients: AwsClients = {
+    dynamo, document: documentClientOver(dynamo),
+    // As on AWS, the EC2 adapter owns its retry policy (clients.ts).
+    ec2: new EC2Client({ ...sdk, maxAttempts: 1 }),
+    sfn: new SFNClient(sdk), eventBridge: new EventBridgeClient(sdk), ses: new SESv2Client(sdk), ssm: new SSMClient(sdk),
+    kms: new KMSClient(sdk), guardDuty: new GuardDutyClient(sdk),
+  };
+  await ensureTables(clients.dynamo, tables);
   // KMS and SES are not emulated: readiness asks a stand-in that answers "usable/verified" and says so.
-  wiring.useAccountChecks(new (await import('../functions/shared/adapters/ec2-environment.ts')).SimulatedAccountChecks());
-  await ensureTables(clients.dynamoClient, { catalog: LOCAL_ENV.CATALOG_TABLE, state: LOCAL_ENV.STATE_TABLE });
+  const accountChecks = new SimulatedAccountChecks();
 
   // EC2: the simulator behind the real client.
   const sim = new Ec2Simulator({ clock, ...(options.ec2?.bootMs !== undefined ? { bootMs: options.ec2.bootMs } : {}), ...(options.ec2?.statusCheckMs !== undefined ? { statusCheckMs: options.ec2.statusCheckMs } : {}), ...(saved ? { state: saved.state } : {}) });
   if (options.ec2?.faults) sim.setFaults(options.ec2.faults as never);
-  attachEc2Simulator(clients.ec2Client, sim);
+  attachEc2Simulator(clients.ec2, sim);
 
   // Step Functions: the local engine behind the real SFN client.
-  attachEmulator(clients.sfnClient, 'cleanpointLocalSfn', (command, input) => {
+  attachEmulator(clients.sfn, 'cleanpointLocalSfn', (command, input) => {
     try {
       switch (command) {
         case 'StartExecutionCommand': {
@@ -170,7 +222,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   // Kept across restarts with the data folder, so approval links sent before a restart still show.
   const outboxFile = options.dataDir ? path.join(options.dataDir, 'outbox.json') : null;
   const outbox: OutboxMessage[] = outboxFile && existsSync(outboxFile) ? JSON.parse(readFileSync(outboxFile, 'utf8')) as OutboxMessage[] : [];
-  attachEmulator(clients.sesClient, 'cleanpointLocalSes', (command, input) => {
+  attachEmulator(clients.ses, 'cleanpointLocalSes', (command, input) => {
     if (command !== 'SendEmailCommand') throw awsError('UnsupportedOperation', `${command} is not emulated locally`);
     const content = (input['Content'] as { Simple?: { Subject?: { Data?: string }; Body?: { Text?: { Data?: string }; Html?: { Data?: string } } } }).Simple;
     const msg: OutboxMessage = {
@@ -183,8 +235,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   });
 
   // Slack: messages land in the outbox as well (never posted anywhere from a local run).
-  const { useSlackTransport } = await import('../functions/shared/adapters/slack-notifier.ts');
-  useSlackTransport(async (request) => {
+  const outboxTransport: SlackTransport = async (request) => {
     const body = JSON.parse(request.body) as { text?: string; blocks?: unknown[]; channel?: string };
     const msg: OutboxMessage = {
       id: randomUUID(), at: new Date(clock.now()).toISOString(), to: [`slack:${body.channel ?? 'webhook'}`],
@@ -193,11 +244,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     outbox.push(msg);
     if (options.echoOutbox) process.stdout.write(`\n[outbox] Slack: ${msg.subject}\n`);
     return { status: 200, body: request.url.includes('hooks.slack.com') ? 'ok' : JSON.stringify({ ok: true, ts: String(Date.now() / 1000) }) };
-  });
+  };
 
   // SSM: parameters (the generated secrets) answering GetParameter.
   const acceptance = new LocalAcceptanceRunner(sim, clock);
-  attachEmulator(clients.ssmClient, 'cleanpointLocalSsm', (command, input) => {
+  attachEmulator(clients.ssm, 'cleanpointLocalSsm', (command, input) => {
     if (command === 'SendCommandCommand' || command === 'GetCommandInvocationCommand') return acceptance.handle(command, input);
     if (command !== 'GetParameterCommand') throw awsError('UnsupportedOperation', `${command} is not emulated locally`);
     const name = String(input['Name']);
@@ -213,19 +264,26 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     snapshotExists: (id) => sim.hasSnapshot(id),
     ...(guardDutyFile && existsSync(guardDutyFile) ? { state: JSON.parse(readFileSync(guardDutyFile, 'utf8')) as GuardDutySimState } : {}),
   });
-  attachEmulator(clients.guardDutyClient, 'cleanpointLocalGuardDuty', (command, input) => guardDuty.handle(command, input));
-  process.env['MALWARE_SCANNER_ROLE_ARN'] ??= 'arn:aws:iam::000000000000:role/cleanpoint-local-malware-scanner';
+  attachEmulator(clients.guardDuty, 'cleanpointLocalGuardDuty', (command, input) => guardDuty.handle(command, input));
+
+  // What every function is composed over here.
+  const overrides: Overrides = {
+    clock, clients, accountChecks, slackTransport: options.slackTransport ?? outboxTransport,
+    ...(options.slackJobDispatcher ? { slackJobDispatcher: options.slackJobDispatcher } : {}),
+  };
 
   // EventBridge: rules from serverless.yml; PutEvents from the app lands on the same bus.
   const rules = eventRules(def).map((r) => ({ ...r, match: compilePattern(r.pattern) }));
   const deliveries: BusDelivery[] = [];
   const putEvent = async (event: Record<string, unknown>): Promise<BusDelivery[]> => {
-    const envelope = { version: '0', id: randomUUID(), account: '000000000000', time: new Date(clock.now()).toISOString(), region: process.env['AWS_REGION'], resources: [], ...event };
+    const envelope = { version: '0', id: randomUUID(), account: LOCAL_ACCOUNT, time: new Date(clock.now()).toISOString(), region: LOCAL_REGION, resources: [], ...event };
     const out: BusDelivery[] = [];
     for (const rule of rules.filter((r) => r.match(envelope))) {
       const d: BusDelivery = { id: envelope.id, at: envelope.time, event: envelope, functionName: rule.functionName, status: 'delivered' };
-      // Asynchronous invocation: Lambda retries twice, then the event goes to the dead-letter queue.
-      for (let attempt = 0; attempt < 3; attempt++) {
+      // Asynchronous invocation: Lambda retries as often as the function's maximumRetryAttempts
+      // (serverless.yml) says, then the event goes to the failure destination (the dead-letter queue).
+      const attempts = 1 + def.functions.get(rule.functionName)!.asyncInvocation.maximumRetryAttempts;
+      for (let attempt = 0; attempt < attempts; attempt++) {
         try { d.result = await invoke(rule.functionName, envelope); d.status = 'delivered'; delete d.error; break; } catch (e) {
           d.status = 'failed'; d.error = `${(e as Error).name}: ${(e as Error).message}`;
           if (/ValidationError|UnsupportedEventError/.test((e as Error).name)) break; // retrying cannot fix a bad event
@@ -236,7 +294,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
     return out;
   };
-  attachEmulator(clients.eventBridgeClient, 'cleanpointLocalEvents', (command, input) => {
+  attachEmulator(clients.eventBridge, 'cleanpointLocalEvents', (command, input) => {
     if (command !== 'PutEventsCommand') throw awsError('UnsupportedOperation', `${command} is not emulated locally`);
     const entries = (input['Entries'] ?? []) as { Source?: string; DetailType?: string; Detail?: string; EventBusName?: string }[];
     const results = entries.map((e) => {
@@ -247,17 +305,25 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     return { FailedEntryCount: 0, Entries: results };
   });
 
-  const handlers = new Map<string, Promise<(event: unknown, context: unknown) => Promise<unknown>>>();
-  async function invoke(functionName: string, event: unknown): Promise<unknown> {
-    const spec = def.functions.get(functionName);
-    if (!spec) throw new Error(`no function ${functionName} in serverless.yml`);
-    let h = handlers.get(functionName);
-    if (!h) {
-      const [file, exportName] = [spec.handler.slice(0, spec.handler.lastIndexOf('.')), spec.handler.slice(spec.handler.lastIndexOf('.') + 1)];
-      h = import(path.join(ROOT, `${file}.ts`)).then((m: Record<string, unknown>) => m[exportName] as (event: unknown, context: unknown) => Promise<unknown>);
-      handlers.set(functionName, h);
+  // One composition per function, on its first invocation (a cold start), over its own environment.
+  type Composed = { deps: () => Promise<unknown>; handler: (event: unknown, context: unknown) => Promise<unknown> };
+  const composed = new Map<string, Promise<Composed>>();
+  function composition(functionName: string): Promise<Composed> {
+    let c = composed.get(functionName);
+    if (!c) {
+      c = (async () => {
+        const mod = handlerModuleOf(def, functionName);
+        const deps = mod.compose(environmentOf(functionName), overrides);
+        const wrapped = lambda(mod.makeHandler(deps as never) as (event: unknown, context: unknown) => Promise<unknown>, { publishMetrics: false });
+        return { deps, handler: wrapped as unknown as Composed['handler'] };
+      })();
+      composed.set(functionName, c);
+      c.catch(() => composed.delete(functionName)); // a failed cold start is tried again on the next invocation
     }
-    const fn = await h;
+    return c;
+  }
+  async function invoke(functionName: string, event: unknown): Promise<unknown> {
+    const fn = (await composition(functionName)).handler;
     const context = lambdaContext(functionName);
     // JSON in, JSON out: what crosses a Lambda boundary is data, never shared objects.
     const result = await fn(JSON.parse(JSON.stringify(event ?? null)), context);
@@ -294,8 +360,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     if (guardDutyFile) writeFileSync(guardDutyFile, JSON.stringify(guardDuty.state));
   };
   return {
-    options, def, index, clock, sim, engine, outbox, deliveries, dynamoEndpoint,
-    tables: { catalog: LOCAL_ENV.CATALOG_TABLE, state: LOCAL_ENV.STATE_TABLE }, secrets,
+    options, def, index, clock, sim, engine, outbox, deliveries, dynamoEndpoint, tables, secrets,
+    clients, platform: platform(overrides), accountChecks, environmentOf,
+    dependenciesOf: async (functionName) => (await composition(functionName)).deps,
     acceptance, guardDuty, invoke, putEvent, runSchedules,
     // The incident's latest round: `incident-<id>`, then `incident-<id>-r2`, … after a re-infection.
     executionFor: (incidentId) => [...engine.executions.values()]
@@ -310,10 +377,21 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       for (const e of running) { try { engine.abort(e.executionArn); } catch { /* already finished */ } }
       await Promise.race([Promise.allSettled(running.map((e) => e.done)), new Promise((r) => setTimeout(r, 2_000))]);
       clock.dispose?.();
-      clients.dynamoClient.destroy();
+      for (const client of Object.values(clients)) client.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The handler module serverless.yml names for the function (local/functions.ts). */
+function handlerModuleOf(def: ServerlessDefinition, functionName: string): HandlerModule {
+  const spec = def.functions.get(functionName);
+  if (!spec) throw new Error(`no function ${functionName} in serverless.yml`);
+  const [file, exportName] = [spec.handler.slice(0, spec.handler.lastIndexOf('.')), spec.handler.slice(spec.handler.lastIndexOf('.') + 1)];
+  if (exportName !== 'handler') throw new Error(`${functionName}: the local runtime runs handler modules' \`handler\` export, not ${exportName}`);
+  const mod = HANDLER_MODULES[file];
+  if (mod) return mod;
+  throw new Error(`${functionName}: ${file} is not in local/functions.ts`);
 }
 
 function machineKeyFor(def: ServerlessDefinition, pattern: RegExp): string {

@@ -29,7 +29,15 @@ export interface FunctionSpec {
   handler: string;
   environment: Record<string, unknown>;
   events: Record<string, unknown>[];
+  /**
+   * Asynchronous invocations (EventBridge ▶ Lambda): how often Lambda retries a failed one
+   * before it goes to the failure destination (`maximumRetryAttempts`; Lambda's default is 2).
+   */
+  asyncInvocation: { maximumRetryAttempts: number };
 }
+
+/** Lambda retries a failed asynchronous invocation twice unless the function says otherwise. */
+const LAMBDA_DEFAULT_ASYNC_RETRIES = 2;
 
 export interface ServerlessDefinition {
   raw: Record<string, unknown>;
@@ -50,6 +58,7 @@ export function loadServerlessDefinition(root = ROOT): ServerlessDefinition {
       handler: String(spec['handler']),
       environment: (spec['environment'] ?? {}) as Record<string, unknown>,
       events: (spec['events'] ?? []) as Record<string, unknown>[],
+      asyncInvocation: { maximumRetryAttempts: retryAttempts(name, spec['maximumRetryAttempts']) },
     });
   }
   const stateMachines = new Map<string, { name: string; definition: Record<string, unknown>; file: string }>();
@@ -64,6 +73,14 @@ export function loadServerlessDefinition(root = ROOT): ServerlessDefinition {
   const def = { raw, functions, stateMachines };
   if (root === ROOT) cached = def;
   return def;
+}
+
+function retryAttempts(functionName: string, value: unknown): number {
+  if (value === undefined) return LAMBDA_DEFAULT_ASYNC_RETRIES;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 2) {
+    throw new Error(`function ${functionName}: maximumRetryAttempts must be 0, 1 or 2 (got ${JSON.stringify(value)})`);
+  }
+  return value;
 }
 
 /** EventBridge rules declared on functions: pattern → function. */
@@ -104,4 +121,197 @@ export function schedules(def: ServerlessDefinition): { functionName: string; ra
     }
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A function's environment, resolved from serverless.yml
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Where a resolution pretends to be deployed. CloudFormation fills in table names, ARNs and the
+ * HTTP API id on AWS; here they are made from the target: the local runtime's (its stage, its
+ * workflow engine's state machine ARNs) or the benchmarks' made-up deployment.
+ */
+export interface DeployTarget {
+  stage: string;
+  region: string;
+  account: string;
+  /** `--param` values, over params.default. */
+  params?: Readonly<Record<string, string>>;
+  /** The ARN a state machine's Ref resolves to, by its key in stepFunctions.stateMachines (default: built from the target and the machine's name). */
+  stateMachineArn?: (key: string, name: string) => string;
+}
+
+type Json = unknown;
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Marker for "the framework drops this variable". */
+const DROP = Symbol('drop');
+
+/**
+ * The environment a function gets when deployed to `target`, resolved from serverless.yml
+ * itself: provider.environment plus the function's own, `${param:…}` from the target's params
+ * then params.default (a `null` fallback drops the variable, as the framework does),
+ * `${self:…}`, `${sls:stage}`, Ref / Fn::GetAtt / Fn::Sub / Fn::If / Fn::Join of the template's
+ * resources. Anything it cannot resolve is an error naming the variable: a silent placeholder
+ * would hide a cold-start failure.
+ */
+export function functionEnvironment(def: ServerlessDefinition, functionName: string, target: DeployTarget): Record<string, string> {
+  const raw = def.raw as Obj;
+  const fn = def.functions.get(functionName);
+  if (!fn) throw new Error(`no function ${functionName} in serverless.yml`);
+  const provider = (raw['provider'] ?? {}) as Obj;
+  const merged: Obj = { ...((provider['environment'] ?? {}) as Obj), ...fn.environment };
+  const r = new Resolver(raw, target);
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(merged)) {
+    let resolved: unknown;
+    try {
+      resolved = r.resolve(value);
+    } catch (e) {
+      throw new Error(`${functionName}: cannot resolve ${name}: ${(e as Error).message}`);
+    }
+    if (resolved === DROP || resolved === null || resolved === undefined) continue;
+    env[name] = String(resolved);
+  }
+  return env;
+}
+
+class Resolver {
+  constructor(private readonly raw: Obj, private readonly target: DeployTarget) {}
+
+  private resources(): Obj {
+    return (((this.raw['resources'] ?? {}) as Obj)['Resources'] ?? {}) as Obj;
+  }
+
+  private stateMachineById(id: string): { key: string; machine: Obj } | undefined {
+    const machines = (((this.raw['stepFunctions'] ?? {}) as Obj)['stateMachines'] ?? {}) as Record<string, Obj>;
+    const found = Object.entries(machines).find(([, m]) => m['id'] === id);
+    return found && { key: found[0], machine: found[1] };
+  }
+
+  private selfPath(dotted: string): unknown {
+    let cur: unknown = this.raw;
+    for (const part of dotted.split('.')) {
+      if (!isObj(cur) || !(part in cur)) throw new Error(`\${self:${dotted}} is not defined`);
+      cur = cur[part];
+    }
+    return cur;
+  }
+
+  /** Framework variables inside a string; a string that is exactly one variable keeps its type. */
+  private variables(text: string): unknown {
+    const whole = text.match(/^\$\{((?:param|self|sls|opt|aws|env):[^{}]+)\}$/);
+    if (whole) return this.variable(whole[1]!);
+    // The framework's `${source:…}` variables; `${AWS::Region}` and `${HttpApi}` are Fn::Sub's and stay.
+    return text.replace(/\$\{((?:param|self|sls|opt|aws|env):[^{}]+)\}/g, (_m, inner: string) => {
+      const v = this.variable(inner);
+      if (v === DROP) throw new Error(`\${${inner}} has no value inside a longer string`);
+      return String(v);
+    });
+  }
+
+  private variable(inner: string): unknown {
+    const [ref, ...fallbackParts] = inner.split(',');
+    const fallback = fallbackParts.join(',').trim();
+    const [source, key] = [ref!.slice(0, ref!.indexOf(':')), ref!.slice(ref!.indexOf(':') + 1).trim()];
+    const t = this.target;
+    let value: unknown;
+    switch (source) {
+      case 'param': value = t.params?.[key] ?? ((((this.raw['params'] ?? {}) as Obj)['default'] ?? {}) as Obj)[key]; break;
+      case 'self': value = this.resolve(this.selfPath(key)); break;
+      case 'sls': if (key === 'stage') value = t.stage; break;
+      case 'opt': value = key === 'stage' ? t.stage : key === 'region' ? t.region : undefined; break;
+      case 'aws': if (key === 'region') value = t.region; else if (key === 'accountId') value = t.account; break;
+      case 'env': value = undefined; break;
+      default: throw new Error(`unsupported variable source \${${inner}}`);
+    }
+    if (value !== undefined && value !== '') return typeof value === 'string' ? this.variables(value) : value;
+    if (fallback === 'null') return DROP;
+    if (fallback !== '') return fallback.replace(/^['"]|['"]$/g, '');
+    if (value === '') return '';
+    throw new Error(`\${${inner}} has no value and no fallback`);
+  }
+
+  private pseudo(name: string): string | undefined {
+    const t = this.target;
+    return ({ 'AWS::Region': t.region, 'AWS::AccountId': t.account, 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com', 'AWS::StackName': `cleanpoint-${t.stage}` } as Record<string, string>)[name];
+  }
+
+  private ref(id: string): string {
+    const t = this.target;
+    const p = this.pseudo(id);
+    if (p) return p;
+    const sm = this.stateMachineById(id);
+    if (sm) {
+      const name = String(this.resolve(sm.machine['name'] ?? id));
+      return t.stateMachineArn ? t.stateMachineArn(sm.key, name) : `arn:aws:states:${t.region}:${t.account}:stateMachine:${name}`;
+    }
+    if (id === 'HttpApi') return 'a1b2c3d4e5';
+    const r = this.resources()[id] as Obj | undefined;
+    if (!r) throw new Error(`Ref ${id}: no such resource`);
+    const props = (r['Properties'] ?? {}) as Obj;
+    switch (r['Type']) {
+      case 'AWS::DynamoDB::Table': return String(this.resolve(props['TableName'] ?? id));
+      case 'AWS::Events::EventBus': return String(this.resolve(props['Name'] ?? id));
+      case 'AWS::SNS::Topic': return `arn:aws:sns:${t.region}:${t.account}:${id}`;
+      case 'AWS::SQS::Queue': return `https://sqs.${t.region}.amazonaws.com/${t.account}/${id}`;
+      case 'AWS::KMS::Key': return '1234abcd-12ab-34cd-56ef-1234567890ab';
+      default: throw new Error(`Ref ${id}: no placeholder for ${String(r['Type'])}`);
+    }
+  }
+
+  private getAtt(id: string, attribute: string): string {
+    const t = this.target;
+    const r = this.resources()[id] as Obj | undefined;
+    if (!r) throw new Error(`Fn::GetAtt ${id}.${attribute}: no such resource`);
+    if (attribute !== 'Arn') throw new Error(`Fn::GetAtt ${id}.${attribute}: only Arn is supported`);
+    switch (r['Type']) {
+      case 'AWS::KMS::Key': return `arn:aws:kms:${t.region}:${t.account}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+      case 'AWS::DynamoDB::Table': return `arn:aws:dynamodb:${t.region}:${t.account}:table/${this.ref(id)}`;
+      case 'AWS::SQS::Queue': return `arn:aws:sqs:${t.region}:${t.account}:${id}`;
+      case 'AWS::Events::EventBus': return `arn:aws:events:${t.region}:${t.account}:event-bus/${this.ref(id)}`;
+      case 'AWS::IAM::Role': return `arn:aws:iam::${t.account}:role/${String(this.resolve((r['Properties'] as Obj | undefined)?.['RoleName'] ?? id))}`;
+      default: throw new Error(`Fn::GetAtt ${id}.Arn: no placeholder for ${String(r['Type'])}`);
+    }
+  }
+
+  private condition(name: string): boolean {
+    const c = ((((this.raw['resources'] ?? {}) as Obj)['Conditions'] ?? {}) as Obj)[name];
+    if (c === undefined) throw new Error(`condition ${name} is not defined`);
+    return this.evaluate(c);
+  }
+
+  private evaluate(c: Json): boolean {
+    if (!isObj(c)) throw new Error(`cannot evaluate condition ${JSON.stringify(c)}`);
+    if (Array.isArray(c['Fn::Not'])) return !this.evaluate(c['Fn::Not'][0]);
+    if (Array.isArray(c['Fn::Equals'])) {
+      const [a, b] = c['Fn::Equals'].map((x) => this.resolve(x));
+      return a === b;
+    }
+    if (typeof c['Condition'] === 'string') return this.condition(c['Condition']);
+    throw new Error(`cannot evaluate condition ${JSON.stringify(c)}`);
+  }
+
+  resolve(value: Json): unknown {
+    if (typeof value === 'string') return this.variables(value);
+    if (typeof value === 'number' || typeof value === 'boolean' || value === null) return value;
+    if (!isObj(value)) throw new Error(`cannot resolve ${JSON.stringify(value)}`);
+    if (typeof value['Ref'] === 'string') return this.ref(value['Ref']);
+    const att = value['Fn::GetAtt'];
+    if (Array.isArray(att)) return this.getAtt(String(att[0]), String(att[1]));
+    if (typeof att === 'string') return this.getAtt(att.split('.')[0]!, att.split('.')[1] ?? '');
+    const sub = value['Fn::Sub'];
+    if (typeof sub === 'string') {
+      const text = String(this.resolve(sub));
+      return text.replace(/\$\{([A-Za-z0-9:]+)(?:\.([A-Za-z]+))?\}/g, (_m, id: string, attribute?: string) => (attribute ? this.getAtt(id, attribute) : this.ref(id)));
+    }
+    const iff = value['Fn::If'];
+    if (Array.isArray(iff)) return this.resolve(this.condition(String(iff[0])) ? iff[1] : iff[2]);
+    const join = value['Fn::Join'];
+    if (Array.isArray(join)) return (join[1] as Json[]).map((x) => String(this.resolve(x))).join(String(join[0]));
+    throw new Error(`cannot resolve ${JSON.stringify(value)}`);
+  }
 }

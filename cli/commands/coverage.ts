@@ -1,10 +1,11 @@
+import { InMemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/recovery-point-catalog.ts';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { coverageOf, machinesWithAnyPoint, renderCoverage, type ObservedInstance } from '../../domain/protection/index.ts';
 import { indexInventory, parseInventoryText, type InventoryIndex, type InstanceState } from '../../domain/inventory/index.ts';
 import type { DrillStore, RecoveryEnvironment } from '../../domain/ports/index.ts';
-import { InMemoryRecoveryPointCatalog, parseCatalog, type RecoveryPointCatalog } from '../../domain/recovery-points/index.ts';
+import { parseCatalog, type RecoveryPointCatalog } from '../../domain/recovery-points/index.ts';
 import { parseWith } from '../../domain/shared/index.ts';
 import { inFile, parseJsonText, readInput, UsageError, type Io } from '../io.ts';
 
@@ -39,14 +40,13 @@ export const inProcessEstate: OpenEstate = async (inventoryFile, use) => {
   const rt = await startLocalRuntime({ dataDir: null, inventoryFile, speed: 1, publicBaseUrl: 'http://127.0.0.1:8787', logLevel: 'ERROR' });
   try {
     const wiring = await import('../../functions/shared/wiring.ts');
-    const { SimulatedAccountChecks } = await import('../../functions/shared/adapters/ec2-environment.ts');
-    wiring.useAccountChecks(new SimulatedAccountChecks());
-    const catalog = wiring.catalogStore({ CATALOG_TABLE: rt.tables.catalog });
+    // The runtime's platform: its emulated clients and simulated account checks (no KMS, no SES identities locally).
+    const catalog = wiring.catalogStore({ CATALOG_TABLE: rt.tables.catalog }, rt.platform);
     await seedDemoEstate(rt.index.inventory, rt.sim, catalog, { nowMs: rt.clock.now(), days: 3 });
     return await use({
       index: rt.index, catalog, now: rt.clock.now(),
-      environment: wiring.recoveryEnvironment({ NOTIFY_EMAIL_FROM: process.env['NOTIFY_EMAIL_FROM'] }),
-      drills: wiring.stateStores({ STATE_TABLE: rt.tables.state }).drills,
+      environment: wiring.recoveryEnvironment({ NOTIFY_EMAIL_FROM: process.env['NOTIFY_EMAIL_FROM'] }, rt.platform),
+      drills: wiring.stateStores({ STATE_TABLE: rt.tables.state }, rt.platform).drills,
       source: `the local demo estate seeded in memory from ${path.relative(process.cwd(), inventoryFile) || inventoryFile} (not an AWS account)`,
     });
   } finally {

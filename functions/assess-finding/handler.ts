@@ -1,21 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { intakeFinding, type IntakeDeps, type IntakeResult } from '../../domain/findings/index.ts';
+import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';
-import { catalogStore, clock, estate, eventPublisher, notifier, stateStores, workflowEngine } from '../shared/wiring.ts';
-
-const config = loadConfig({
-  STATE_TABLE: configVars.STATE_TABLE, CATALOG_TABLE: configVars.CATALOG_TABLE, EVENT_BUS_NAME: configVars.EVENT_BUS_NAME, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE,
-  POLICY_SOURCE: configVars.POLICY_SOURCE, INCIDENT_STATE_MACHINE_ARN: configVars.INCIDENT_STATE_MACHINE_ARN,
-  NOTIFY_EMAIL_FROM: configVars.NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO: configVars.NOTIFY_EMAIL_TO,
-});
-const stores = stateStores(config);
-// runs + catalog: a compromise of an instance Cleanpoint launched marks the point it came from infected.
-const fixed = {
-  store: stores.incidents, audit: stores.audit, workflows: workflowEngine(config), events: eventPublisher(config), notifier: notifier(config), clock,
-  runs: stores.runs, catalog: catalogStore(config),
-};
+import { catalogStore, estate, eventPublisher, notifier, stateStores, workflowEngine } from '../shared/wiring.ts';
 
 /**
  * EventBridge → GuardDuty finding. EventBridge delivers at least once and GuardDuty re-sends
@@ -35,4 +24,21 @@ export function makeHandler(deps: () => Promise<IntakeDeps>) {
   };
 }
 
-export const handler = lambda(makeHandler(async () => ({ ...(await estate(config)), ...fixed })));
+/** The dependencies from the function's environment (compose.ts). */
+export function compose(env: Env, overrides: Overrides = {}): () => Promise<IntakeDeps> {
+  const config = loadConfig({
+    STATE_TABLE: configVars.STATE_TABLE, CATALOG_TABLE: configVars.CATALOG_TABLE, EVENT_BUS_NAME: configVars.EVENT_BUS_NAME, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE,
+    POLICY_SOURCE: configVars.POLICY_SOURCE, INCIDENT_STATE_MACHINE_ARN: configVars.INCIDENT_STATE_MACHINE_ARN,
+    NOTIFY_EMAIL_FROM: configVars.NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO: configVars.NOTIFY_EMAIL_TO,
+  }, env);
+  const p = platform(overrides);
+  const stores = stateStores(config, p);
+  // runs + catalog: a compromise of an instance Cleanpoint launched marks the point it came from infected.
+  const fixed = {
+    store: stores.incidents, audit: stores.audit, workflows: workflowEngine(config, p), events: eventPublisher(config, p), notifier: notifier(config, p), clock: p.clock,
+    runs: stores.runs, catalog: catalogStore(config, p),
+  };
+  return async () => ({ ...(await estate(config, p)), ...fixed });
+}
+
+export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));

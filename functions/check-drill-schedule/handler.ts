@@ -1,19 +1,13 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { reportDrillLifecycle, startDueDrills, type ScheduleDeps } from '../../domain/drills/index.ts';
+import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';
 import { taskInput } from '../shared/task-input.ts';
-import { clock, drillWorkflows, estate, notifier, stateStores } from '../shared/wiring.ts';
+import { drillWorkflows, estate, notifier, stateStores } from '../shared/wiring.ts';
 
-const config = loadConfig({
-  STATE_TABLE: configVars.STATE_TABLE, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE, DRILL_STATE_MACHINE_ARN: configVars.DRILL_STATE_MACHINE_ARN,
-  NOTIFY_EMAIL_FROM: configVars.NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO: configVars.NOTIFY_EMAIL_TO,
-});
-const stores = stateStores(config);
-const workflows = drillWorkflows(config);
-const send = notifier(config);
 // The scheduled rules' fixed input (serverless.yml); the tick interval must match the rule's rate.
 const input = z.discriminatedUnion('task', [
   z.strictObject({ task: z.literal('start-due-drills'), tickMinutes: z.number().int().min(1).max(1440).default(60) }),
@@ -42,6 +36,16 @@ export function makeHandler(deps: () => Promise<ScheduleDeps>) {
   };
 }
 
-export const handler = lambda(makeHandler(async () => ({
-  drills: stores.drills, incidents: stores.incidents, workflows, notifier: send, clock, index: (await estate(config)).index,
-})));
+/** The dependencies from the function's environment (compose.ts). */
+export function compose(env: Env, overrides: Overrides = {}): () => Promise<ScheduleDeps> {
+  const config = loadConfig({
+    STATE_TABLE: configVars.STATE_TABLE, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE, DRILL_STATE_MACHINE_ARN: configVars.DRILL_STATE_MACHINE_ARN,
+    NOTIFY_EMAIL_FROM: configVars.NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO: configVars.NOTIFY_EMAIL_TO,
+  }, env);
+  const p = platform(overrides);
+  const stores = stateStores(config, p);
+  const fixed = { drills: stores.drills, incidents: stores.incidents, workflows: drillWorkflows(config, p), notifier: notifier(config, p), clock: p.clock };
+  return async () => ({ ...fixed, index: (await estate(config, p)).index });
+}
+
+export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));

@@ -1,27 +1,14 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import { checkCoverage, type CoverageDeps } from '../../domain/protection/index.ts';
+import { checkCoverage, checkReadiness, monitorRpo, replicationStallChanged, type CoverageDeps, type ReadinessDeps, type RpoMonitorDeps } from '../../domain/protection/index.ts';
 import { INSTANCE_ID, UnsupportedEventError } from '../../domain/shared/index.ts';
-import { checkReadiness, type ReadinessDeps } from '../../domain/protection/index.ts';
-import { monitorRpo, replicationStallChanged, type RpoMonitorDeps } from '../../domain/protection/index.ts';
 import { slackConfigVars } from '../shared/adapters/slack-notifier.ts';
+import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';
 import { taskInput } from '../shared/task-input.ts';
-import { catalogStore, clock, estate, eventPublisher, notifier, protectionStore, recoveryEnvironment, stateStores } from '../shared/wiring.ts';
-
-const config = loadConfig({
-  CATALOG_TABLE: configVars.CATALOG_TABLE, STATE_TABLE: configVars.STATE_TABLE, EVENT_BUS_NAME: configVars.EVENT_BUS_NAME,
-  INVENTORY_SOURCE: configVars.INVENTORY_SOURCE, KMS_KEY_ID: configVars.KMS_KEY_ID,
-  NOTIFY_EMAIL_FROM: configVars.NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO: configVars.NOTIFY_EMAIL_TO, ...slackConfigVars,
-});
-const catalog = catalogStore(config);
-const store = protectionStore(config);
-const environment = recoveryEnvironment(config);
-const drills = stateStores(config).drills;
-const send = notifier(config);
-const events = eventPublisher(config);
+import { catalogStore, estate, eventPublisher, notifier, protectionStore, recoveryEnvironment, stateStores } from '../shared/wiring.ts';
 
 /** The scheduled rules' fixed input (serverless.yml), or an event from one of the two rules. */
 const task = z.discriminatedUnion('task', [
@@ -79,7 +66,21 @@ async function coverage(d: ProtectionDeps) {
   return { task: 'coverage', changed: run.changed, notified: run.notified, gaps: run.report.gaps };
 }
 
-export const handler = lambda(makeHandler(async () => ({
-  index: (await estate(config)).index, catalog, store, environment, notifier: send, events, clock, defaultKeyId: config.KMS_KEY_ID,
-  lastPassedDrillAt: async (group: string) => (await drills.getGroupStatus(group))?.lastPassedAt ?? null,
-})));
+/** The dependencies from the function's environment (compose.ts). */
+export function compose(env: Env, overrides: Overrides = {}): () => Promise<ProtectionDeps> {
+  const config = loadConfig({
+    CATALOG_TABLE: configVars.CATALOG_TABLE, STATE_TABLE: configVars.STATE_TABLE, EVENT_BUS_NAME: configVars.EVENT_BUS_NAME,
+    INVENTORY_SOURCE: configVars.INVENTORY_SOURCE, KMS_KEY_ID: configVars.KMS_KEY_ID,
+    NOTIFY_EMAIL_FROM: configVars.NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO: configVars.NOTIFY_EMAIL_TO, ...slackConfigVars,
+  }, env);
+  const p = platform(overrides);
+  const drills = stateStores(config, p).drills;
+  const fixed = {
+    catalog: catalogStore(config, p), store: protectionStore(config, p), environment: recoveryEnvironment(config, p), notifier: notifier(config, p),
+    events: eventPublisher(config, p), clock: p.clock, defaultKeyId: config.KMS_KEY_ID,
+    lastPassedDrillAt: async (group: string) => (await drills.getGroupStatus(group))?.lastPassedAt ?? null,
+  };
+  return async () => ({ ...fixed, index: (await estate(config, p)).index });
+}
+
+export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));

@@ -1,14 +1,12 @@
 import { z } from 'zod';
 import { handleDrillExecutionEnded } from '../../domain/drills/index.ts';
+import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger } from '../shared/observability.ts';
 import { taskInput } from '../shared/task-input.ts';
-import { clock, drillWorkflows, stateStores } from '../shared/wiring.ts';
+import { drillWorkflows, stateStores } from '../shared/wiring.ts';
 
-const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, DRILL_STATE_MACHINE_ARN: configVars.DRILL_STATE_MACHINE_ARN });
-const stores = stateStores(config);
-const workflows = drillWorkflows(config);
 /** EventBridge "Step Functions Execution Status Change" (the rule in serverless.yml matches the drill machine only). */
 const statusChange = z.looseObject({
   source: z.literal('aws.states'),
@@ -40,4 +38,13 @@ export function makeHandler(deps: () => Promise<Deps>) {
   };
 }
 
-export const handler = lambda(makeHandler(async () => ({ drills: stores.drills, workflows, audit: stores.audit, clock })));
+/** The dependencies from the function's environment (compose.ts). */
+export function compose(env: Env, overrides: Overrides = {}): () => Promise<Deps> {
+  const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, DRILL_STATE_MACHINE_ARN: configVars.DRILL_STATE_MACHINE_ARN }, env);
+  const p = platform(overrides);
+  const stores = stateStores(config, p);
+  const deps = { drills: stores.drills, workflows: drillWorkflows(config, p), audit: stores.audit, clock: p.clock };
+  return async () => deps;
+}
+
+export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));

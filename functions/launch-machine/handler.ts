@@ -1,24 +1,13 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { launchMachine, type LaunchDeps } from '../../domain/failover/index.ts';
-import { DynamoTokenBucketPacer } from '../shared/adapters/dynamodb/token-bucket.ts';
-import { documentClient } from '../shared/clients.ts';
+import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';
 import { ids, taskInput } from '../shared/task-input.ts';
-import { catalogStore, clock, compute, snapshotDirectory, stateStores } from '../shared/wiring.ts';
+import { catalogStore, compute, runInstancesPacer, snapshotDirectory, stateStores } from '../shared/wiring.ts';
 
-const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, CATALOG_TABLE: configVars.CATALOG_TABLE, KMS_KEY_ID: configVars.KMS_KEY_ID });
-const stores = stateStores(config);
-const provider = compute(config);
-// One RunInstances bucket for the whole fleet of launch containers (a DynamoDB item), so 40
-// parallel launches together stay within EC2's 5-then-2-per-second request budget.
-const pacer = new DynamoTokenBucketPacer({ client: documentClient, tableName: config.STATE_TABLE, name: 'ec2-run-instances', clock });
-// The point is judged again at the moment of launch: the catalogue now, the incident's cutoff now,
-// and EC2's own view of the point's snapshots (a deleted one is marked expired in the catalogue).
-const catalog = catalogStore(config);
-const revalidate = { catalog, incidents: stores.incidents, snapshots: snapshotDirectory(), writer: catalog };
 const input = z.strictObject({ runId: ids.runId, kind: ids.kind, mode: ids.mode, machineId: ids.machineId });
 
 /**
@@ -37,4 +26,19 @@ export function makeHandler(deps: () => Promise<LaunchDeps>) {
   };
 }
 
-export const handler = lambda(makeHandler(async () => ({ runs: stores.runs, audit: stores.audit, compute: provider, clock, pacer, kmsKeyId: config.KMS_KEY_ID, revalidate })));
+/** The dependencies from the function's environment (compose.ts). */
+export function compose(env: Env, overrides: Overrides = {}): () => Promise<LaunchDeps> {
+  const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, CATALOG_TABLE: configVars.CATALOG_TABLE, KMS_KEY_ID: configVars.KMS_KEY_ID }, env);
+  const p = platform(overrides);
+  const stores = stateStores(config, p);
+  // The point is judged again at the moment of launch: the catalogue now, the incident's cutoff now,
+  // and EC2's own view of the point's snapshots (a deleted one is marked expired in the catalogue).
+  const catalog = catalogStore(config, p);
+  const deps: LaunchDeps = {
+    runs: stores.runs, audit: stores.audit, compute: compute(config, p), clock: p.clock, pacer: runInstancesPacer(config, p), kmsKeyId: config.KMS_KEY_ID,
+    revalidate: { catalog, incidents: stores.incidents, snapshots: snapshotDirectory(p), writer: catalog },
+  };
+  return async () => deps;
+}
+
+export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));

@@ -1,17 +1,12 @@
 import { z } from 'zod';
 import { notifyAbout } from '../../domain/incidents/index.ts';
 import { slackConfigVars } from '../shared/adapters/slack-notifier.ts';
+import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { ids, taskInput } from '../shared/task-input.ts';
 import { estate, notifier, stateStores } from '../shared/wiring.ts';
 
-const config = loadConfig({
-  STATE_TABLE: configVars.STATE_TABLE, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE,
-  NOTIFY_EMAIL_FROM: configVars.NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO: configVars.NOTIFY_EMAIL_TO, ...slackConfigVars,
-});
-const stores = stateStores(config);
-const send = notifier(config);
 const input = z.looseObject({
   runId: ids.runId,
   event: z.enum(['outcome', 'escalation', 'failure', 'cleanup-failed', 'no-eligible-point', 'rejected', 'expired', 'failback-complete', 'failback-not-approved']),
@@ -28,4 +23,15 @@ export function makeHandler(deps: () => Promise<Deps>) {
   };
 }
 
-export const handler = lambda(makeHandler(async () => ({ incidents: stores.incidents, notifier: send, index: (await estate(config)).index })));
+/** The dependencies from the function's environment (compose.ts). */
+export function compose(env: Env, overrides: Overrides = {}): () => Promise<Deps> {
+  const config = loadConfig({
+    STATE_TABLE: configVars.STATE_TABLE, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE,
+    NOTIFY_EMAIL_FROM: configVars.NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO: configVars.NOTIFY_EMAIL_TO, ...slackConfigVars,
+  }, env);
+  const p = platform(overrides);
+  const fixed = { incidents: stateStores(config, p).incidents, notifier: notifier(config, p) };
+  return async () => ({ ...fixed, index: (await estate(config, p)).index });
+}
+
+export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));

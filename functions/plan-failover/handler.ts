@@ -1,14 +1,12 @@
 import { z } from 'zod';
 import { planIncidentRun } from '../../domain/failover/index.ts';
+import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger } from '../shared/observability.ts';
 import { ids, taskInput } from '../shared/task-input.ts';
-import { catalogStore, clock, estate, stateStores } from '../shared/wiring.ts';
+import { catalogStore, estate, stateStores } from '../shared/wiring.ts';
 
-const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, CATALOG_TABLE: configVars.CATALOG_TABLE, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE, POLICY_SOURCE: configVars.POLICY_SOURCE });
-const stores = stateStores(config);
-const catalog = catalogStore(config);
 const input = z.strictObject({ incidentId: ids.incidentId, approvalId: ids.approvalId });
 type Deps = Parameters<typeof planIncidentRun>[0];
 
@@ -21,4 +19,12 @@ export function makeHandler(deps: () => Promise<Deps>) {
   };
 }
 
-export const handler = lambda(makeHandler(async () => ({ ...stores, catalog, ...(await estate(config)), clock })));
+/** The dependencies from the function's environment (compose.ts). */
+export function compose(env: Env, overrides: Overrides = {}): () => Promise<Deps> {
+  const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, CATALOG_TABLE: configVars.CATALOG_TABLE, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE, POLICY_SOURCE: configVars.POLICY_SOURCE }, env);
+  const p = platform(overrides);
+  const fixed = { ...stateStores(config, p), catalog: catalogStore(config, p), clock: p.clock };
+  return async () => ({ ...fixed, ...(await estate(config, p)) });
+}
+
+export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));

@@ -1,19 +1,13 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { finishDrill, recordDrillResult, type FinishDrillDeps } from '../../domain/drills/index.ts';
+import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';
 import { ids, taskInput } from '../shared/task-input.ts';
-import { clock, compute, estate, notifier, stateStores } from '../shared/wiring.ts';
+import { compute, estate, notifier, stateStores } from '../shared/wiring.ts';
 
-const config = loadConfig({
-  STATE_TABLE: configVars.STATE_TABLE, KMS_KEY_ID: configVars.KMS_KEY_ID, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE,
-  NOTIFY_EMAIL_FROM: configVars.NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO: configVars.NOTIFY_EMAIL_TO,
-});
-const stores = stateStores(config);
-const provider = compute(config);
-const send = notifier(config);
 // Step Functions Catch puts {Error, Cause} in the state; both are bounded here.
 const caught = z.looseObject({ Error: z.string().max(256).optional(), Cause: z.string().max(32_768).optional() });
 const input = z.discriminatedUnion('step', [
@@ -54,6 +48,16 @@ export function makeHandler(deps: () => Promise<FinishDrillDeps>) {
   };
 }
 
-export const handler = lambda(makeHandler(async () => ({
-  drills: stores.drills, runs: stores.runs, audit: stores.audit, compute: provider, notifier: send, clock, index: (await estate(config)).index,
-})));
+/** The dependencies from the function's environment (compose.ts). */
+export function compose(env: Env, overrides: Overrides = {}): () => Promise<FinishDrillDeps> {
+  const config = loadConfig({
+    STATE_TABLE: configVars.STATE_TABLE, KMS_KEY_ID: configVars.KMS_KEY_ID, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE,
+    NOTIFY_EMAIL_FROM: configVars.NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO: configVars.NOTIFY_EMAIL_TO,
+  }, env);
+  const p = platform(overrides);
+  const stores = stateStores(config, p);
+  const fixed = { drills: stores.drills, runs: stores.runs, audit: stores.audit, compute: compute(config, p), notifier: notifier(config, p), clock: p.clock };
+  return async () => ({ ...fixed, index: (await estate(config, p)).index });
+}
+
+export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));

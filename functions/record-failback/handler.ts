@@ -1,12 +1,11 @@
 import { z } from 'zod';
 import { recordFailback, recordFailbackNotApproved } from '../../domain/failover/index.ts';
+import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { caughtError, describeCaught, ids, taskInput } from '../shared/task-input.ts';
-import { clock, stateStores } from '../shared/wiring.ts';
+import { stateStores } from '../shared/wiring.ts';
 
-const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE });
-const stores = stateStores(config);
 const input = z.strictObject({
   incidentId: ids.incidentId,
   result: z.enum(['completed', 'failed', 'not-approved']),
@@ -35,4 +34,13 @@ export function makeHandler(deps: () => Promise<Deps>) {
   };
 }
 
-export const handler = lambda(makeHandler(async () => ({ incidents: stores.incidents, runs: stores.runs, audit: stores.audit, approvals: stores.approvals, clock })));
+/** The dependencies from the function's environment (compose.ts). */
+export function compose(env: Env, overrides: Overrides = {}): () => Promise<Deps> {
+  const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE }, env);
+  const p = platform(overrides);
+  const stores = stateStores(config, p);
+  const deps = { incidents: stores.incidents, runs: stores.runs, audit: stores.audit, approvals: stores.approvals, clock: p.clock };
+  return async () => deps;
+}
+
+export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));

@@ -2,14 +2,13 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { expireApprovals } from '../../domain/approvals/index.ts';
 import { recordOutcome } from '../../domain/failover/index.ts';
+import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';
 import { caughtError, describeCaught, ids, taskInput } from '../shared/task-input.ts';
-import { clock, stateStores } from '../shared/wiring.ts';
+import { stateStores } from '../shared/wiring.ts';
 
-const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE });
-const stores = stateStores(config);
 const input = z.looseObject({
   runId: ids.runId,
   kind: ids.kind.default('incident'),
@@ -38,4 +37,13 @@ export function makeHandler(deps: () => Promise<Deps>) {
   };
 }
 
-export const handler = lambda(makeHandler(async () => ({ incidents: stores.incidents, runs: stores.runs, audit: stores.audit, approvals: stores.approvals, clock })));
+/** The dependencies from the function's environment (compose.ts). */
+export function compose(env: Env, overrides: Overrides = {}): () => Promise<Deps> {
+  const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE }, env);
+  const p = platform(overrides);
+  const stores = stateStores(config, p);
+  const deps = { incidents: stores.incidents, runs: stores.runs, audit: stores.audit, approvals: stores.approvals, clock: p.clock };
+  return async () => deps;
+}
+
+export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));

@@ -1,18 +1,13 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { recordRecoveryPoints, type RecordedPoints } from '../../domain/recovery-points/index.ts';
+import { isSnapshotDeletion, recordRecoveryPoints, recordSnapshotDeletion, type RecordedPoints } from '../../domain/recovery-points/index.ts';
 import type { Clock } from '../../domain/shared/index.ts';
 import type { InventoryIndex } from '../../domain/inventory/index.ts';
 import type { AuditLog, EventPublisher, RecoveryPointSnapshotIndex, RecoveryPointWriter, SnapshotDirectory } from '../../domain/ports/index.ts';
-import { isSnapshotDeletion, recordSnapshotDeletion } from '../../domain/recovery-points/index.ts';
+import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';
-import { catalogStore, clock, estate, eventPublisher, snapshotDirectory, stateStores } from '../shared/wiring.ts';
-
-const config = loadConfig({ CATALOG_TABLE: configVars.CATALOG_TABLE, STATE_TABLE: configVars.STATE_TABLE, EVENT_BUS_NAME: configVars.EVENT_BUS_NAME, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE });
-const writer = catalogStore(config);
-const snapshots = snapshotDirectory();
-const fixed = { audit: stateStores(config).audit, events: eventPublisher(config), clock };
+import { catalogStore, estate, eventPublisher, snapshotDirectory, stateStores } from '../shared/wiring.ts';
 
 export interface Deps {
   snapshots: SnapshotDirectory; writer: RecoveryPointWriter & RecoveryPointSnapshotIndex; index: InventoryIndex;
@@ -39,4 +34,12 @@ export function makeHandler(deps: () => Promise<Deps>) {
   };
 }
 
-export const handler = lambda(makeHandler(async () => ({ snapshots, writer, index: (await estate(config)).index, ...fixed })));
+/** The dependencies from the function's environment (compose.ts). */
+export function compose(env: Env, overrides: Overrides = {}): () => Promise<Deps> {
+  const config = loadConfig({ CATALOG_TABLE: configVars.CATALOG_TABLE, STATE_TABLE: configVars.STATE_TABLE, EVENT_BUS_NAME: configVars.EVENT_BUS_NAME, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE }, env);
+  const p = platform(overrides);
+  const fixed = { snapshots: snapshotDirectory(p), writer: catalogStore(config, p), audit: stateStores(config, p).audit, events: eventPublisher(config, p), clock: p.clock };
+  return async () => ({ ...fixed, index: (await estate(config, p)).index });
+}
+
+export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));

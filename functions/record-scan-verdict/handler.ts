@@ -1,17 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { recordScanVerdict, type ScanVerdictDeps, type ScanVerdictResult } from '../../domain/recovery-points/index.ts';
-import { Ec2ImageDirectory } from '../shared/adapters/ec2-images.ts';
-import { ec2Client } from '../shared/clients.ts';
+import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';
-import { catalogStore, clock, estate, eventPublisher, stateStores } from '../shared/wiring.ts';
-
-const config = loadConfig({
-  CATALOG_TABLE: configVars.CATALOG_TABLE, STATE_TABLE: configVars.STATE_TABLE, EVENT_BUS_NAME: configVars.EVENT_BUS_NAME,
-  INVENTORY_SOURCE: configVars.INVENTORY_SOURCE,
-});
-const fixed = { catalog: catalogStore(config), images: new Ec2ImageDirectory(ec2Client), audit: stateStores(config).audit, events: eventPublisher(config), clock };
+import { catalogStore, estate, eventPublisher, imageDirectory, stateStores } from '../shared/wiring.ts';
 
 /**
  * GuardDuty Malware Protection for Backup findings and AWS Backup "Scan Job State Change" ▶
@@ -33,4 +26,15 @@ export function makeHandler(deps: () => Promise<ScanVerdictDeps>) {
   };
 }
 
-export const handler = lambda(makeHandler(async () => ({ ...fixed, index: (await estate(config)).index })));
+/** The dependencies from the function's environment (compose.ts). */
+export function compose(env: Env, overrides: Overrides = {}): () => Promise<ScanVerdictDeps> {
+  const config = loadConfig({
+    CATALOG_TABLE: configVars.CATALOG_TABLE, STATE_TABLE: configVars.STATE_TABLE, EVENT_BUS_NAME: configVars.EVENT_BUS_NAME,
+    INVENTORY_SOURCE: configVars.INVENTORY_SOURCE,
+  }, env);
+  const p = platform(overrides);
+  const fixed = { catalog: catalogStore(config, p), images: imageDirectory(p), audit: stateStores(config, p).audit, events: eventPublisher(config, p), clock: p.clock };
+  return async () => ({ ...fixed, index: (await estate(config, p)).index });
+}
+
+export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));

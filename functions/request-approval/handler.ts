@@ -2,20 +2,12 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { requestApproval, type RequestApprovalDeps } from '../../domain/approvals/index.ts';
 import { slackConfigVars } from '../shared/adapters/slack-notifier.ts';
+import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
-import { getSecret } from '../shared/secrets.ts';
 import { logger, metrics } from '../shared/observability.ts';
 import { ids, taskInput } from '../shared/task-input.ts';
-import { clock, estate, notifier, stateStores } from '../shared/wiring.ts';
-
-const config = loadConfig({
-  STATE_TABLE: configVars.STATE_TABLE, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE, PUBLIC_BASE_URL: configVars.PUBLIC_BASE_URL,
-  NOTIFY_EMAIL_FROM: configVars.NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO: configVars.NOTIFY_EMAIL_TO, ...slackConfigVars,
-  LINK_SECRET_PARAMETER: configVars.LINK_SECRET_PARAMETER,
-});
-const stores = stateStores(config);
-const send = notifier(config);
+import { estate, notifier, secret, stateStores } from '../shared/wiring.ts';
 
 const input = z.strictObject({
   incidentId: ids.incidentId,
@@ -44,7 +36,16 @@ export function makeHandler(deps: () => Promise<RequestApprovalDeps>) {
   };
 }
 
-export const handler = lambda(makeHandler(async () => ({
-  ...stores, notifier: send, clock, index: (await estate(config)).index, publicBaseUrl: config.PUBLIC_BASE_URL,
-  linkSecret: await getSecret(config.LINK_SECRET_PARAMETER),
-})));
+/** The dependencies from the function's environment (compose.ts). */
+export function compose(env: Env, overrides: Overrides = {}): () => Promise<RequestApprovalDeps> {
+  const config = loadConfig({
+    STATE_TABLE: configVars.STATE_TABLE, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE, PUBLIC_BASE_URL: configVars.PUBLIC_BASE_URL,
+    NOTIFY_EMAIL_FROM: configVars.NOTIFY_EMAIL_FROM, NOTIFY_EMAIL_TO: configVars.NOTIFY_EMAIL_TO, ...slackConfigVars,
+    LINK_SECRET_PARAMETER: configVars.LINK_SECRET_PARAMETER,
+  }, env);
+  const p = platform(overrides);
+  const fixed = { ...stateStores(config, p), notifier: notifier(config, p), clock: p.clock, publicBaseUrl: config.PUBLIC_BASE_URL };
+  return async () => ({ ...fixed, index: (await estate(config, p)).index, linkSecret: await secret(config.LINK_SECRET_PARAMETER, p) });
+}
+
+export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));

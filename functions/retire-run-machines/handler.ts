@@ -1,14 +1,12 @@
 import { z } from 'zod';
 import { retireRunMachines } from '../../domain/failover/index.ts';
+import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger } from '../shared/observability.ts';
 import { ids, taskInput } from '../shared/task-input.ts';
-import { clock, compute, stateStores } from '../shared/wiring.ts';
+import { compute, stateStores } from '../shared/wiring.ts';
 
-const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, KMS_KEY_ID: configVars.KMS_KEY_ID });
-const stores = stateStores(config);
-const provider = compute(config);
 const input = z.strictObject({ runId: ids.runId });
 type Deps = Parameters<typeof retireRunMachines>[0];
 
@@ -21,4 +19,13 @@ export function makeHandler(deps: () => Promise<Deps>) {
   };
 }
 
-export const handler = lambda(makeHandler(async () => ({ runs: stores.runs, audit: stores.audit, compute: provider, clock })));
+/** The dependencies from the function's environment (compose.ts). */
+export function compose(env: Env, overrides: Overrides = {}): () => Promise<Deps> {
+  const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, KMS_KEY_ID: configVars.KMS_KEY_ID }, env);
+  const p = platform(overrides);
+  const stores = stateStores(config, p);
+  const deps = { runs: stores.runs, audit: stores.audit, compute: compute(config, p), clock: p.clock };
+  return async () => deps;
+}
+
+export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));

@@ -1,16 +1,13 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { reviseOnEvent, type ReviseDeps } from '../../domain/incidents/index.ts';
+import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';
 import { parseWith } from '../../domain/shared/index.ts';
 import { ids } from '../shared/task-input.ts';
-import { catalogStore, clock, stateStores, workflowEngine } from '../shared/wiring.ts';
-
-const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, CATALOG_TABLE: configVars.CATALOG_TABLE, INCIDENT_STATE_MACHINE_ARN: configVars.INCIDENT_STATE_MACHINE_ARN });
-const stores = stateStores(config);
-const fixed = { incidents: stores.incidents, approvals: stores.approvals, audit: stores.audit, catalog: catalogStore(config), workflows: workflowEngine(config), clock };
+import { catalogStore, stateStores, workflowEngine } from '../shared/wiring.ts';
 
 const event = z.looseObject({
   source: z.literal('cleanpoint'),
@@ -38,4 +35,13 @@ export function makeHandler(deps: () => Promise<ReviseDeps>) {
   };
 }
 
-export const handler = lambda(makeHandler(async () => fixed));
+/** The dependencies from the function's environment (compose.ts). */
+export function compose(env: Env, overrides: Overrides = {}): () => Promise<ReviseDeps> {
+  const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, CATALOG_TABLE: configVars.CATALOG_TABLE, INCIDENT_STATE_MACHINE_ARN: configVars.INCIDENT_STATE_MACHINE_ARN }, env);
+  const p = platform(overrides);
+  const stores = stateStores(config, p);
+  const deps = { incidents: stores.incidents, approvals: stores.approvals, audit: stores.audit, catalog: catalogStore(config, p), workflows: workflowEngine(config, p), clock: p.clock };
+  return async () => deps;
+}
+
+export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));

@@ -1,16 +1,13 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { runAcceptanceChecks, type AcceptanceDeps } from '../../domain/drills/index.ts';
+import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';
 import { ids, taskInput } from '../shared/task-input.ts';
-import { acceptanceChecker, clock, compute, estate, stateStores } from '../shared/wiring.ts';
+import { acceptanceChecker, compute, estate, stateStores } from '../shared/wiring.ts';
 
-const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, KMS_KEY_ID: configVars.KMS_KEY_ID, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE });
-const stores = stateStores(config);
-const provider = compute(config);
-const checker = acceptanceChecker();
 const input = z.strictObject({ drillId: ids.runId });
 
 /**
@@ -35,6 +32,13 @@ export function makeHandler(deps: () => Promise<AcceptanceDeps>) {
   };
 }
 
-export const handler = lambda(makeHandler(async () => ({
-  drills: stores.drills, runs: stores.runs, audit: stores.audit, compute: provider, checker, clock, index: (await estate(config)).index,
-})));
+/** The dependencies from the function's environment (compose.ts). */
+export function compose(env: Env, overrides: Overrides = {}): () => Promise<AcceptanceDeps> {
+  const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, KMS_KEY_ID: configVars.KMS_KEY_ID, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE }, env);
+  const p = platform(overrides);
+  const stores = stateStores(config, p);
+  const fixed = { drills: stores.drills, runs: stores.runs, audit: stores.audit, compute: compute(config, p), checker: acceptanceChecker(p), clock: p.clock };
+  return async () => ({ ...fixed, index: (await estate(config, p)).index });
+}
+
+export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));

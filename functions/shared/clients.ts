@@ -17,9 +17,13 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  * never uses: every function would otherwise carry all six clients (EC2's alone is 0.56 MB).
  */
 export const dynamoClient = /* @__PURE__ */ new DynamoDBClient({});
-export const documentClient = /* @__PURE__ */ DynamoDBDocumentClient.from(dynamoClient, {
-  marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-});
+
+/** The document client the DynamoDB adapters use, over `client` (how items are marshalled, in one place). */
+export function documentClientOver(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } });
+}
+
+export const documentClient = /* @__PURE__ */ documentClientOver(dynamoClient);
 /** The EC2 adapter owns its retry policy (paced, with jitter), so the SDK does not retry blindly. */
 export const ec2Client = /* @__PURE__ */ new EC2Client({ maxAttempts: 1 });
 export const sfnClient = /* @__PURE__ */ new SFNClient({});

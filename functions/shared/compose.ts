@@ -137,9 +137,12 @@ export function onFirstUse<D>(compose: () => () => Promise<D>): () => Promise<D>
   return () => (deps ??= compose())();
 }
 
-/** The shape of a handler module, as the local runtime uses it. */
-export interface HandlerModule<D = never> {
-  makeHandler(deps: () => Promise<D>): (event: never, context?: never) => Promise<unknown>;
-  compose(env: Env, overrides?: Overrides): () => Promise<D>;
+/**
+ * The shape of a handler module, as the local runtime uses it: `makeHandler(compose(env, overrides))`
+ * (each module's own Deps type pairs them; seen from outside they are opaque).
+ */
+export interface HandlerModule {
+  makeHandler(deps: never): (event: never, context: never) => Promise<unknown>;
+  compose(env: Env, overrides?: Overrides): () => Promise<unknown>;
   handler: unknown;
 }

@@ -9,7 +9,7 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError' as const;
 }
 
-export function loadConfig<S extends z.ZodRawShape>(shape: S, env: NodeJS.ProcessEnv = process.env): z.infer<z.ZodObject<S>> {
+export function loadConfig<S extends z.ZodRawShape>(shape: S, env: Readonly<Record<string, string | undefined>> = process.env): z.infer<z.ZodObject<S>> {
   const result = z.object(shape).safeParse(env);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${env[String(i.path[0])] === undefined ? 'is not set' : i.message}`);

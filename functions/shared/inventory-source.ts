@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { indexInventory, parseInventoryText, type InventoryIndex } from '../../domain/inventory/index.ts';
 import { DEFAULT_POLICY, parsePolicyText, type Policy } from '../../domain/findings/index.ts';
 import { ssmClient } from './clients.ts';
@@ -9,9 +9,9 @@ import { ssmClient } from './clients.ts';
  * locally) and validated with the same domain parser the CLI uses. A broken inventory fails
  * the invocation with a ValidationError naming every bad path, never half-applies.
  */
-async function readSource(source: string): Promise<string> {
+async function readSource(source: string, client: SSMClient): Promise<string> {
   if (source.startsWith('file:')) return readFile(source.slice('file:'.length), 'utf8');
-  const out = await ssmClient.send(new GetParameterCommand({ Name: source.slice('ssm:'.length), WithDecryption: true }));
+  const out = await client.send(new GetParameterCommand({ Name: source.slice('ssm:'.length), WithDecryption: true }));
   const value = out.Parameter?.Value;
   if (!value) throw new Error(`SSM parameter ${source.slice(4)} is empty`);
   return value;
@@ -29,13 +29,13 @@ function cached<T>(key: string, load: () => Promise<T>): Promise<T> {
   return p;
 }
 
-export function loadInventory(source: string): Promise<InventoryIndex> {
-  return cached(`inventory:${source}`, async () => indexInventory(parseInventoryText(await readSource(source), source)));
+export function loadInventory(source: string, client: SSMClient = ssmClient): Promise<InventoryIndex> {
+  return cached(`inventory:${source}`, async () => indexInventory(parseInventoryText(await readSource(source, client), source)));
 }
 
-export function loadPolicy(source: string | undefined): Promise<Policy> {
+export function loadPolicy(source: string | undefined, client: SSMClient = ssmClient): Promise<Policy> {
   if (!source) return Promise.resolve(DEFAULT_POLICY);
-  return cached(`policy:${source}`, async () => parsePolicyText(await readSource(source), source));
+  return cached(`policy:${source}`, async () => parsePolicyText(await readSource(source, client), source));
 }
 
 /** For the local runtime and tests: forget cached documents (e.g. after editing the inventory). */

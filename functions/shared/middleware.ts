@@ -21,15 +21,20 @@ export function correlationKeys<E>(): MiddlewareObj<E, unknown, Error, Context> 
   };
 }
 
+/** Drops the invocation's business metrics instead of publishing them (the local runtime has no CloudWatch). */
+function discardMetrics<E, R>(): MiddlewareObj<E, R, Error, Context> {
+  return { after: () => metrics.clearMetrics(), onError: () => metrics.clearMetrics() };
+}
+
 /**
  * Wrap a handler the same way everywhere: logger context (keys reset per invocation so one
  * incident's id never leaks into the next), metrics flushed per invocation, correlation keys.
- * Middleware first, handler last.
+ * Middleware first, handler last. `publishMetrics: false` (the local runtime) drops them instead.
  */
-export function lambda<E, R>(fn: (event: E, context: Context) => Promise<R>) {
+export function lambda<E, R>(fn: (event: E, context: Context) => Promise<R>, options: { publishMetrics?: boolean } = {}) {
   return middy<E, R, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
+    .use(options.publishMetrics === false ? discardMetrics<E, R>() : logMetrics(metrics))
     .use(correlationKeys<E>() as MiddlewareObj<E, R, Error, Context>)
     .handler(fn);
 }

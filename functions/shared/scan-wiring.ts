@@ -5,9 +5,9 @@
 import { z } from 'zod';
 import type { PointScanDeps } from '../../domain/recovery-points/index.ts';
 import { GuardDutyMalwareScanner } from './adapters/guardduty-scanner.ts';
-import { guardDutyClient } from './clients.ts';
+import { platform, type Env, type Overrides } from './compose.ts';
 import { configVars, loadConfig } from './config.ts';
-import { catalogStore, clock, estate, stateStores } from './wiring.ts';
+import { catalogStore, estate, stateStores } from './wiring.ts';
 
 export const scanConfigVars = {
   STATE_TABLE: configVars.STATE_TABLE,
@@ -19,14 +19,15 @@ export const scanConfigVars = {
   AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS Region like us-east-1'),
 };
 
-/** Builds the dependencies once per container; the inventory is re-read through its cache. */
-export function scanDeps(env: NodeJS.ProcessEnv = process.env): () => Promise<PointScanDeps> {
+/** Both functions' compose: the dependencies, built once per composition; the inventory is re-read through its cache. */
+export function composeScanDeps(env: Env, overrides: Overrides = {}): () => Promise<PointScanDeps> {
   const config = loadConfig(scanConfigVars, env);
-  const stores = stateStores(config);
-  const catalog = catalogStore(config);
-  const scanner = new GuardDutyMalwareScanner(guardDutyClient, { scannerRoleArn: config.MALWARE_SCANNER_ROLE_ARN, region: config.AWS_REGION });
+  const p = platform(overrides);
+  const stores = stateStores(config, p);
+  const catalog = catalogStore(config, p);
+  const scanner = new GuardDutyMalwareScanner(p.clients.guardDuty, { scannerRoleArn: config.MALWARE_SCANNER_ROLE_ARN, region: config.AWS_REGION });
   return async () => ({
     runs: stores.runs, incidents: stores.incidents, audit: stores.audit, catalog, points: catalog, scanner,
-    index: (await estate(config)).index, clock,
+    index: (await estate(config, p)).index, clock: p.clock,
   });
 }

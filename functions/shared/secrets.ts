@@ -1,4 +1,4 @@
-import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { ssmClient } from './clients.ts';
 
 /**
@@ -8,18 +8,26 @@ import { ssmClient } from './clients.ts';
  * answers these same GetParameter calls from a secrets file it generates on first run.
  */
 const TTL_MS = 5 * 60_000;
-const cache = new Map<string, { value: string; until: number }>();
+/** Per SSM client (the local runtime's client answers from its own parameter store), then per name. */
+const caches = new Map<SSMClient, Map<string, { value: string; until: number }>>();
 
-export async function getSecret(parameterName: string, now = Date.now()): Promise<string> {
+export async function getSecret(parameterName: string, now = Date.now(), client: SSMClient = ssmClient): Promise<string> {
+  let cache = caches.get(client);
+  if (!cache) caches.set(client, (cache = new Map()));
   const hit = cache.get(parameterName);
   if (hit && hit.until > now) return hit.value;
-  const out = await ssmClient.send(new GetParameterCommand({ Name: parameterName, WithDecryption: true }));
+  const out = await client.send(new GetParameterCommand({ Name: parameterName, WithDecryption: true }));
   const value = out.Parameter?.Value;
   if (!value) throw new Error(`secret parameter ${parameterName} is empty`);
   cache.set(parameterName, { value, until: now + TTL_MS });
   return value;
 }
 
+/** A reader of secrets through one SSM client (what a composition hands its adapters). */
+export function secretReader(client: SSMClient): (parameterName: string) => Promise<string> {
+  return (parameterName) => getSecret(parameterName, Date.now(), client);
+}
+
 export function clearSecretCache(): void {
-  cache.clear();
+  caches.clear();
 }

@@ -1,83 +1,79 @@
 /**
- * Builds the adapters a handler needs from validated configuration. Handlers validate the
- * variables they use at cold start (loadConfig) and call these builders once, at module scope.
+ * Builds the adapters a function needs from its validated configuration and a Platform
+ * (compose.ts: clock, SDK clients, Slack transport, account checks, adapter overrides). Each
+ * handler's `compose(env, overrides)` calls these once per composition; an adapter named in
+ * `p.adapters` is used instead of the one the configuration names.
  */
-import { systemClock, type Clock } from '../../domain/shared/index.ts';
 import type { InventoryIndex } from '../../domain/inventory/index.ts';
 import type { Policy } from '../../domain/findings/index.ts';
+import type { Pacer } from '../../domain/failover/index.ts';
 import { DynamoApprovalStore, DynamoAuditLog, DynamoIncidentStore, DynamoRecoveryPointCatalog } from './adapters/dynamodb/index.ts';
 import { DynamoRunStore } from './adapters/dynamodb/run-store.ts';
 import { DynamoDrillStore } from './adapters/dynamodb/drill-store.ts';
+import { DynamoTokenBucketPacer } from './adapters/dynamodb/token-bucket.ts';
 import { SsmAcceptanceChecker } from './adapters/ssm-acceptance-checker.ts';
 import { EventBridgePublisher } from './adapters/eventbridge-publisher.ts';
 import { CompositeNotifier } from './adapters/composite-notifier.ts';
 import { SesNotifier } from './adapters/ses-notifier.ts';
 import { slackNotifier, type SlackConfig } from './adapters/slack-notifier.ts';
 import { logger } from './observability.ts';
-import type { Notifier } from '../../domain/ports/index.ts';
+import type { AuditLog, ApprovalStore, DrillStore, IncidentStore, Notifier, ProtectionStore, RunStore } from '../../domain/ports/index.ts';
 import { SfnWorkflowEngine } from './adapters/sfn-workflow-engine.ts';
 import { Ec2ComputeProvider } from './adapters/ec2-compute.ts';
 import { Ec2SnapshotDirectory } from './adapters/ec2-snapshots.ts';
-import { AwsAccountChecks, Ec2Environment, type AccountChecks } from './adapters/ec2-environment.ts';
+import { Ec2ImageDirectory } from './adapters/ec2-images.ts';
+import { AwsAccountChecks, Ec2Environment } from './adapters/ec2-environment.ts';
 import { DynamoProtectionStore } from './adapters/dynamodb/protection-store.ts';
-import { documentClient, ec2Client, eventBridgeClient, kmsClient, sesClient, sfnClient, ssmClient } from './clients.ts';
 import { loadInventory, loadPolicy } from './inventory-source.ts';
+import { getSecret } from './secrets.ts';
+import type { AdapterOverrides, Platform } from './compose.ts';
 
-let current: Clock = systemClock;
+export interface StateStores { incidents: IncidentStore; approvals: ApprovalStore; audit: AuditLog; runs: RunStore; drills: DrillStore }
 
-/**
- * The clock every handler uses. On AWS it is the system clock; the local runtime switches it
- * to the simulator's (possibly sped-up) clock so timestamps, RTO and boot times agree.
- */
-export const clock: Clock = { now: () => current.now(), sleep: (ms) => current.sleep(ms) };
-
-export function useClock(c: Clock): void {
-  current = c;
-}
-
-export function stateStores(config: { STATE_TABLE: string }) {
-  const options = { client: documentClient, tableName: config.STATE_TABLE };
+export function stateStores(config: { STATE_TABLE: string }, p: Platform): StateStores {
+  const options = { client: p.clients.document, tableName: config.STATE_TABLE };
+  const a = p.adapters;
   return {
-    incidents: new DynamoIncidentStore(options),
-    approvals: new DynamoApprovalStore(options),
-    audit: new DynamoAuditLog(options),
-    runs: new DynamoRunStore(options),
-    drills: new DynamoDrillStore(options),
+    incidents: a.incidents ?? new DynamoIncidentStore(options),
+    approvals: a.approvals ?? new DynamoApprovalStore(options),
+    audit: a.audit ?? new DynamoAuditLog(options),
+    runs: a.runs ?? new DynamoRunStore(options),
+    drills: a.drills ?? new DynamoDrillStore(options),
   };
 }
 
-export function catalogStore(config: { CATALOG_TABLE: string }) {
-  return new DynamoRecoveryPointCatalog({ client: documentClient, tableName: config.CATALOG_TABLE });
+export function catalogStore(config: { CATALOG_TABLE: string }, p: Platform): AdapterOverrides['catalog'] {
+  return p.adapters.catalog ?? new DynamoRecoveryPointCatalog({ client: p.clients.document, tableName: config.CATALOG_TABLE });
 }
 
-export function workflowEngine(config: { INCIDENT_STATE_MACHINE_ARN?: string | undefined; FAILBACK_STATE_MACHINE_ARN?: string | undefined }) {
-  return new SfnWorkflowEngine(sfnClient, {
+export function workflowEngine(config: { INCIDENT_STATE_MACHINE_ARN?: string | undefined; FAILBACK_STATE_MACHINE_ARN?: string | undefined }, p: Platform) {
+  return new SfnWorkflowEngine(p.clients.sfn, {
     ...(config.INCIDENT_STATE_MACHINE_ARN ? { 'incident-response': config.INCIDENT_STATE_MACHINE_ARN } : {}),
     ...(config.FAILBACK_STATE_MACHINE_ARN ? { failback: config.FAILBACK_STATE_MACHINE_ARN } : {}),
   });
 }
 
 /** Starts drills (the drill state machine only). */
-export function drillWorkflows(config: { DRILL_STATE_MACHINE_ARN: string }) {
-  return new SfnWorkflowEngine(sfnClient, { drill: config.DRILL_STATE_MACHINE_ARN });
+export function drillWorkflows(config: { DRILL_STATE_MACHINE_ARN: string }, p: Platform) {
+  return new SfnWorkflowEngine(p.clients.sfn, { drill: config.DRILL_STATE_MACHINE_ARN });
 }
 
 /** Drill acceptance checks over SSM Run Command (answered by the local acceptance runner locally). */
-export function acceptanceChecker() {
-  return new SsmAcceptanceChecker(ssmClient, clock);
+export function acceptanceChecker(p: Platform) {
+  return new SsmAcceptanceChecker(p.clients.ssm, p.clock);
 }
 
-export function eventPublisher(config: { EVENT_BUS_NAME: string }) {
-  return new EventBridgePublisher(eventBridgeClient, config.EVENT_BUS_NAME);
+export function eventPublisher(config: { EVENT_BUS_NAME: string }, p: Platform) {
+  return new EventBridgePublisher(p.clients.eventBridge, config.EVENT_BUS_NAME);
 }
 
-export function notifier(config: { NOTIFY_EMAIL_FROM?: string | undefined; NOTIFY_EMAIL_TO?: string | undefined; INVENTORY_SOURCE: string } & SlackConfig): Notifier {
-  const email = new SesNotifier(sesClient, {
+export function notifier(config: { NOTIFY_EMAIL_FROM?: string | undefined; NOTIFY_EMAIL_TO?: string | undefined; INVENTORY_SOURCE: string } & SlackConfig, p: Platform): Notifier {
+  const email = new SesNotifier(p.clients.ses, {
     from: config.NOTIFY_EMAIL_FROM ?? 'cleanpoint@localhost',
     fallbackTo: (config.NOTIFY_EMAIL_TO ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-    index: () => loadInventory(config.INVENTORY_SOURCE),
+    index: () => loadInventory(config.INVENTORY_SOURCE, p.clients.ssm),
   });
-  const slack = slackNotifier(config);
+  const slack = slackNotifier(config, { transport: () => p.slackTransport, secret: (name) => secret(name, p) });
   if (!slack) return email;
   // E-mail carries the personal links; Slack carries the shared message with buttons.
   return new CompositeNotifier([{ name: 'email', notifier: email }, { name: 'slack', notifier: slack }],
@@ -85,36 +81,46 @@ export function notifier(config: { NOTIFY_EMAIL_FROM?: string | undefined; NOTIF
 }
 
 /** The inventory and policy, loaded once per container and cached. */
-export async function estate(config: { INVENTORY_SOURCE: string; POLICY_SOURCE?: string | undefined }): Promise<{ index: InventoryIndex; policy: Policy }> {
-  const [index, policy] = await Promise.all([loadInventory(config.INVENTORY_SOURCE), loadPolicy(config.POLICY_SOURCE)]);
+export async function estate(config: { INVENTORY_SOURCE: string; POLICY_SOURCE?: string | undefined }, p: Platform): Promise<{ index: InventoryIndex; policy: Policy }> {
+  const [index, policy] = await Promise.all([loadInventory(config.INVENTORY_SOURCE, p.clients.ssm), loadPolicy(config.POLICY_SOURCE, p.clients.ssm)]);
   return { index, policy };
 }
 
-export function compute(config: { KMS_KEY_ID: string }) {
-  return new Ec2ComputeProvider(ec2Client, { kmsKeyId: config.KMS_KEY_ID });
+/** A secret named by its SSM parameter (cached for five minutes; never logged). */
+export function secret(parameterName: string, p: Platform): Promise<string> {
+  return getSecret(parameterName, Date.now(), p.clients.ssm);
 }
 
-export function snapshotDirectory() {
-  return new Ec2SnapshotDirectory(ec2Client);
+export function compute(config: { KMS_KEY_ID: string }, p: Platform) {
+  return new Ec2ComputeProvider(p.clients.ec2, { kmsKeyId: config.KMS_KEY_ID });
+}
+
+export function snapshotDirectory(p: Platform) {
+  return new Ec2SnapshotDirectory(p.clients.ec2);
+}
+
+export function imageDirectory(p: Platform) {
+  return new Ec2ImageDirectory(p.clients.ec2);
 }
 
 /** Protection state (RPO breaches and history, readiness and coverage reports) in the state table. */
-export function protectionStore(config: { STATE_TABLE: string }) {
-  return new DynamoProtectionStore({ client: documentClient, tableName: config.STATE_TABLE });
+export function protectionStore(config: { STATE_TABLE: string }, p: Platform): ProtectionStore {
+  return p.adapters.protection ?? new DynamoProtectionStore({ client: p.clients.document, tableName: config.STATE_TABLE });
 }
-
-let accountChecksOverride: AccountChecks | undefined;
 
 /**
- * The local runtime has no KMS or SES identities: it installs simulated account checks here
- * (as it does the clock). Read on every check, so it applies to handlers already loaded.
+ * One RunInstances bucket for the whole fleet of launch containers (a DynamoDB item), so 40
+ * parallel launches together stay within EC2's 5-then-2-per-second request budget.
  */
-export function useAccountChecks(checks: AccountChecks | undefined): void {
-  accountChecksOverride = checks;
+export function runInstancesPacer(config: { STATE_TABLE: string }, p: Platform): Pacer {
+  return p.adapters.pacer ?? new DynamoTokenBucketPacer({ client: p.clients.document, tableName: config.STATE_TABLE, name: 'ec2-run-instances', clock: p.clock });
 }
 
-/** Networks, instances and quota from EC2; the key and the e-mail sender from the account checks. */
-export function recoveryEnvironment(config: { NOTIFY_EMAIL_FROM?: string | undefined }) {
-  const aws = new AwsAccountChecks(sesClient, config.NOTIFY_EMAIL_FROM, kmsClient);
-  return new Ec2Environment(ec2Client, () => accountChecksOverride ?? aws);
+/**
+ * Networks, instances and quota from EC2; the key and the e-mail sender from the account checks
+ * (KMS and SES on AWS; the platform's stand-in where those services are not emulated).
+ */
+export function recoveryEnvironment(config: { NOTIFY_EMAIL_FROM?: string | undefined }, p: Platform) {
+  const checks = p.accountChecks ?? new AwsAccountChecks(p.clients.ses, config.NOTIFY_EMAIL_FROM, p.clients.kms);
+  return new Ec2Environment(p.clients.ec2, () => checks);
 }

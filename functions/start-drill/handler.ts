@@ -1,16 +1,12 @@
 import { z } from 'zod';
 import { startDrill, type StartDrillDeps } from '../../domain/drills/index.ts';
+import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger } from '../shared/observability.ts';
 import { ids, taskInput } from '../shared/task-input.ts';
-import { catalogStore, clock, estate, stateStores } from '../shared/wiring.ts';
+import { catalogStore, estate, stateStores } from '../shared/wiring.ts';
 
-const config = loadConfig({
-  STATE_TABLE: configVars.STATE_TABLE, CATALOG_TABLE: configVars.CATALOG_TABLE, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE, POLICY_SOURCE: configVars.POLICY_SOURCE,
-});
-const stores = stateStores(config);
-const catalog = catalogStore(config);
 export const startDrillInput = z.strictObject({
   drillId: ids.runId,
   group: z.string().min(1).max(128),
@@ -33,6 +29,15 @@ export function makeHandler(deps: () => Promise<StartDrillDeps>) {
   };
 }
 
-export const handler = lambda(makeHandler(async () => ({
-  drills: stores.drills, runs: stores.runs, incidents: stores.incidents, audit: stores.audit, catalog, clock, ...(await estate(config)),
-})));
+/** The dependencies from the function's environment (compose.ts). */
+export function compose(env: Env, overrides: Overrides = {}): () => Promise<StartDrillDeps> {
+  const config = loadConfig({
+    STATE_TABLE: configVars.STATE_TABLE, CATALOG_TABLE: configVars.CATALOG_TABLE, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE, POLICY_SOURCE: configVars.POLICY_SOURCE,
+  }, env);
+  const p = platform(overrides);
+  const stores = stateStores(config, p);
+  const fixed = { drills: stores.drills, runs: stores.runs, incidents: stores.incidents, audit: stores.audit, catalog: catalogStore(config, p), clock: p.clock };
+  return async () => ({ ...fixed, ...(await estate(config, p)) });
+}
+
+export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));

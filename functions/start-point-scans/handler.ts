@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { startPointScans, type PointScanDeps } from '../../domain/recovery-points/index.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger } from '../shared/observability.ts';
-import { scanDeps } from '../shared/scan-wiring.ts';
+import { onFirstUse, type Env, type Overrides } from '../shared/compose.ts';
+import { composeScanDeps } from '../shared/scan-wiring.ts';
 import { ids, taskInput } from '../shared/task-input.ts';
 
-const deps = scanDeps();
 const input = z.strictObject({ incidentId: ids.incidentId });
 
 /**
@@ -20,4 +20,9 @@ export function makeHandler(load: () => Promise<PointScanDeps>) {
   };
 }
 
-export const handler = lambda(makeHandler(deps));
+/** The dependencies from the function's environment (shared with the other scan function: scan-wiring.ts). */
+export function compose(env: Env, overrides: Overrides = {}): () => Promise<PointScanDeps> {
+  return composeScanDeps(env, overrides);
+}
+
+export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));

@@ -2,21 +2,34 @@
  * Driving approvals in the local runtime: the real handlers, DynamoDB (dynalite), the ASL
  * interpreter and the generated secrets. Slack is the only thing that is not real: its
  * HTTPS posts are captured, and the queued decision (EventBridge on AWS) runs right after the
- * acknowledgement, as a second invocation of decide-approval.
+ * acknowledgement, as an invocation of decide-slack-action. HTTP requests reach the functions
+ * the way API Gateway routes them (serverless.yml's httpApi events, local/http-invoke.ts).
  */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { expect } from 'vitest';
 import type { ApprovalRequest } from '../../domain/approvals/index.ts';
-import { slackJobEvent, useSlackJobDispatcher } from '../../functions/decide-approval/slack.ts';
-import { useSlackTransport, type SlackHttpRequest } from '../../functions/shared/adapters/slack-notifier.ts';
+import type { CliDecisionResult, DecisionKind } from '../../domain/approvals/index.ts';
+import { slackJobEvent } from '../../functions/shared/adapters/slack/index.ts';
+import type { SlackHttpRequest, SlackTransport } from '../../functions/shared/adapters/slack-notifier.ts';
+import type { SlackJobDispatcher } from '../../functions/shared/compose.ts';
 import type { AuditEntry } from '../../domain/evidence/index.ts';
-import { apiGatewayEvent } from '../../local/http-event.ts';
+import { decideAsOperator } from '../../local/approval-decisions.ts';
+import { invokeHttp, type HttpAnswer } from '../../local/http-invoke.ts';
 import { LOCAL_ENV, type LocalRuntime } from '../../local/runtime.ts';
 import { guardDutyEvent, until } from '../helpers/local-runtime.ts';
 import { slackBody, slackClick, slackRequest } from './helpers.ts';
 
-export type HttpAnswer = { statusCode: number; body: string; headers: Record<string, string> };
+export type { HttpAnswer };
+
+/** A signed Slack request (an API Gateway event for POST /slack/interactions), routed as API Gateway routes it. */
+function invokeSlack(rt: LocalRuntime, event: APIGatewayProxyEventV2): Promise<HttpAnswer> {
+  return invokeHttp(rt, { method: 'POST', path: event.rawPath, headers: event.headers as Record<string, string>, body: event.body ?? '', sourceIp: event.requestContext.http.sourceIp });
+}
 
 export interface SlackHarness {
+  /** Pass these to the runtime (startLocalRuntime options), then `bind` it. */
+  runtimeOptions: { slackTransport: SlackTransport; slackJobDispatcher: SlackJobDispatcher };
+  bind(rt: LocalRuntime): void;
   posts: SlackHttpRequest[];
   /** Resolves when every queued Slack decision has run. */
   settle(): Promise<unknown[]>;
@@ -24,28 +37,42 @@ export interface SlackHarness {
   click(o: { approvalId: string; userId: string; decision?: 'approve' | 'reject'; secret?: string; timestampSec?: number }): Promise<HttpAnswer>;
 }
 
-export function slackHarness(rt: LocalRuntime): SlackHarness {
+export function slackHarness(): SlackHarness {
   const posts: SlackHttpRequest[] = [];
   const queued: Promise<unknown>[] = [];
-  useSlackTransport(async (r) => { posts.push(r); return { status: 200, body: 'ok' }; });
-  useSlackJobDispatcher(async (detail) => {
-    // After the acknowledgement has been returned: a separate (asynchronous) invocation.
-    queued.push(new Promise((resolve) => setImmediate(resolve)).then(() => rt.invoke('decide-approval', slackJobEvent(detail))));
-  });
+  let bound: LocalRuntime | undefined;
+  const runtime = () => {
+    if (!bound) throw new Error('slackHarness: bind(rt) first');
+    return bound;
+  };
   return {
+    runtimeOptions: {
+      slackTransport: async (r) => { posts.push(r); return { status: 200, body: 'ok' }; },
+      slackJobDispatcher: async (detail) => {
+        // After the acknowledgement has been returned: a separate (asynchronous) invocation.
+        queued.push(new Promise((resolve) => setImmediate(resolve)).then(() => runtime().invoke('decide-slack-action', slackJobEvent(detail))));
+      },
+    },
+    bind: (rt) => { bound = rt; },
     posts,
     settle: () => Promise.all(queued.splice(0)),
     click: async (o) => {
+      const rt = runtime();
       const body = slackBody(slackClick({ approvalId: o.approvalId, userId: o.userId, decision: o.decision ?? 'approve', responseUrl: `https://hooks.slack.com/actions/T111/${posts.length + 1}/resp` }));
       const secret = o.secret ?? rt.secrets[LOCAL_ENV.SLACK_SIGNING_SECRET_PARAMETER]!;
-      return rt.invoke('decide-approval', slackRequest(body, { secret, ...(o.timestampSec !== undefined ? { timestampSec: o.timestampSec } : {}) })) as Promise<HttpAnswer>;
+      return invokeSlack(rt, slackRequest(body, { secret, ...(o.timestampSec !== undefined ? { timestampSec: o.timestampSec } : {}) }));
     },
   };
 }
 
 export async function stores(rt: LocalRuntime) {
   const { stateStores } = await import('../../functions/shared/wiring.ts');
-  return stateStores({ STATE_TABLE: rt.tables.state });
+  return stateStores({ STATE_TABLE: rt.tables.state }, rt.platform);
+}
+
+/** A decision from the command line (channel cli): the operator's decision path the local API uses (local/approval-decisions.ts). */
+export async function cliDecision(rt: LocalRuntime, input: { approvalId: string; as: string; decision: DecisionKind; reason?: string; source?: string }): Promise<CliDecisionResult> {
+  return decideAsOperator(rt)({ ...input, source: input.source ?? 'cli:test' });
 }
 
 /** A finding on `instanceId`; resolves with the incident and its pending approval request. */
@@ -65,13 +92,13 @@ export async function mailedLink(rt: LocalRuntime, email: string, approvalId: st
 
 export const get = (rt: LocalRuntime, url: URL | string, query?: Record<string, string>) => {
   const u = typeof url === 'string' ? new URL(url, 'http://127.0.0.1:8787') : url;
-  return rt.invoke('decide-approval', apiGatewayEvent({ method: 'GET', path: u.pathname, query: query ?? Object.fromEntries(u.searchParams), sourceIp: '192.0.2.10' })) as Promise<HttpAnswer>;
+  return invokeHttp(rt, { method: 'GET', path: u.pathname, query: query ?? Object.fromEntries(u.searchParams), sourceIp: '192.0.2.10' });
 };
 
 export const postForm = (rt: LocalRuntime, path: string, fields: Record<string, string>) =>
-  rt.invoke('decide-approval', apiGatewayEvent({
+  invokeHttp(rt, {
     method: 'POST', path, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString(), sourceIp: '192.0.2.10',
-  })) as Promise<HttpAnswer>;
+  });
 
 /**
  * Run one refused attempt and check what every refusal must leave behind: the request exactly

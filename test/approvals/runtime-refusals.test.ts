@@ -5,17 +5,12 @@ vi.hoisted(() => {
   Object.assign(process.env, { POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' });
 });
 
-import type { ApprovalRequest } from '../../domain/approvals/index.ts';
-import { personalLink } from '../../domain/approvals/index.ts';
+import { claimsFrom, csrfToken, linkQuery, personalLink, type ApprovalRequest } from '../../domain/approvals/index.ts';
 import { ConflictError } from '../../domain/shared/index.ts';
-import { claimsFrom, csrfToken, linkQuery } from '../../domain/approvals/index.ts';
-import { cliDecideApproval } from '../../functions/decide-approval/cli.ts';
-import { useSlackJobDispatcher } from '../../functions/decide-approval/slack.ts';
-import { useSlackTransport } from '../../functions/shared/adapters/slack-notifier.ts';
 import { LOCAL_ENV, type LocalRuntime } from '../../local/runtime.ts';
 import { thrown } from '../contract/contract-fixtures.ts';
 import { formFields, startSeededRuntime, until } from '../helpers/local-runtime.ts';
-import { get, incidentAwaitingApproval, mailedLink, postForm, refusedAttempt, slackHarness, stores, type SlackHarness } from './runtime-helpers.ts';
+import { cliDecision, get, incidentAwaitingApproval, mailedLink, postForm, refusedAttempt, slackHarness, stores, type SlackHarness } from './runtime-helpers.ts';
 
 /**
  * Every way a decision can be refused, driven through the local runtime (real handlers,
@@ -33,8 +28,9 @@ let linkSecret: string;
 
 beforeAll(async () => {
   // 20× time: the hour-long approval window lasts three minutes of wall time.
-  rt = await startSeededRuntime({ speed: 20 });
-  slack = slackHarness(rt);
+  slack = slackHarness();
+  rt = await startSeededRuntime({ speed: 20, ...slack.runtimeOptions });
+  slack.bind(rt);
   linkSecret = rt.secrets[LOCAL_ENV.LINK_SECRET_PARAMETER]!;
   payments = await incidentAwaitingApproval(rt, 'i-0aa0000000000db01');
   intranet = await incidentAwaitingApproval(rt, 'i-0cc000000000a0101');
@@ -43,8 +39,6 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  useSlackTransport(null);
-  useSlackJobDispatcher(null);
   await rt?.close();
 });
 
@@ -219,7 +213,7 @@ describe('after the decision', () => {
       web = (await postForm(rt, `${path(payments.request)}/decision`, { ...linkFields(domLink), csrf: csrfToken(linkSecret, claimsFrom(payments.request.approvalId, linkFields(domLink)).claims), decision: 'approve', step: 'confirm' })).statusCode;
     });
     const viaSlack = await refusedAttempt(rt, payments.request, async () => { await slack.click({ approvalId: payments.request.approvalId, userId: 'U0DOM00001' }); await slack.settle(); });
-    const viaCli = await refusedAttempt(rt, payments.request, async () => { cli = await thrown(() => cliDecideApproval({ approvalId: payments.request.approvalId, as: 'dom', decision: 'approve', source: 'cli:ops@test' })); });
+    const viaCli = await refusedAttempt(rt, payments.request, async () => { cli = await thrown(() => cliDecision(rt, { approvalId: payments.request.approvalId, as: 'dom', decision: 'approve', source: 'cli:ops@test' })); });
     // Assess
     expect(domPage.body).toContain('This request is approved; no decision is possible any more.');
     expect(web).toBe(409);

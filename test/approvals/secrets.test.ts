@@ -5,15 +5,13 @@ vi.hoisted(() => {
   Object.assign(process.env, { POWERTOOLS_LOG_LEVEL: 'DEBUG', POWERTOOLS_METRICS_DISABLED: 'true' });
 });
 
-import { withoutToken } from '../../domain/approvals/index.ts';
-import { approvalCard, type ApprovalNotification } from '../../domain/approvals/index.ts';
-import { cliDecideApproval } from '../../functions/decide-approval/cli.ts';
-import { useSlackJobDispatcher } from '../../functions/decide-approval/slack.ts';
-import { slackNotifier, useSlackTransport } from '../../functions/shared/adapters/slack-notifier.ts';
+import { approvalCard, withoutToken, type ApprovalNotification } from '../../domain/approvals/index.ts';
+import { slackNotifier } from '../../functions/shared/adapters/slack-notifier.ts';
+import { secret } from '../../functions/shared/wiring.ts';
 import { logger } from '../../functions/shared/observability.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { formFields, startSeededRuntime, until } from '../helpers/local-runtime.ts';
-import { get, incidentAwaitingApproval, mailedLink, postForm, slackHarness, stores, type HttpAnswer, type SlackHarness } from './runtime-helpers.ts';
+import { cliDecision, get, incidentAwaitingApproval, mailedLink, postForm, slackHarness, stores, type HttpAnswer, type SlackHarness } from './runtime-helpers.ts';
 
 /**
  * Task tokens, the link-signing secret, the Slack signing secret and the Slack webhook URL
@@ -46,16 +44,15 @@ beforeAll(async () => {
     const spy = vi.spyOn(console, method).mockImplementation((...args: unknown[]) => { emitted.push(args.map(String).join(' ')); });
     restore.push(() => spy.mockRestore());
   }
-  rt = await startSeededRuntime({ speed: 20, logLevel: 'DEBUG', echoOutbox: true });
+  slack = slackHarness();
+  rt = await startSeededRuntime({ speed: 20, logLevel: 'DEBUG', echoOutbox: true, ...slack.runtimeOptions });
+  slack.bind(rt);
   logger.setLogLevel('DEBUG');
   // Slack configured as on AWS: the webhook URL is a SecureString parameter (answered by the local SSM).
   rt.secrets[WEBHOOK_PARAMETER] = `https://hooks.slack.com/services/T0LOCAL00/B0LOCAL00/${randomBytes(18).toString('base64url')}`;
-  slack = slackHarness(rt);
 }, 120_000);
 
 afterAll(async () => {
-  useSlackTransport(null);
-  useSlackJobDispatcher(null);
   await rt?.close();
   for (const undo of restore.reverse()) undo();
 });
@@ -72,7 +69,7 @@ describe('secrets and task tokens', () => {
     const { incidents, approvals, audit } = await stores(rt);
     const card = approvalCard(withoutToken(request), (await incidents.getIncident(incidentId))!, rt.index);
     const channelMessage: ApprovalNotification = { kind: 'approval-request', incidentId, subject: 'Approve?', text: 'summary', recipients: [], audience: 'channel', approval: card };
-    await slackNotifier({ SLACK_WEBHOOK_URL_PARAMETER: WEBHOOK_PARAMETER })!.send(channelMessage);
+    await slackNotifier({ SLACK_WEBHOOK_URL_PARAMETER: WEBHOOK_PARAMETER }, { transport: () => rt.platform.slackTransport, secret: (name) => secret(name, rt.platform) })!.send(channelMessage);
     const link = await mailedLink(rt, 'dana@example.com', request.approvalId);
     const page = await get(rt, link);
     pages.push(page, await get(rt, link, { ...Object.fromEntries(link.searchParams), decision: 'approve' }));
@@ -84,7 +81,7 @@ describe('secrets and task tokens', () => {
     pages.push(approved, await postForm(rt, `${link.pathname}/decision`, formFields(preview.body, 'approve')));
     pages.push(await slack.click({ approvalId: request.approvalId, userId: 'U0DOM00001' }));
     await slack.settle();
-    const cli = await cliDecideApproval({ approvalId: request.approvalId, as: 'dom', decision: 'approve' }).catch((e: Error) => e.message);
+    const cli = await cliDecision(rt, { approvalId: request.approvalId, as: 'dom', decision: 'approve' }).catch((e: Error) => e.message);
     const done = await (await until('the execution', () => rt.executionFor(incidentId))).done;
     for (const r of await approvals.listApprovals({ incidentId })) tokens.add(r.taskToken);
 

@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { esbuildOptions } from '../../bench/cold-start.ts';
+import { DEPLOY, esbuildOptions } from '../../bench/cold-start.ts';
 import { benchInventory, deliveriesOf, expectedIncidents, generateFindings, loadTemplates } from '../../bench/ingestion.ts';
-import { deployedEnvironment } from '../../bench/lib/deployed-env.ts';
 import { historyFor, itemsFor, pagesFor } from '../../bench/selection.ts';
-import { assessFinding } from '../../domain/findings/index.ts';
-import { parseFinding } from '../../domain/findings/index.ts';
-import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
-import { loadServerlessDefinition } from '../../local/serverless-config.ts';
+import { assessFinding, DEFAULT_POLICY, parseFinding } from '../../domain/findings/index.ts';
+import { functionEnvironment, loadServerlessDefinition } from '../../local/serverless-config.ts';
 
 /** The inputs the benchmarks build: if these are wrong, every figure built on them is too. */
 
@@ -99,7 +96,7 @@ describe('cold-start benchmark inputs', () => {
 
   it('resolves the deployed environment of every function in serverless.yml', () => {
     // Act
-    const envs = [...def.functions.keys()].map((name) => deployedEnvironment(def, name));
+    const envs = [...def.functions.keys()].map((name) => functionEnvironment(def, name, DEPLOY));
 
     // Assess
     for (const env of envs) {
@@ -111,8 +108,8 @@ describe('cold-start benchmark inputs', () => {
 
   it('gives a function the ARNs and URLs CloudFormation would, made up', () => {
     // Act
-    const assess = deployedEnvironment(def, 'assess-finding');
-    const request = deployedEnvironment(def, 'request-approval');
+    const assess = functionEnvironment(def, 'assess-finding', DEPLOY);
+    const request = functionEnvironment(def, 'request-approval', DEPLOY);
 
     // Assess
     expect(assess['INCIDENT_STATE_MACHINE_ARN']).toMatch(/^arn:aws:states:eu-west-1:123456789012:stateMachine:cleanpoint-bench-incident-response$/);

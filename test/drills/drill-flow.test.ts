@@ -28,7 +28,7 @@ afterEach(() => { rt.sim.clearFaults(); rt.acceptance.clearFaults(); });
 
 async function stores() {
   const { stateStores } = await import('../../functions/shared/wiring.ts');
-  return stateStores({ STATE_TABLE: rt.tables.state });
+  return stateStores({ STATE_TABLE: rt.tables.state }, rt.platform);
 }
 
 async function drillRecord(drillId: string): Promise<Drill> {

@@ -1,7 +1,6 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -10,9 +9,9 @@ import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
 import { MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog, MemoryRunStore } from '../../functions/shared/adapters/memory/index.ts';
 import { INSTANCES, loadSharedFixture, makeEvent, makeFinding } from '../helpers/fixtures.ts';
 import {
-  auditTypes, CATALOG_TABLE, EVENT_BUS, fixedClock, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext, NOW,
-  OPS_EMAIL, RecordingEvents, RecordingNotifier, RecordingWorkflows, rejectionOf, rememberWrites, removeTempFiles,
-  STATE_MACHINE_ARN, STATE_TABLE, stubHandlerEnv, writeInventorySource, writeYamlSource,
+  auditTypesOf, CATALOG_TABLE, EVENT_BUS, fixedClock, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext, memoryAdapters, NOW,
+  OPS_EMAIL, RecordingEvents, RecordingNotifier, RecordingWorkflows, rejectionOf, removeTempFiles,
+  STATE_MACHINE_ARN, STATE_TABLE, stubHandlerEnv, wrapped, writeInventorySource, writeYamlSource, type WrappedHandler,
 } from './support.ts';
 
 type Module = typeof import('../../functions/assess-finding/handler.ts');
@@ -43,8 +42,6 @@ beforeAll(async () => {
     NOTIFY_EMAIL_TO: OPS_EMAIL,
   });
   mod = await import('../../functions/assess-finding/handler.ts');
-  const { useClock } = await import('../../functions/shared/wiring.ts');
-  useClock(fixedClock(NOW));
 });
 
 afterAll(() => removeTempFiles());
@@ -152,18 +149,19 @@ describe('assess-finding handler (factory, in-memory fakes)', () => {
   });
 });
 
-describe('assess-finding handler (wrapped, aws-sdk-client-mock)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
+describe('assess-finding handler (wrapped: its composition over the memory stores, aws-sdk-client-mock for SFN, EventBridge and SES)', () => {
+  let stores: ReturnType<typeof memoryAdapters>;
+  let handler: WrappedHandler<Module>;
   const sfn = mockClient(SFNClient);
   const eventBridge = mockClient(EventBridgeClient);
   const ses = mockClient(SESv2Client);
 
   beforeEach(() => {
-    ddb.reset();
     sfn.reset();
     eventBridge.reset();
     ses.reset();
-    rememberWrites(ddb);
+    stores = memoryAdapters();
+    handler = wrapped(mod, { clock: fixedClock(NOW), adapters: stores.adapters });
     sfn.on(StartExecutionCommand).callsFake((input: { stateMachineArn: string; name: string }) => ({
       executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: new Date(NOW),
     }));
@@ -172,7 +170,6 @@ describe('assess-finding handler (wrapped, aws-sdk-client-mock)', () => {
   });
 
   afterAll(() => {
-    ddb.restore();
     sfn.restore();
     eventBridge.restore();
     ses.restore();
@@ -180,30 +177,27 @@ describe('assess-finding handler (wrapped, aws-sdk-client-mock)', () => {
 
   itExportsTheWrappedHandler(() => mod.handler);
 
-  it('writes the incident conditionally, starts the workflow named after it and publishes a cleanpoint event', async () => {
+  it('stores the incident (the incident store creates it once: contract-tested), starts the workflow named after it and publishes a cleanpoint event', async () => {
     // Prepare
     const incidentId = spambotIncidentId();
 
     // Act
-    const out = await mod.handler(spambotOnPaymentsDb(), lambdaContext());
+    const out = await handler(spambotOnPaymentsDb(), lambdaContext());
 
     // Assess
     expect(out).toEqual({
       incidentId, delivery: 'new', created: true, correlated: false, executionName: `incident-${incidentId}`, action: 'failover-proposal',
       alsoFolded: [], reinfected: false,
     });
-    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
-      TableName: STATE_TABLE,
-      Item: expect.objectContaining({ pk: `INCIDENT#${incidentId}`, sk: 'META', status: 'proposed', mode: 'test', groups: ['payments'] }),
-      ConditionExpression: 'attribute_not_exists(pk)',
-    });
+    expect(stores.calls).toContain('incidents.createIncident');
+    expect(await stores.incidents.getIncident(incidentId)).toMatchObject({ incidentId, status: 'proposed', mode: 'test', groups: ['payments'] });
     expect(sfn).toHaveReceivedCommandExactlyOnceWith(StartExecutionCommand, {
       stateMachineArn: STATE_MACHINE_ARN, name: `incident-${incidentId}`, input: JSON.stringify({ incidentId }),
     });
     expect(eventBridge).toHaveReceivedCommandExactlyOnceWith(PutEventsCommand, {
       Entries: [expect.objectContaining({ Source: 'cleanpoint', EventBusName: EVENT_BUS, DetailType: 'Incident Created' })],
     });
-    expect(auditTypes(ddb)).toEqual(['incident.created', 'workflow.started']);
+    expect(await auditTypesOf(stores.audit, incidentId)).toEqual(['incident.created', 'workflow.started']);
   });
 
   it('retries the entries PutEvents reports as failed and succeeds when the retry is accepted', async () => {
@@ -213,7 +207,7 @@ describe('assess-finding handler (wrapped, aws-sdk-client-mock)', () => {
       .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'evt-2' }] });
 
     // Act
-    const out = await mod.handler(spambotOnPaymentsDb(), lambdaContext());
+    const out = await handler(spambotOnPaymentsDb(), lambdaContext());
 
     // Assess
     expect(out.created).toBe(true);
@@ -227,7 +221,7 @@ describe('assess-finding handler (wrapped, aws-sdk-client-mock)', () => {
     eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }] });
 
     // Act
-    const error = await rejectionOf(mod.handler(spambotOnPaymentsDb(), lambdaContext()));
+    const error = await rejectionOf(handler(spambotOnPaymentsDb(), lambdaContext()));
 
     // Assess
     expect(error.name).toBe('TransientError');
@@ -241,26 +235,25 @@ describe('assess-finding handler (wrapped, aws-sdk-client-mock)', () => {
     sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: `Execution Already Exists: 'incident-${incidentId}'`, $metadata: { httpStatusCode: 400 } }));
 
     // Act
-    const out = await mod.handler(spambotOnPaymentsDb(), lambdaContext());
+    const out = await handler(spambotOnPaymentsDb(), lambdaContext());
 
     // Assess
     expect(out).toMatchObject({ incidentId, created: true, executionName: `incident-${incidentId}` });
-    const update = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).find((u) => u.Key?.['pk'] === `INCIDENT#${incidentId}`);
-    expect(Object.values(update?.ExpressionAttributeValues ?? {})).toContain(
+    expect(Object.values((await stores.incidents.getIncident(incidentId))!)).toContain(
       `arn:aws:states:eu-west-1:111122223333:execution:cleanpoint-incident-response:incident-${incidentId}`,
     );
     // The execution is recorded on the incident by this delivery, so this delivery audits its start (once).
-    expect(auditTypes(ddb)).toEqual(['incident.created', 'workflow.started']);
+    expect(await auditTypesOf(stores.audit, incidentId)).toEqual(['incident.created', 'workflow.started']);
     expect(eventBridge).toHaveReceivedCommandTimes(PutEventsCommand, 1);
   });
 
   it('refuses a CloudTrail event before touching any AWS service, so it lands in the dead-letter queue untouched', async () => {
     // Act
-    const error = await rejectionOf(mod.handler(loadSharedFixture(CLOUDTRAIL), lambdaContext()));
+    const error = await rejectionOf(handler(loadSharedFixture(CLOUDTRAIL), lambdaContext()));
 
     // Assess
     expect(error.name).toBe('UnsupportedEventError');
-    expect(ddb).not.toHaveReceivedAnyCommand();
+    expect(stores.calls).toEqual([]);
     expect(sfn).not.toHaveReceivedAnyCommand();
     expect(eventBridge).not.toHaveReceivedAnyCommand();
   });

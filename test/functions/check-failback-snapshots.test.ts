@@ -1,5 +1,4 @@
 import { DescribeSnapshotsCommand, EC2Client, type DescribeSnapshotsCommandInput } from '@aws-sdk/client-ec2';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -7,8 +6,8 @@ import type { Run, RunMachine } from '../../domain/failover/index.ts';
 import type { SnapshotInfo } from '../../domain/recovery-points/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/index.ts';
 import {
-  FixedSnapshots, issuePaths, itExportsTheWrappedHandler, lambdaContext, makeRunMachine, NOW, rejectionOf, rememberWrites,
-  STATE_TABLE, stubHandlerEnv,
+  FixedSnapshots, issuePaths, itExportsTheWrappedHandler, lambdaContext, makeRunMachine, memoryAdapters, NOW, rejectionOf,
+  STATE_TABLE, stubHandlerEnv, wrapped, type WrappedHandler,
 } from './support.ts';
 
 type Module = typeof import('../../functions/check-failback-snapshots/handler.ts');
@@ -153,17 +152,18 @@ describe('check-failback-snapshots handler (factory, in-memory fakes)', () => {
   });
 });
 
-describe('check-failback-snapshots handler (wrapped, aws-sdk-client-mock)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
+describe('check-failback-snapshots handler (wrapped: its composition over the memory stores, aws-sdk-client-mock for EC2)', () => {
   const ec2 = mockClient(EC2Client);
   let states: Record<string, string>;
+  let stores: ReturnType<typeof memoryAdapters>;
+  let handler: WrappedHandler<Module>;
 
-  beforeEach(() => {
-    ddb.reset();
+  beforeEach(async () => {
     ec2.reset();
-    rememberWrites(ddb).seed(STATE_TABLE, { ...run, pk: `RUN#${RUN_ID}`, sk: 'META', entity: 'run' });
-    ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': `RUN#${RUN_ID}`, ':m': 'MACHINE#' } })
-      .resolves({ Items: machines.map((m) => ({ ...m, pk: `RUN#${RUN_ID}`, sk: `MACHINE#${m.machineId}`, entity: 'run-machine' })) });
+    stores = memoryAdapters();
+    await stores.runs.createRun(run, machines);
+    stores.calls.length = 0;
+    handler = wrapped(mod, { adapters: stores.adapters });
     states = Object.fromEntries(snapshotIds.map((id) => [id, 'completed']));
     ec2.on(DescribeSnapshotsCommand).callsFake((input: DescribeSnapshotsCommandInput) => ({
       Snapshots: (input.SnapshotIds ?? []).map((SnapshotId) => ({ SnapshotId, State: states[SnapshotId], StartTime: new Date(NOW), VolumeSize: 50 })),
@@ -171,7 +171,6 @@ describe('check-failback-snapshots handler (wrapped, aws-sdk-client-mock)', () =
   });
 
   afterAll(() => {
-    ddb.restore();
     ec2.restore();
   });
 
@@ -179,12 +178,13 @@ describe('check-failback-snapshots handler (wrapped, aws-sdk-client-mock)', () =
 
   it('describes exactly the run\'s snapshots in one call and returns the plan when EC2 says they are completed', async () => {
     // Act
-    const out = await mod.handler({ runId: RUN_ID }, lambdaContext());
+    const out = await handler({ runId: RUN_ID }, lambdaContext());
 
     // Assess
     expect(out).toEqual(expectedPlan);
     expect(ec2).toHaveReceivedCommandTimes(DescribeSnapshotsCommand, 1);
-    expect(ec2).toHaveReceivedCommandWith(DescribeSnapshotsCommand, { SnapshotIds: snapshotIds });
+    // In the store's order (machines by id, as DynamoDB returns them): the same ids, each once.
+    expect([...ec2.commandCalls(DescribeSnapshotsCommand)[0]!.args[0].input.SnapshotIds ?? []].sort()).toEqual([...snapshotIds].sort());
   });
 
   it('throws MachineNotReadyError while EC2 still reports a snapshot pending', async () => {
@@ -192,7 +192,7 @@ describe('check-failback-snapshots handler (wrapped, aws-sdk-client-mock)', () =
     states['snap-0aaaaaaaaaaaaaa12'] = 'pending';
 
     // Act
-    const error = await rejectionOf(mod.handler({ runId: RUN_ID }, lambdaContext()));
+    const error = await rejectionOf(handler({ runId: RUN_ID }, lambdaContext()));
 
     // Assess
     expect(error.name).toBe('MachineNotReadyError');
@@ -200,12 +200,12 @@ describe('check-failback-snapshots handler (wrapped, aws-sdk-client-mock)', () =
 
   it('refuses a malformed runId with a ValidationError before any call to AWS', async () => {
     // Act
-    const error = await rejectionOf(mod.handler({ runId: 'RUN#x' }, lambdaContext()));
+    const error = await rejectionOf(handler({ runId: 'RUN#x' }, lambdaContext()));
 
     // Assess
     expect(error.name).toBe('ValidationError');
     expect(issuePaths(error)).toEqual(['runId']);
     expect(ec2.calls()).toHaveLength(0);
-    expect(ddb.calls()).toHaveLength(0);
+    expect(stores.calls).toEqual([]);
   });
 });

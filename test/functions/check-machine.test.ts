@@ -1,13 +1,13 @@
 import { DescribeInstancesCommand, DescribeInstanceStatusCommand, EC2Client, EC2ServiceException } from '@aws-sdk/client-ec2';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryAuditLog } from '../../functions/shared/adapters/memory/index.ts';
+import type { Run } from '../../domain/failover/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 import {
-  fixedClock, instanceView, issuePaths, KMS_KEY, lambdaContext, makeRunMachine, MIDDY_API, middyApi, NOW, rejectionOf, rememberWrites,
-  removeTempFiles, runMachineItem, ScriptedCompute, STATE_TABLE, stubHandlerEnv,
+  fixedClock, instanceView, issuePaths, KMS_KEY, lambdaContext, makeRunMachine, memoryAdapters, MIDDY_API, middyApi, NOW, rejectionOf,
+  removeTempFiles, ScriptedCompute, STATE_TABLE, stubHandlerEnv, wrapped, type WrappedHandler,
 } from './support.ts';
 
 type Module = typeof import('../../functions/check-machine/handler.ts');
@@ -16,13 +16,12 @@ let mod: Module;
 const RUN_ID = 'inc-0123456789abcdef0123';
 const INSTANCE_ID = 'i-0fedcba98765432aa';
 const task = { runId: RUN_ID, kind: 'incident', machineId: 'payments-db', instanceId: INSTANCE_ID };
+const theRun: Run = { runId: RUN_ID, kind: 'incident', incidentId: RUN_ID, mode: 'test', createdAt: '2024-05-01T09:55:00.000Z', decidedAt: '2024-05-01T09:54:00.000Z', waves: [{ wave: 1, machines: ['payments-db'] }] };
 const launched = () => makeRunMachine({ runId: RUN_ID, instanceId: INSTANCE_ID, launchedAt: '2024-05-01T09:58:00.000Z' });
 
 beforeAll(async () => {
   stubHandlerEnv({ STATE_TABLE, KMS_KEY_ID: KMS_KEY });
   mod = await import('../../functions/check-machine/handler.ts');
-  const { useClock } = await import('../../functions/shared/wiring.ts');
-  useClock(fixedClock(NOW));
 });
 
 afterAll(() => removeTempFiles());
@@ -30,7 +29,7 @@ afterAll(() => removeTempFiles());
 describe('check-machine handler (factory, in-memory fakes)', () => {
   async function world() {
     const runs = new MemoryRunStore();
-    await runs.createRun({ runId: RUN_ID, kind: 'incident', incidentId: RUN_ID, mode: 'test', createdAt: '2024-05-01T09:55:00.000Z', decidedAt: '2024-05-01T09:54:00.000Z', waves: [{ wave: 1, machines: ['payments-db'] }] }, [launched()]);
+    await runs.createRun(theRun, [launched()]);
     const compute = new ScriptedCompute();
     const audit = new MemoryAuditLog();
     const handle = mod.makeHandler(async () => ({ runs, audit, compute, clock: fixedClock(NOW) }));
@@ -95,22 +94,23 @@ describe('check-machine handler (factory, in-memory fakes)', () => {
   });
 });
 
-describe('check-machine handler (wrapped, aws-sdk-client-mock)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
+describe('check-machine handler (wrapped: its composition over the memory stores, aws-sdk-client-mock for EC2)', () => {
   const ec2 = mockClient(EC2Client);
+  let stores: ReturnType<typeof memoryAdapters>;
+  let handler: WrappedHandler<Module>;
 
-  beforeEach(() => {
-    ddb.reset();
+  beforeEach(async () => {
     ec2.reset();
-    const table = rememberWrites(ddb);
-    table.seed(STATE_TABLE, runMachineItem(launched()));
+    stores = memoryAdapters();
+    await stores.runs.createRun(theRun, [launched()]);
+    stores.calls.length = 0;
+    handler = wrapped(mod, { clock: fixedClock(NOW), adapters: stores.adapters });
     ec2.on(DescribeInstancesCommand).resolves({
       Reservations: [{ Instances: [{ InstanceId: INSTANCE_ID, State: { Name: 'running' }, InstanceType: 'r6i.large', ImageId: 'ami-0123456789abcdef0', Tags: [] }] }],
     });
   });
 
   afterAll(() => {
-    ddb.restore();
     ec2.restore();
   });
 
@@ -132,13 +132,14 @@ describe('check-machine handler (wrapped, aws-sdk-client-mock)', () => {
     ec2.on(DescribeInstanceStatusCommand).resolves(statuses('initializing', 'initializing'));
 
     // Act
-    const error = await rejectionOf(mod.handler(task, lambdaContext()));
+    const error = await rejectionOf(handler(task, lambdaContext()));
 
     // Assess
     expect(error.name).toBe('MachineNotReadyError');
-    expect(ddb).toHaveReceivedCommandWith(GetCommand, { TableName: STATE_TABLE, Key: { pk: `RUN#${RUN_ID}`, sk: 'MACHINE#payments-db' } });
+    expect(stores.calls).toContain('runs.getMachine');
     expect(ec2).toHaveReceivedCommandWith(DescribeInstanceStatusCommand, { InstanceIds: [INSTANCE_ID], IncludeAllInstances: true });
-    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    expect(stores.calls).not.toContain('runs.updateMachine');
+    expect(await stores.runs.getMachine(RUN_ID, 'payments-db')).toEqual(launched());
   });
 
   it('maps DescribeInstanceStatus "impaired" to MachineCheckFailedError and records the failure on the machine', async () => {
@@ -146,14 +147,13 @@ describe('check-machine handler (wrapped, aws-sdk-client-mock)', () => {
     ec2.on(DescribeInstanceStatusCommand).resolves(statuses('impaired', 'ok'));
 
     // Act
-    const error = await rejectionOf(mod.handler(task, lambdaContext()));
+    const error = await rejectionOf(handler(task, lambdaContext()));
 
-    // Assess
+    // Assess: the failure is recorded on the machine, at the composition's clock
     expect(error.name).toBe('MachineCheckFailedError');
     expect(error.message).toContain('instance impaired, system ok');
-    const update = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
-    expect(update?.Key).toEqual({ pk: `RUN#${RUN_ID}`, sk: 'MACHINE#payments-db' });
-    expect(Object.values(update?.ExpressionAttributeValues ?? {})).toContain(new Date(NOW).toISOString());
+    expect(stores.calls).toContain('runs.updateMachine');
+    expect(Object.values((await stores.runs.getMachine(RUN_ID, 'payments-db'))!)).toContain(new Date(NOW).toISOString());
   });
 
   it('reports the machine ready when both status checks are ok', async () => {
@@ -161,7 +161,7 @@ describe('check-machine handler (wrapped, aws-sdk-client-mock)', () => {
     ec2.on(DescribeInstanceStatusCommand).resolves(statuses('ok', 'ok'));
 
     // Act
-    const out = await mod.handler(task, lambdaContext());
+    const out = await handler(task, lambdaContext());
 
     // Assess
     expect(out).toEqual({ runId: RUN_ID, kind: 'incident', machineId: 'payments-db', instanceId: INSTANCE_ID, ready: true });
@@ -175,10 +175,10 @@ describe('check-machine handler (wrapped, aws-sdk-client-mock)', () => {
     }));
 
     // Act
-    const error = await rejectionOf(mod.handler(task, lambdaContext()));
+    const error = await rejectionOf(handler(task, lambdaContext()));
 
     // Assess
     expect(error.name).toBe('MachineNotReadyError');
-    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    expect(stores.calls).not.toContain('runs.updateMachine');
   });
 });

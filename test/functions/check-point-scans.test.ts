@@ -1,22 +1,20 @@
 import {
   AccessDeniedException, GetMalwareScanCommand, GuardDutyClient, StartMalwareScanCommand, type GetMalwareScanCommandOutput,
 } from '@aws-sdk/client-guardduty';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Incident } from '../../domain/incidents/index.ts';
-import { startPointScans, type PointScan } from '../../domain/recovery-points/index.ts';
+import { startPointScans, type RecoveryPoint, type PointScan } from '../../domain/recovery-points/index.ts';
 import type { StoredProposal } from '../../domain/failover/index.ts';
-import type { RecoveryPoint } from '../../domain/recovery-points/index.ts';
 import { MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryMalwareScanner } from '../../functions/shared/adapters/memory/malware-scanner.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 import { makePoint } from '../helpers/fixtures.ts';
 import {
-  auditTypes, CATALOG_TABLE, fixedClock, incidentItem, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext,
-  makeIncidentFor, NOW, proposalItem, rejectionOf, rememberWrites, removeTempFiles, STATE_TABLE, storedProposalFor,
-  stubHandlerEnv, writeInventorySource,
+  auditTypesOf, CATALOG_TABLE, fixedClock, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext,
+  makeIncidentFor, memoryAdapters, NOW, rejectionOf, removeTempFiles, STATE_TABLE, storedProposalFor,
+  stubHandlerEnv, wrapped, writeInventorySource, type WrappedHandler,
 } from './support.ts';
 
 type Module = typeof import('../../functions/check-point-scans/handler.ts');
@@ -54,8 +52,6 @@ beforeAll(async () => {
     STATE_TABLE, CATALOG_TABLE, INVENTORY_SOURCE: writeInventorySource(), MALWARE_SCANNER_ROLE_ARN: SCANNER_ROLE, AWS_REGION: REGION,
   });
   mod = await import('../../functions/check-point-scans/handler.ts');
-  const { useClock } = await import('../../functions/shared/wiring.ts');
-  useClock(fixedClock(NOW));
   incident = makeIncidentFor(index);
 });
 
@@ -300,8 +296,9 @@ describe('check-point-scans handler (factory, in-memory fakes)', () => {
   });
 });
 
-describe('check-point-scans handler (wrapped, aws-sdk-client-mock)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
+describe('check-point-scans handler (wrapped: its composition over the memory stores, aws-sdk-client-mock for GuardDuty)', () => {
+  let stores: ReturnType<typeof memoryAdapters>;
+  let handler: WrappedHandler<Module>;
   const gd = mockClient(GuardDutyClient);
   let proposal: StoredProposal;
 
@@ -313,7 +310,6 @@ describe('check-point-scans handler (wrapped, aws-sdk-client-mock)', () => {
   };
   const clean: Partial<GetMalwareScanCommandOutput> = { ScanStatus: 'COMPLETED', ScanResultDetails: { ScanResultStatus: 'NO_THREATS_FOUND' } };
   const running: Partial<GetMalwareScanCommandOutput> = { ScanStatus: 'RUNNING' };
-  const catalogSk = (pointId: string, capturedAt: string) => `${capturedAt}#${pointId}`;
 
   /** The proposal as Scan Chosen Points stored it, its scans started `minutesAgo` before NOW. */
   const withScans = (minutesAgo: number): StoredProposal => {
@@ -327,44 +323,29 @@ describe('check-point-scans handler (wrapped, aws-sdk-client-mock)', () => {
   /** Every GuardDuty scan answers `answer`, unless a test says otherwise for one scan id. */
   const answerAll = (answer: Partial<GetMalwareScanCommandOutput>) => gd.on(GetMalwareScanCommand).resolves(answer);
 
-  let table: ReturnType<typeof rememberWrites>;
-  const seedProposal = (p: StoredProposal) => table.seed(STATE_TABLE, proposalItem(p));
+  const seedProposal = async (p: StoredProposal) => { await stores.runs.saveProposal(incident.incidentId, p); stores.reset(); };
 
-  const catalogUpdates = () => ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).filter((u) => u.TableName === CATALOG_TABLE);
-  const storedProposals = () => ddb.commandCalls(PutCommand).map((c) => c.args[0].input)
-    .filter((p) => p.TableName === STATE_TABLE && p.Item?.['sk'] === 'PROPOSAL')
-    .map((p) => p.Item as StoredProposal);
+  /** The verdicts written to the catalogue: [machineId, pointId, change] of each markPoint. */
+  const catalogUpdates = () => stores.log.filter((c) => c.call === 'catalog.markPoint').map((c) => c.args as [string, string, Record<string, unknown>]);
+  /** Each proposal the handler stored (its saveProposal calls). */
+  const storedProposals = () => stores.log.filter((c) => c.call === 'runs.saveProposal').map((c) => c.args[1] as StoredProposal);
 
   beforeAll(async () => {
     proposal = await storedProposalFor(index, incident, paymentsPoints());
   });
 
-  beforeEach(() => {
-    ddb.reset();
+  beforeEach(async () => {
     gd.reset();
-    table = rememberWrites(ddb);
-    table.seed(STATE_TABLE, incidentItem(incident));
-    seedProposal(withScans(5));
-    // The catalogue as the DynamoDB adapter lays it out: a pointer per point, then the point item.
-    for (const p of paymentsPoints()) {
-      table.seed(CATALOG_TABLE, { machineId: p.machineId, sk: `POINT#${p.pointId}`, pointId: p.pointId, capturedAt: p.capturedAt });
-      table.seed(CATALOG_TABLE, { ...p, sk: catalogSk(p.pointId, p.capturedAt) });
-    }
-    // Re-selection reads each machine's points newest first from the cutoff, with the verdicts written so far.
-    ddb.on(QueryCommand, { TableName: CATALOG_TABLE }).callsFake((input: QueryCommandInput) => {
-      const machineId = input.ExpressionAttributeValues?.[':m'];
-      const upper = String(input.ExpressionAttributeValues?.[':upper']);
-      const items = paymentsPoints().filter((p) => p.machineId === machineId)
-        .map((p) => table.get(CATALOG_TABLE, { machineId: p.machineId, sk: catalogSk(p.pointId, p.capturedAt) })!)
-        .filter((i) => String(i['sk']) < upper).reverse();
-      return { Items: items };
-    });
+    // The catalogue holds the points; re-selection reads them newest first from the cutoff, with the verdicts written so far.
+    stores = memoryAdapters(paymentsPoints());
+    await stores.incidents.createIncident(incident);
+    await seedProposal(withScans(5));
+    handler = wrapped(mod, { clock: fixedClock(NOW), adapters: stores.adapters });
     let n = 0;
     gd.on(StartMalwareScanCommand).callsFake(() => ({ ScanId: `1df9a4e3d3b4e5f60718293a4b5c6d${String(++n).padStart(2, '0')}` }));
   });
 
   afterAll(() => {
-    ddb.restore();
     gd.restore();
   });
 
@@ -375,13 +356,13 @@ describe('check-point-scans handler (wrapped, aws-sdk-client-mock)', () => {
     answerAll(running);
 
     // Act
-    const out = await mod.handler({ incidentId: incident.incidentId }, lambdaContext());
+    const out = await handler({ incidentId: incident.incidentId }, lambdaContext());
 
     // Assess
     expect(out).toMatchObject({ incidentId: incident.incidentId, done: false, waitSeconds: 30, scans: { pending: 3 } });
     expect(gd.commandCalls(GetMalwareScanCommand).map((c) => c.args[0].input.ScanId).sort()).toEqual(Object.values(GD_SCANS).flat().sort());
     expect(catalogUpdates()).toEqual([]);
-    expect(auditTypes(ddb)).toEqual([]);
+    expect(await auditTypesOf(stores.audit, incident.incidentId)).toEqual([]);
   });
 
   it('marks each point clean in the catalogue table when GuardDuty reports COMPLETED / NO_THREATS_FOUND, and answers done', async () => {
@@ -389,23 +370,20 @@ describe('check-point-scans handler (wrapped, aws-sdk-client-mock)', () => {
     answerAll(clean);
 
     // Act
-    const out = await mod.handler({ incidentId: incident.incidentId }, lambdaContext());
+    const out = await handler({ incidentId: incident.incidentId }, lambdaContext());
 
     // Assess
     expect(out).toMatchObject({ done: true, ready: true, scans: { pending: 0, clean: 3, infected: 0, unverified: 0 } });
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
-      TableName: CATALOG_TABLE,
-      Key: { machineId: 'payments-db', sk: catalogSk(DB_0800, T0800) },
-      ExpressionAttributeValues: {
-        ':scan': 'clean',
-        ':record': { verdict: 'clean', source: 'guardduty-scan', scanId: GD_SCANS['payments-db']!.join(','), status: 'COMPLETED', at: new Date(NOW).toISOString() },
-      },
-    });
-    expect(catalogUpdates().map((u) => [u.Key?.['machineId'], u.ExpressionAttributeValues?.[':scan']]).sort()).toEqual([
+    expect(catalogUpdates()).toContainEqual(['payments-db', DB_0800, {
+      scan: 'clean',
+      scanRecord: { verdict: 'clean', source: 'guardduty-scan', scanId: GD_SCANS['payments-db']!.join(','), status: 'COMPLETED', at: new Date(NOW).toISOString() },
+    }]);
+    expect(await stores.catalog.getPoint('payments-db', DB_0800)).toMatchObject({ scan: 'clean' });
+    expect(catalogUpdates().map(([machineId, , change]) => [machineId, change['scan']]).sort()).toEqual([
       ['payments-api', 'clean'], ['payments-db', 'clean'], ['payments-web', 'clean'],
     ]);
     expect(storedProposals().at(-1)?.scans?.['payments-db']).toMatchObject({ verdict: 'clean', status: 'COMPLETED', result: 'NO_THREATS_FOUND' });
-    expect(auditTypes(ddb)).toEqual(['scan.clean', 'scan.clean', 'scan.clean']);
+    expect(await auditTypesOf(stores.audit, incident.incidentId)).toEqual(['scan.clean', 'scan.clean', 'scan.clean']);
   });
 
   it('marks the point infected on THREATS_FOUND, steps back to the next older point and starts its scans, audited', async () => {
@@ -417,18 +395,15 @@ describe('check-point-scans handler (wrapped, aws-sdk-client-mock)', () => {
     });
 
     // Act
-    const out = await mod.handler({ incidentId: incident.incidentId }, lambdaContext());
+    const out = await handler({ incidentId: incident.incidentId }, lambdaContext());
 
     // Assess: the 08:00Z point is infected in the catalogue, with the threats as evidence
     expect(out).toMatchObject({ done: false, ready: true, machineCount: 3, scans: { pending: 1, clean: 2, steppedBack: 1 } });
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
-      TableName: CATALOG_TABLE,
-      Key: { machineId: 'payments-db', sk: catalogSk(DB_0800, T0800) },
-      ExpressionAttributeValues: {
-        ':scan': 'infected',
-        ':record': expect.objectContaining({ verdict: 'infected', source: 'guardduty-scan', scanId: GD_SCANS['payments-db']!.join(','), threats: THREATS }),
-      },
-    });
+    expect(catalogUpdates()).toContainEqual(['payments-db', DB_0800, {
+      scan: 'infected',
+      scanRecord: expect.objectContaining({ verdict: 'infected', source: 'guardduty-scan', scanId: GD_SCANS['payments-db']!.join(','), threats: THREATS }),
+    }]);
+    expect(await stores.catalog.getPoint('payments-db', DB_0800)).toMatchObject({ scan: 'infected' });
     // ... and both volumes of the 07:00Z point are scanned, as the scanner role
     expect(gd).toHaveReceivedCommandTimes(StartMalwareScanCommand, 2);
     for (const snapshotId of SNAPSHOTS['payments-db']![T0700]!) {
@@ -439,8 +414,9 @@ describe('check-point-scans handler (wrapped, aws-sdk-client-mock)', () => {
     const stored = storedProposals().at(-1)!;
     expect(stored.selection.machines.find((m) => m.machineId === 'payments-db')?.pointId).toBe(DB_0700);
     expect(stored.scans?.['payments-db']).toMatchObject({ pointId: DB_0700, verdict: 'pending', steppedBack: [{ pointId: DB_0800, threats: THREATS }] });
-    expect(auditTypes(ddb)).toEqual(expect.arrayContaining(['scan.threats-found', 'scan.stepped-back', 'scan.started']));
-    expect(auditTypes(ddb).indexOf('scan.threats-found')).toBeLessThan(auditTypes(ddb).indexOf('scan.stepped-back'));
+    const types = await auditTypesOf(stores.audit, incident.incidentId);
+    expect(types).toEqual(expect.arrayContaining(['scan.threats-found', 'scan.stepped-back', 'scan.started']));
+    expect(types.indexOf('scan.threats-found')).toBeLessThan(types.indexOf('scan.stepped-back'));
   });
 
   it.each([
@@ -454,27 +430,27 @@ describe('check-point-scans handler (wrapped, aws-sdk-client-mock)', () => {
     });
 
     // Act
-    const out = await mod.handler({ incidentId: incident.incidentId }, lambdaContext());
+    const out = await handler({ incidentId: incident.incidentId }, lambdaContext());
 
     // Assess
     expect(out).toMatchObject({ done: true, ready: true, scans: { pending: 0, clean: 2, unverified: 1 } });
-    expect(catalogUpdates().map((u) => u.Key?.['machineId'])).not.toContain('payments-db');
+    expect(catalogUpdates().map(([machineId]) => machineId)).not.toContain('payments-db');
     expect(storedProposals().at(-1)?.scans?.['payments-db']).toMatchObject({ verdict: 'unverified', status, reason: expect.stringContaining(reason) });
-    expect(auditTypes(ddb)).toContain('scan.unverified');
+    expect(await auditTypesOf(stores.audit, incident.incidentId)).toContain('scan.unverified');
   });
 
   it('answers done with every point unverified when the scans still run after the budget is spent', async () => {
     // Prepare: started 31 minutes ago, the default budget is 30
-    seedProposal(withScans(31));
+    await seedProposal(withScans(31));
     answerAll(running);
 
     // Act
-    const out = await mod.handler({ incidentId: incident.incidentId }, lambdaContext());
+    const out = await handler({ incidentId: incident.incidentId }, lambdaContext());
 
     // Assess
     expect(out).toMatchObject({ done: true, ready: true, scans: { pending: 0, clean: 0, unverified: 3 } });
     expect(catalogUpdates()).toEqual([]);
-    expect(auditTypes(ddb)).toEqual(['scan.unverified', 'scan.unverified', 'scan.unverified']);
+    expect(await auditTypesOf(stores.audit, incident.incidentId)).toEqual(['scan.unverified', 'scan.unverified', 'scan.unverified']);
   });
 
   it('rejects with ForbiddenError when GuardDuty denies GetMalwareScan, judging and storing nothing', async () => {
@@ -485,14 +461,14 @@ describe('check-point-scans handler (wrapped, aws-sdk-client-mock)', () => {
     ));
 
     // Act
-    const error = await rejectionOf(mod.handler({ incidentId: incident.incidentId }, lambdaContext()));
+    const error = await rejectionOf(handler({ incidentId: incident.incidentId }, lambdaContext()));
 
     // Assess
     expect(error.name).toBe('ForbiddenError');
     expect(error.message).toContain('AccessDeniedException');
     expect(catalogUpdates()).toEqual([]);
     expect(storedProposals()).toEqual([]);
-    expect(auditTypes(ddb)).toEqual([]);
+    expect(await auditTypesOf(stores.audit, incident.incidentId)).toEqual([]);
   });
 
   it.each([
@@ -503,13 +479,12 @@ describe('check-point-scans handler (wrapped, aws-sdk-client-mock)', () => {
     answerAll(clean);
 
     // Act
-    const error = await rejectionOf(mod.handler(input, lambdaContext()));
+    const error = await rejectionOf(handler(input, lambdaContext()));
 
     // Assess
     expect(error.name).toBe('ValidationError');
     expect(issuePaths(error)).toEqual([path]);
     expect(gd).not.toHaveReceivedCommand(GetMalwareScanCommand);
-    expect(ddb).not.toHaveReceivedCommand(PutCommand);
-    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    expect(stores.calls).toEqual([]);
   });
 });

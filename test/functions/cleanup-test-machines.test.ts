@@ -2,14 +2,13 @@ import {
   DeregisterImageCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeInstanceStatusCommand, EC2Client,
   TerminateInstancesCommand, type DescribeInstancesCommandInput, type Filter, type Instance,
 } from '@aws-sdk/client-ec2';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryAuditLog } from '../../functions/shared/adapters/memory/index.ts';
 import {
-  auditTypes, fixedClock, instanceView, issuePaths, itExportsTheWrappedHandler, KMS_KEY, lambdaContext, NOW, rejectionOf,
-  rememberWrites, removeTempFiles, ScriptedCompute, STATE_TABLE, stubHandlerEnv,
+  auditTypesOf, fixedClock, instanceView, issuePaths, itExportsTheWrappedHandler, KMS_KEY, lambdaContext, memoryAdapters, NOW, rejectionOf,
+  removeTempFiles, ScriptedCompute, STATE_TABLE, stubHandlerEnv, wrapped, type WrappedHandler,
 } from './support.ts';
 
 type Module = typeof import('../../functions/cleanup-test-machines/handler.ts');
@@ -110,8 +109,9 @@ describe('cleanup-test-machines handler (factory, in-memory fakes)', () => {
   });
 });
 
-describe('cleanup-test-machines handler (wrapped, aws-sdk-client-mock)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
+describe('cleanup-test-machines handler (wrapped: its composition over the memory stores, aws-sdk-client-mock for EC2)', () => {
+  let stores: ReturnType<typeof memoryAdapters>;
+  let handler: WrappedHandler<Module>;
   const ec2 = mockClient(EC2Client);
 
   /** The account as EC2 sees it: one test and one recovery instance of the run, one test instance of another run. */
@@ -131,9 +131,9 @@ describe('cleanup-test-machines handler (wrapped, aws-sdk-client-mock)', () => {
   }
 
   beforeEach(() => {
-    ddb.reset();
     ec2.reset();
-    rememberWrites(ddb);
+    stores = memoryAdapters();
+    handler = wrapped(mod, { clock: fixedClock(NOW), adapters: stores.adapters });
     fleet = [tagged('i-0aaaaaaaaaaaaaaa1', RUN_ID, 'test'), tagged('i-0bbbbbbbbbbbbbbb1', RUN_ID, 'recovery'), tagged('i-0ccccccccccccccc1', 'inc-ffffffffffffffffffff', 'test')];
     ec2.on(DescribeInstancesCommand).callsFake((input: DescribeInstancesCommandInput) => ({
       Reservations: [{ Instances: structuredClone(fleet.filter((i) => matches(i, input.Filters ?? []))) }],
@@ -148,7 +148,6 @@ describe('cleanup-test-machines handler (wrapped, aws-sdk-client-mock)', () => {
   });
 
   afterAll(() => {
-    ddb.restore();
     ec2.restore();
   });
 
@@ -156,7 +155,7 @@ describe('cleanup-test-machines handler (wrapped, aws-sdk-client-mock)', () => {
 
   it('looks for the run only among instances and images tagged cleanpoint:mode = test', async () => {
     // Act
-    await mod.handler(task, lambdaContext());
+    await handler(task, lambdaContext());
 
     // Assess
     const modeFilter = { Name: 'tag:cleanpoint:mode', Values: ['test'] };
@@ -169,7 +168,7 @@ describe('cleanup-test-machines handler (wrapped, aws-sdk-client-mock)', () => {
 
   it('terminates the run\'s test instance and deregisters its image, and never the recovery instance of the same run', async () => {
     // Act
-    const out = await mod.handler(task, lambdaContext());
+    const out = await handler(task, lambdaContext());
 
     // Assess
     expect(out).toEqual({ terminated: ['i-0aaaaaaaaaaaaaaa1'], deregistered: ['ami-0aaaaaaaaaaaaaaa1'], remaining: [] });
@@ -178,6 +177,6 @@ describe('cleanup-test-machines handler (wrapped, aws-sdk-client-mock)', () => {
     const terminatedIds = ec2.commandCalls(TerminateInstancesCommand).flatMap((c) => c.args[0].input.InstanceIds ?? []);
     expect(terminatedIds).not.toContain('i-0bbbbbbbbbbbbbbb1');
     expect(terminatedIds).not.toContain('i-0ccccccccccccccc1');
-    expect(auditTypes(ddb)).toEqual(['cleanup.done']);
+    expect(await auditTypesOf(stores.audit, RUN_ID)).toEqual(['cleanup.done']);
   });
 });

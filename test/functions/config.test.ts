@@ -1,20 +1,19 @@
 /**
- * What every handler module does at cold start: validate its configuration (a missing or
- * malformed variable fails the load, naming it) and read the inventory from where
- * INVENTORY_SOURCE points (SSM Parameter Store on AWS). Each test imports a handler into a
- * fresh module registry, as a new Lambda container would.
+ * What every handler does at cold start: compose itself from its configuration (a missing or
+ * malformed variable fails the composition, naming it; importing the module never does) and
+ * read the inventory from where INVENTORY_SOURCE points (SSM Parameter Store on AWS). Each test
+ * imports a handler into a fresh module registry, as a new Lambda container would.
  */
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { makeInventory } from '../helpers/fixtures.ts';
 import { CATALOG_TABLE,
-  FROM_EMAIL, incidentItem, inventoryIndex, KMS_KEY, lambdaContext, makeIncidentFor, rejectionOf, rememberWrites, STATE_TABLE,
-  stubHandlerEnv,
+  FROM_EMAIL, inventoryIndex, KMS_KEY, lambdaContext, makeIncidentFor, memoryAdapters, rejectionOf, STATE_TABLE,
+  stubHandlerEnv, wrapped,
 } from './support.ts';
 
 afterEach(() => {
@@ -23,70 +22,76 @@ afterEach(() => {
 });
 
 describe('handler configuration at cold start', () => {
-  it('fails the module load with a ConfigError naming KMS_KEY_ID when it is not set', async () => {
-    // Prepare
+  it('fails the cold start (the first invocation composes) with a ConfigError naming KMS_KEY_ID when it is not set', async () => {
+    // Prepare: importing the module reads no variable
     vi.resetModules();
     stubHandlerEnv({ STATE_TABLE });
     vi.stubEnv('KMS_KEY_ID', undefined);
+    const mod = await import('../../functions/launch-machine/handler.ts');
 
     // Act
-    const error = await rejectionOf(import('../../functions/launch-machine/handler.ts'));
+    const error = await rejectionOf(mod.handler({ runId: 'inc-0123456789abcdef0123', kind: 'incident', mode: 'test', machineId: 'payments-db' }, lambdaContext()));
 
     // Assess
     expect(error.name).toBe('ConfigError');
     expect(error.message).toContain('KMS_KEY_ID: is not set');
     expect(error.message).not.toContain('STATE_TABLE');
+    expect(() => mod.compose(process.env)).toThrow(error.message);
   });
 
-  it('fails the module load with a ConfigError naming a malformed variable and the rule it breaks', async () => {
+  it('fails the composition with a ConfigError naming a malformed variable and the rule it breaks', async () => {
     // Prepare
     vi.resetModules();
     stubHandlerEnv({
       STATE_TABLE, EVENT_BUS_NAME: 'bus', INVENTORY_SOURCE: 'ssm:/cleanpoint/test/inventory',
       INCIDENT_STATE_MACHINE_ARN: 'arn:aws:lambda:eu-west-1:111122223333:function:oops',
     });
+    const mod = await import('../../functions/assess-finding/handler.ts');
 
     // Act
-    const error = await rejectionOf(import('../../functions/assess-finding/handler.ts'));
+    let error: Error | undefined;
+    try { mod.compose(process.env); } catch (e) { error = e as Error; }
 
     // Assess
-    expect(error.name).toBe('ConfigError');
-    expect(error.message).toContain('INCIDENT_STATE_MACHINE_ARN: must be a state machine ARN');
+    expect(error?.name).toBe('ConfigError');
+    expect(error?.message).toContain('INCIDENT_STATE_MACHINE_ARN: must be a state machine ARN');
   });
 
-  it('loads once the variables it needs are set, with nothing else configured', async () => {
+  it('composes once the variables it needs are set, with nothing else configured', async () => {
     // Prepare
     vi.resetModules();
     stubHandlerEnv({ STATE_TABLE, CATALOG_TABLE, KMS_KEY_ID: KMS_KEY });
-
-    // Act
     const mod = await import('../../functions/launch-machine/handler.ts');
 
+    // Act
+    const deps = mod.compose(process.env);
+
     // Assess
+    expect(typeof deps).toBe('function');
     expect(typeof mod.handler).toBe('function');
   });
 });
 
 describe('inventory from SSM Parameter Store (INVENTORY_SOURCE=ssm:...)', () => {
   const PARAMETER = '/cleanpoint/test/inventory';
-  const ddb = mockClient(DynamoDBDocumentClient);
   const ses = mockClient(SESv2Client);
   const ssm = mockClient(SSMClient);
   const incident = makeIncidentFor(inventoryIndex());
   const task = { runId: incident.incidentId, event: 'escalation' };
 
-  beforeEach(() => {
-    ddb.reset();
+  let stores: ReturnType<typeof memoryAdapters>;
+
+  beforeEach(async () => {
     ses.reset();
     ssm.reset();
-    rememberWrites(ddb).seed(STATE_TABLE, incidentItem(incident));
+    stores = memoryAdapters();
+    await stores.incidents.createIncident(incident);
     ses.on(SendEmailCommand).resolves({ MessageId: 'msg-1' });
     vi.resetModules();
     stubHandlerEnv({ STATE_TABLE, INVENTORY_SOURCE: `ssm:${PARAMETER}`, NOTIFY_EMAIL_FROM: FROM_EMAIL });
   });
 
   afterAll(() => {
-    ddb.restore();
     ses.restore();
     ssm.restore();
   });
@@ -94,7 +99,7 @@ describe('inventory from SSM Parameter Store (INVENTORY_SOURCE=ssm:...)', () => 
   it('reads the inventory from the decrypted parameter once per container and resolves people through it', async () => {
     // Prepare
     ssm.on(GetParameterCommand, { Name: PARAMETER }).resolves({ Parameter: { Name: PARAMETER, Type: 'SecureString', Value: toYaml(makeInventory()) } });
-    const { handler } = await import('../../functions/notify/handler.ts');
+    const handler = wrapped(await import('../../functions/notify/handler.ts'), { adapters: stores.adapters });
 
     // Act
     await handler(task, lambdaContext());
@@ -113,7 +118,7 @@ describe('inventory from SSM Parameter Store (INVENTORY_SOURCE=ssm:...)', () => 
     ssm.on(GetParameterCommand, { Name: PARAMETER })
       .resolvesOnce({ Parameter: { Name: PARAMETER, Value: toYaml(broken) } })
       .resolves({ Parameter: { Name: PARAMETER, Value: toYaml(makeInventory()) } });
-    const { handler } = await import('../../functions/notify/handler.ts');
+    const handler = wrapped(await import('../../functions/notify/handler.ts'), { adapters: stores.adapters });
 
     // Act
     const error = await rejectionOf(handler(task, lambdaContext()));

@@ -1,17 +1,18 @@
 import {
   DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client, EC2ServiceException, RegisterImageCommand, RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InsufficientCapacityError } from '../../domain/shared/index.ts';
-import { clientTokenFor } from '../../domain/failover/index.ts';
+import { clientTokenFor, TokenBucketPacer, type Run } from '../../domain/failover/index.ts';
+import type { RecoveryPoint } from '../../domain/recovery-points/index.ts';
+import { makePoint } from '../helpers/fixtures.ts';
 import { MemoryAuditLog } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 import {
-  auditTypes, CATALOG_TABLE, fixedClock, issuePaths, itExportsTheWrappedHandler, KMS_KEY, lambdaContext, makeRunMachine, NOW,
-  rejectionOf, rememberWrites, removeTempFiles, runMachineItem, ScriptedCompute, STATE_TABLE, stubHandlerEnv,
+  auditTypesOf, CATALOG_TABLE, fixedClock, issuePaths, itExportsTheWrappedHandler, KMS_KEY, lambdaContext, makeRunMachine, memoryAdapters, NOW,
+  rejectionOf, removeTempFiles, ScriptedCompute, STATE_TABLE, stubHandlerEnv, wrapped, type WrappedHandler,
 } from './support.ts';
 
 type Module = typeof import('../../functions/launch-machine/handler.ts');
@@ -19,6 +20,7 @@ let mod: Module;
 
 const RUN_ID = 'inc-0123456789abcdef0123';
 const task = { runId: RUN_ID, kind: 'incident', mode: 'test', machineId: 'payments-api' };
+const theRun: Run = { runId: RUN_ID, kind: 'incident', incidentId: RUN_ID, mode: 'test', createdAt: '2024-05-01T09:55:00.000Z', decidedAt: '2024-05-01T09:54:00.000Z', waves: [{ wave: 2, machines: ['payments-api'] }] };
 const machine = () => makeRunMachine({
   runId: RUN_ID, machineId: 'payments-api', wave: 2, instanceType: 'm6i.large', fallbackInstanceTypes: ['m5.large'],
   snapshots: [{ deviceName: '/dev/xvda', snapshotId: 'snap-0aaaaaaaaaaaaaaa1', volumeSize: 20 }, { deviceName: '/dev/sdf', snapshotId: 'snap-0aaaaaaaaaaaaaaa2', volumeSize: 200 }],
@@ -27,9 +29,6 @@ const machine = () => makeRunMachine({
 beforeAll(async () => {
   stubHandlerEnv({ STATE_TABLE, CATALOG_TABLE, KMS_KEY_ID: KMS_KEY });
   mod = await import('../../functions/launch-machine/handler.ts');
-  // Backoff and pacing wait on the wiring clock: a fixed clock makes every wait instant.
-  const { useClock } = await import('../../functions/shared/wiring.ts');
-  useClock(fixedClock(NOW));
 });
 
 afterAll(() => removeTempFiles());
@@ -37,7 +36,7 @@ afterAll(() => removeTempFiles());
 describe('launch-machine handler (factory, in-memory fakes)', () => {
   async function world() {
     const runs = new MemoryRunStore();
-    await runs.createRun({ runId: RUN_ID, kind: 'incident', incidentId: RUN_ID, mode: 'test', createdAt: '2024-05-01T09:55:00.000Z', decidedAt: '2024-05-01T09:54:00.000Z', waves: [{ wave: 2, machines: ['payments-api'] }] }, [machine()]);
+    await runs.createRun(theRun, [machine()]);
     const compute = new ScriptedCompute();
     const handle = mod.makeHandler(async () => ({ runs, audit: new MemoryAuditLog(), compute, clock: fixedClock(NOW), kmsKeyId: KMS_KEY, bootWaitSeconds: 90 }));
     return { runs, compute, handle };
@@ -115,25 +114,32 @@ describe('launch-machine handler (factory, in-memory fakes)', () => {
   });
 });
 
-describe('launch-machine handler (wrapped, aws-sdk-client-mock)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
+describe('launch-machine handler (wrapped: its composition over the memory stores and an in-process RunInstances bucket, aws-sdk-client-mock for EC2)', () => {
+  let stores: ReturnType<typeof memoryAdapters>;
+  let handler: WrappedHandler<Module>;
   const ec2 = mockClient(EC2Client);
 
-  /** The machine's point in the catalogue as the DynamoDB adapter lays it out (pointer, then the point). */
-  const seedPoint = (table: ReturnType<typeof rememberWrites>, m: ReturnType<typeof machine>, change: Record<string, unknown> = {}) => {
-    table.seed(CATALOG_TABLE, { machineId: m.machineId, sk: `POINT#${m.pointId}`, pointId: m.pointId, capturedAt: m.capturedAt });
-    table.seed(CATALOG_TABLE, { machineId: m.machineId, sk: `${m.capturedAt}#${m.pointId}`, pointId: m.pointId, capturedAt: m.capturedAt, status: 'available', scan: 'clean', snapshots: m.snapshots, ...change });
-  };
+  /** The machine's point in the catalogue (available and clean unless `change` says otherwise). */
+  const seedPoint = (m: ReturnType<typeof machine>, change: Partial<RecoveryPoint> = {}) =>
+    stores.catalog.putPoint(makePoint({ machineId: m.machineId, pointId: m.pointId, capturedAt: m.capturedAt, status: 'available', scan: 'clean', snapshots: m.snapshots, ...change }));
+
+  /** The run holding `m`; its point seeded unless `point` is null. */
+  async function seed(m: ReturnType<typeof machine>, point: Partial<RecoveryPoint> | null = {}) {
+    stores = memoryAdapters();
+    await stores.runs.createRun(theRun, [m]);
+    if (point) await seedPoint(m, point);
+    stores.reset();
+    // Backoff and pacing wait on the composition's clock: a fixed clock makes every wait instant.
+    const clock = fixedClock(NOW);
+    handler = wrapped(mod, { clock, adapters: { ...stores.adapters, pacer: new TokenBucketPacer({ clock }) } });
+  }
 
   const ec2Error = (code: string, status: number) =>
     new EC2ServiceException({ name: code, message: `aws says ${code}`, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status } });
 
-  beforeEach(() => {
-    ddb.reset();
+  beforeEach(async () => {
     ec2.reset();
-    const table = rememberWrites(ddb);
-    table.seed(STATE_TABLE, runMachineItem(machine()));
-    seedPoint(table, machine());
+    await seed(machine());
     ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: machine().snapshots.map((x) => ({ SnapshotId: x.snapshotId, State: 'completed', StartTime: new Date(NOW) })) });
     ec2.on(DescribeImagesCommand).resolves({ Images: [] });
     ec2.on(RegisterImageCommand).resolves({ ImageId: 'ami-0bbbbbbbbbbbbbbb1' });
@@ -141,7 +147,6 @@ describe('launch-machine handler (wrapped, aws-sdk-client-mock)', () => {
   });
 
   afterAll(() => {
-    ddb.restore();
     ec2.restore();
   });
 
@@ -149,7 +154,7 @@ describe('launch-machine handler (wrapped, aws-sdk-client-mock)', () => {
 
   it('sends RunInstances with an idempotency token, IMDSv2, encrypted volumes under the configured key and the run tags', async () => {
     // Act
-    const out = await mod.handler(task, lambdaContext());
+    const out = await handler(task, lambdaContext());
 
     // Assess
     expect(out).toEqual({ ...task, instanceId: 'i-0ccccccccccccccc1', waitSeconds: 60 });
@@ -173,10 +178,9 @@ describe('launch-machine handler (wrapped, aws-sdk-client-mock)', () => {
       ],
       TagSpecifications: expect.arrayContaining([{ ResourceType: 'instance', Tags: tags }, { ResourceType: 'volume', Tags: tags }]),
     });
-    const update = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
-    expect(update).toMatchObject({ TableName: STATE_TABLE, Key: { pk: `RUN#${RUN_ID}`, sk: 'MACHINE#payments-api' } });
-    expect(Object.values(update?.ExpressionAttributeValues ?? {})).toContain('i-0ccccccccccccccc1');
-    expect(auditTypes(ddb)).toEqual(['machine.launched']);
+    expect(stores.log.find((c) => c.call === 'runs.updateMachine')?.args.slice(0, 2)).toEqual([RUN_ID, 'payments-api']);
+    expect((await stores.runs.getMachine(RUN_ID, 'payments-api'))?.instanceId).toBe('i-0ccccccccccccccc1');
+    expect(await auditTypesOf(stores.audit, RUN_ID)).toEqual(['machine.launched']);
   });
 
   it('retries RunInstances after RequestLimitExceeded with the same client token', async () => {
@@ -186,7 +190,7 @@ describe('launch-machine handler (wrapped, aws-sdk-client-mock)', () => {
       .resolves({ Instances: [{ InstanceId: 'i-0ccccccccccccccc2' }] });
 
     // Act
-    const out = await mod.handler(task, lambdaContext());
+    const out = await handler(task, lambdaContext());
 
     // Assess
     expect(out.instanceId).toBe('i-0ccccccccccccccc2');
@@ -202,7 +206,7 @@ describe('launch-machine handler (wrapped, aws-sdk-client-mock)', () => {
     ec2.on(RunInstancesCommand, { InstanceType: 'm5.large' }).resolves({ Instances: [{ InstanceId: 'i-0ccccccccccccccc3' }] });
 
     // Act
-    const out = await mod.handler(task, lambdaContext());
+    const out = await handler(task, lambdaContext());
 
     // Assess
     expect(out.instanceId).toBe('i-0ccccccccccccccc3');
@@ -218,28 +222,24 @@ describe('launch-machine handler (wrapped, aws-sdk-client-mock)', () => {
     ['was quarantined', { status: 'quarantined' }, /is now quarantined/],
   ])('stops before launch when the approved point %s since the decision: no image, no instance, recorded and audited', async (_what, change, why) => {
     // Prepare: the point changed in the catalogue after the run was planned
-    const table = rememberWrites(ddb);
-    table.seed(STATE_TABLE, runMachineItem(machine()));
-    seedPoint(table, machine(), change);
+    await seed(machine(), change as Partial<RecoveryPoint>);
 
     // Act
-    const error = await rejectionOf(mod.handler(task, lambdaContext()));
+    const error = await rejectionOf(handler(task, lambdaContext()));
 
     // Assess
     expect(error.name).toBe('PointNoLongerEligible');
     expect(error.message).toMatch(why);
     expect(ec2).not.toHaveReceivedCommand(RegisterImageCommand);
     expect(ec2).not.toHaveReceivedCommand(RunInstancesCommand);
-    const stored = table.get(STATE_TABLE, { pk: `RUN#${RUN_ID}`, sk: 'MACHINE#payments-api' });
-    expect(stored?.['error']).toMatch(/^stopped before launch: /);
-    expect(auditTypes(ddb)).toContain('machine.launch-stopped');
+    const stored = await stores.runs.getMachine(RUN_ID, 'payments-api');
+    expect(stored?.error).toMatch(/^stopped before launch: /);
+    expect(await auditTypesOf(stores.audit, RUN_ID)).toContain('machine.launch-stopped');
   });
 
   it('stops before launch when EC2 no longer has one of the point\'s snapshots, and marks the point expired in the catalogue', async () => {
     // Prepare: the catalogue still lists the point; EC2 knows only its root snapshot
-    const table = rememberWrites(ddb);
-    table.seed(STATE_TABLE, runMachineItem(machine()));
-    seedPoint(table, machine());
+    await seed(machine());
     const [root, data] = machine().snapshots;
     ec2.on(DescribeSnapshotsCommand).callsFake((input: { SnapshotIds?: string[] }) => {
       if (input.SnapshotIds?.includes(data!.snapshotId)) throw ec2Error('InvalidSnapshot.NotFound', 400);
@@ -247,23 +247,22 @@ describe('launch-machine handler (wrapped, aws-sdk-client-mock)', () => {
     });
 
     // Act
-    const error = await rejectionOf(mod.handler(task, lambdaContext()));
+    const error = await rejectionOf(handler(task, lambdaContext()));
 
     // Assess
     expect(error.name).toBe('PointNoLongerEligible');
     expect(error.message).toContain(`${data!.snapshotId} deleted`);
     expect(ec2).not.toHaveReceivedCommand(RunInstancesCommand);
     const m = machine();
-    expect(table.get(CATALOG_TABLE, { machineId: m.machineId, sk: `${m.capturedAt}#${m.pointId}` })?.['status']).toBe('expired');
+    expect((await stores.catalog.getPoint(m.machineId, m.pointId))?.status).toBe('expired');
   });
 
   it('stops before launch when the approved point is no longer in the catalogue (deleted)', async () => {
     // Prepare: the run exists, the point does not
-    ddb.reset();
-    rememberWrites(ddb).seed(STATE_TABLE, runMachineItem(machine()));
+    await seed(machine(), null);
 
     // Act
-    const error = await rejectionOf(mod.handler(task, lambdaContext()));
+    const error = await rejectionOf(handler(task, lambdaContext()));
 
     // Assess
     expect(error.name).toBe('PointNoLongerEligible');
@@ -276,20 +275,20 @@ describe('launch-machine handler (wrapped, aws-sdk-client-mock)', () => {
     ec2.on(RunInstancesCommand).rejects(ec2Error('InsufficientInstanceCapacity', 500));
 
     // Act
-    const error = await rejectionOf(mod.handler(task, lambdaContext()));
+    const error = await rejectionOf(handler(task, lambdaContext()));
 
     // Assess
     expect(error.name).toBe('LaunchFailedError');
     expect(error.message).toContain('m6i.large: no capacity; m5.large: no capacity');
-    expect(auditTypes(ddb)).toEqual(['machine.launch-failed']);
+    expect(await auditTypesOf(stores.audit, RUN_ID)).toEqual(['machine.launch-failed']);
   });
 
   it('answers a retried task for a machine that already has an instance with that instance, launching nothing', async () => {
     // Prepare: an earlier attempt launched and recorded the instance, then timed out before answering
-    rememberWrites(ddb).seed(STATE_TABLE, runMachineItem({ ...machine(), instanceId: 'i-0ccccccccccccccc9', instanceTypeUsed: 'm6i.large' }));
+    await seed({ ...machine(), instanceId: 'i-0ccccccccccccccc9', instanceTypeUsed: 'm6i.large' });
 
     // Act
-    const out = await mod.handler(task, lambdaContext());
+    const out = await handler(task, lambdaContext());
 
     // Assess
     expect(out).toEqual({ ...task, instanceId: 'i-0ccccccccccccccc9', waitSeconds: 60 });

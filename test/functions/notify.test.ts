@@ -1,13 +1,12 @@
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Incident } from '../../domain/incidents/index.ts';
 import { MemoryIncidentStore } from '../../functions/shared/adapters/memory/index.ts';
 import {
-  FROM_EMAIL, incidentItem, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext, makeIncidentFor, OPS_EMAIL,
-  RecordingNotifier, rejectionOf, rememberWrites, removeTempFiles, STATE_TABLE, stubHandlerEnv, writeInventorySource,
+  FROM_EMAIL, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext, makeIncidentFor, memoryAdapters, OPS_EMAIL,
+  RecordingNotifier, rejectionOf, removeTempFiles, STATE_TABLE, stubHandlerEnv, wrapped, writeInventorySource, type WrappedHandler,
 } from './support.ts';
 
 type Module = typeof import('../../functions/notify/handler.ts');
@@ -82,20 +81,18 @@ describe('notify handler (factory, in-memory fakes)', () => {
   });
 });
 
-describe('notify handler (wrapped, aws-sdk-client-mock)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
+describe('notify handler (wrapped: its composition over the memory stores, aws-sdk-client-mock for SES)', () => {
+  let stores: ReturnType<typeof memoryAdapters>;
+  let handler: WrappedHandler<Module>;
   const ses = mockClient(SESv2Client);
-  let table: ReturnType<typeof rememberWrites>;
-
   beforeEach(() => {
-    ddb.reset();
     ses.reset();
-    table = rememberWrites(ddb);
+    stores = memoryAdapters();
+    handler = wrapped(mod, { adapters: stores.adapters });
     ses.on(SendEmailCommand).resolves({ MessageId: 'msg-1' });
   });
 
   afterAll(() => {
-    ddb.restore();
     ses.restore();
   });
 
@@ -103,10 +100,10 @@ describe('notify handler (wrapped, aws-sdk-client-mock)', () => {
 
   it('e-mails each person of the incident groups from the configured address', async () => {
     // Prepare
-    table.seed(STATE_TABLE, incidentItem(incident));
+    await stores.incidents.createIncident(incident);
 
     // Act
-    await mod.handler(outcomeTask(), lambdaContext());
+    await handler(outcomeTask(), lambdaContext());
 
     // Assess
     const emails = ses.commandCalls(SendEmailCommand).map((c) => c.args[0].input);
@@ -117,7 +114,7 @@ describe('notify handler (wrapped, aws-sdk-client-mock)', () => {
 
   it('falls back to the operations address for a run it cannot place', async () => {
     // Act
-    await mod.handler({ runId: 'drill-payments-20240501', event: 'cleanup-failed', detail: 'i-0aaaaaaaaaaaaaaa1 is still running' }, lambdaContext());
+    await handler({ runId: 'drill-payments-20240501', event: 'cleanup-failed', detail: 'i-0aaaaaaaaaaaaaaa1 is still running' }, lambdaContext());
 
     // Assess
     expect(ses).toHaveReceivedCommandExactlyOnceWith(SendEmailCommand, {

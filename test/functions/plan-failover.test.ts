@@ -1,16 +1,14 @@
-import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ApprovalRequest } from '../../domain/approvals/index.ts';
 import type { Incident } from '../../domain/incidents/index.ts';
+import type { Run, RunMachine } from '../../domain/failover/index.ts';
 import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
 import { MemoryApprovalStore, MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 import {
-  approvalItem, auditTypes, CATALOG_TABLE, fixedClock, incidentItem, inventoryIndex, issuePaths, itExportsTheWrappedHandler,
-  lambdaContext, makeApprovalFor, makeIncidentFor, NOW, pointsFor, rejectionOf, rememberWrites, removeTempFiles, STATE_TABLE,
-  storedProposalFor, stubHandlerEnv, writeInventorySource,
+  auditTypesOf, CATALOG_TABLE, fixedClock, inventoryIndex, issuePaths, itExportsTheWrappedHandler,
+  lambdaContext, makeApprovalFor, makeIncidentFor, memoryAdapters, NOW, pointsFor, rejectionOf, removeTempFiles, STATE_TABLE,
+  storedProposalFor, stubHandlerEnv, wrapped, writeInventorySource, type WrappedHandler,
 } from './support.ts';
 
 type Module = typeof import('../../functions/plan-failover/handler.ts');
@@ -34,8 +32,6 @@ const expectedPlan = () => {
 beforeAll(async () => {
   stubHandlerEnv({ STATE_TABLE, CATALOG_TABLE, INVENTORY_SOURCE: writeInventorySource() });
   mod = await import('../../functions/plan-failover/handler.ts');
-  const { useClock } = await import('../../functions/shared/wiring.ts');
-  useClock(fixedClock(NOW));
   incident = makeIncidentFor(index, {}, { status: 'awaiting-approval' });
   approved = makeApprovalFor(incident, await storedProposalFor(index, incident, pointsFor(index, 'payments')), {
     status: 'approved',
@@ -172,42 +168,31 @@ describe('plan-failover handler (factory, in-memory fakes)', () => {
   });
 });
 
-describe('plan-failover handler (wrapped, aws-sdk-client-mock)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
+describe('plan-failover handler (wrapped: its composition over the memory stores)', () => {
+  let stores: ReturnType<typeof memoryAdapters>;
+  let handler: WrappedHandler<Module>;
 
-  beforeEach(() => {
-    ddb.reset();
-    const table = rememberWrites(ddb);
-    table.seed(STATE_TABLE, incidentItem(incident));
-    table.seed(STATE_TABLE, approvalItem(approved));
-    // The catalogue as the DynamoDB adapter lays it out: a pointer per point, then the point item.
-    for (const p of pointsFor(index, 'payments')) {
-      table.seed(CATALOG_TABLE, { machineId: p.machineId, sk: `POINT#${p.pointId}`, pointId: p.pointId, capturedAt: p.capturedAt });
-      table.seed(CATALOG_TABLE, { ...p, sk: `${p.capturedAt}#${p.pointId}` });
-    }
+  beforeEach(async () => {
+    stores = memoryAdapters(pointsFor(index, 'payments'));
+    await stores.incidents.createIncident(incident);
+    await stores.approvals.createApproval(approved);
+    stores.reset();
+    handler = wrapped(mod, { clock: fixedClock(NOW), adapters: stores.adapters });
   });
-
-  afterAll(() => ddb.restore());
 
   itExportsTheWrappedHandler(() => mod.handler);
 
-  it('writes each machine record and then the run with conditional puts, and moves the incident to failing-over', async () => {
+  it('stores the run with a record per machine (the run store writes them conditionally: contract-tested) and moves the incident to failing-over', async () => {
     // Act
-    const out = await mod.handler(task(), lambdaContext());
+    const out = await handler(task(), lambdaContext());
 
     // Assess
     expect(out).toEqual(expectedPlan());
-    const runPk = `RUN#${incident.incidentId}`;
-    const puts = ddb.commandCalls(PutCommand).map((c) => c.args[0].input).filter((p) => p.Item?.['pk'] === runPk);
-    expect(puts.map((p) => [p.Item?.['sk'], p.ConditionExpression])).toEqual([
-      ['MACHINE#payments-db', 'attribute_not_exists(pk)'],
-      ['MACHINE#payments-api', 'attribute_not_exists(pk)'],
-      ['MACHINE#payments-web', 'attribute_not_exists(pk)'],
-      ['META', 'attribute_not_exists(pk)'],
-    ]);
-    expect(puts[0]?.Item).toMatchObject({ mode: 'recovery', network: { subnetId: 'subnet-0a1b2c3d' }, pointId: 'payments-db@2024-05-01T08:00:00.000Z' });
-    const update = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).find((u) => u.Key?.['pk'] === `INCIDENT#${incident.incidentId}`);
-    expect(Object.values(update?.ExpressionAttributeValues ?? {})).toContain('failing-over');
-    expect(auditTypes(ddb)).toEqual(['failover.planned']);
+    const [created] = stores.log.filter((c) => c.call === 'runs.createRun').map((c) => c.args as [Run, RunMachine[]]);
+    expect(created?.[1].map((m) => m.machineId)).toEqual(['payments-db', 'payments-api', 'payments-web']);
+    expect(await stores.runs.getRun(incident.incidentId)).toMatchObject({ runId: incident.incidentId, kind: 'incident' });
+    expect(await stores.runs.getMachine(incident.incidentId, 'payments-db')).toMatchObject({ mode: 'recovery', network: { subnetId: 'subnet-0a1b2c3d' }, pointId: 'payments-db@2024-05-01T08:00:00.000Z' });
+    expect((await stores.incidents.getIncident(incident.incidentId))?.status).toBe('failing-over');
+    expect(await auditTypesOf(stores.audit, incident.incidentId)).toEqual(['failover.planned']);
   });
 });

@@ -1,7 +1,6 @@
 import {
   CreateSnapshotsCommand, DescribeInstancesCommand, DescribeSnapshotsCommand, EC2Client, type CreateSnapshotsCommandInput,
 } from '@aws-sdk/client-ec2';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -10,9 +9,9 @@ import type { Run, RunMachine } from '../../domain/failover/index.ts';
 import { MemoryAuditLog, MemoryIncidentStore, MemoryRunStore } from '../../functions/shared/adapters/memory/index.ts';
 import { makeInventory, type RawInventory } from '../helpers/fixtures.ts';
 import {
-  auditTypes, fixedClock, incidentItem, inventoryIndex, issuePaths, itExportsTheWrappedHandler, KMS_KEY, lambdaContext,
-  makeIncidentFor, makeRunMachine, NOW, rejectionOf, rememberWrites, removeTempFiles, ScriptedCompute, STATE_TABLE,
-  stubHandlerEnv, writeInventorySource,
+  auditTypesOf, fixedClock, inventoryIndex, issuePaths, itExportsTheWrappedHandler, KMS_KEY, lambdaContext,
+  makeIncidentFor, makeRunMachine, memoryAdapters, NOW, rejectionOf, removeTempFiles, ScriptedCompute, STATE_TABLE,
+  stubHandlerEnv, wrapped, writeInventorySource, type WrappedHandler,
 } from './support.ts';
 
 type Module = typeof import('../../functions/prepare-failback/handler.ts');
@@ -50,8 +49,6 @@ const failover = (): { run: Run; machines: RunMachine[] } => ({
 beforeAll(async () => {
   stubHandlerEnv({ STATE_TABLE, KMS_KEY_ID: KMS_KEY, INVENTORY_SOURCE: writeInventorySource(rawInventory()) });
   mod = await import('../../functions/prepare-failback/handler.ts');
-  const { useClock } = await import('../../functions/shared/wiring.ts');
-  useClock(fixedClock(NOW));
   incident = makeIncidentFor(index, {}, { status: 'recovered' });
   failbackRun = `failback-${incident.incidentId}`;
 });
@@ -160,8 +157,9 @@ describe('prepare-failback handler (factory, in-memory fakes)', () => {
   });
 });
 
-describe('prepare-failback handler (wrapped, aws-sdk-client-mock)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
+describe('prepare-failback handler (wrapped: its composition over the memory stores, aws-sdk-client-mock for EC2)', () => {
+  let stores: ReturnType<typeof memoryAdapters>;
+  let handler: WrappedHandler<Module>;
   const ec2 = mockClient(EC2Client);
 
   /** Each recovery instance has a root and a data volume. */
@@ -170,15 +168,14 @@ describe('prepare-failback handler (wrapped, aws-sdk-client-mock)', () => {
     'i-0aaaaaaaaaaaaaaa2': ['vol-0aaaaaaaaaaaaaa21', 'vol-0aaaaaaaaaaaaaa22'],
   };
 
-  beforeEach(() => {
-    ddb.reset();
+  beforeEach(async () => {
     ec2.reset();
-    const table = rememberWrites(ddb);
-    table.seed(STATE_TABLE, incidentItem(incident));
+    stores = memoryAdapters();
+    await stores.incidents.createIncident(incident);
     const { run, machines } = failover();
-    table.seed(STATE_TABLE, { ...run, pk: `RUN#${run.runId}`, sk: 'META', entity: 'run' });
-    ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': `RUN#${incident.incidentId}`, ':m': 'MACHINE#' } })
-      .resolves({ Items: machines.map((m) => ({ ...m, pk: `RUN#${m.runId}`, sk: `MACHINE#${m.machineId}`, entity: 'run-machine' })) });
+    await stores.runs.createRun(run, machines);
+    stores.calls.length = 0;
+    handler = wrapped(mod, { clock: fixedClock(NOW), adapters: stores.adapters });
     ec2.on(DescribeInstancesCommand).callsFake((input: { InstanceIds?: string[] }) => ({
       Reservations: [{
         Instances: (input.InstanceIds ?? []).map((id) => ({
@@ -195,7 +192,6 @@ describe('prepare-failback handler (wrapped, aws-sdk-client-mock)', () => {
   });
 
   afterAll(() => {
-    ddb.restore();
     ec2.restore();
   });
 
@@ -203,11 +199,13 @@ describe('prepare-failback handler (wrapped, aws-sdk-client-mock)', () => {
 
   it('asks EC2 for crash-consistent snapshots of all volumes of each recovery instance, tagged for the failback run', async () => {
     // Act
-    const out = await mod.handler(task(), lambdaContext());
+    const out = await handler(task(), lambdaContext());
 
     // Assess
     expect(out).toEqual({ runId: failbackRun, waitSeconds: 30 });
-    const requests = ec2.commandCalls(CreateSnapshotsCommand).map((c) => c.args[0].input);
+    // One request per recovery instance, in the order the run store lists the machines (by machine id)
+    const requests = ec2.commandCalls(CreateSnapshotsCommand).map((c) => c.args[0].input)
+      .sort((a, b) => String(a.InstanceSpecification?.InstanceId).localeCompare(String(b.InstanceSpecification?.InstanceId)));
     expect(requests.map((r) => r.InstanceSpecification)).toEqual([
       { InstanceId: 'i-0aaaaaaaaaaaaaaa1', ExcludeBootVolume: false },
       { InstanceId: 'i-0aaaaaaaaaaaaaaa2', ExcludeBootVolume: false },
@@ -220,23 +218,18 @@ describe('prepare-failback handler (wrapped, aws-sdk-client-mock)', () => {
 
   it('writes each primary\'s record into the primary network with its new snapshots, then the run, and moves the incident to failing-back', async () => {
     // Act
-    await mod.handler(task(), lambdaContext());
+    await handler(task(), lambdaContext());
 
     // Assess
-    const puts = ddb.commandCalls(PutCommand).map((c) => c.args[0].input).filter((p) => p.Item?.['pk'] === `RUN#${failbackRun}`);
-    expect(puts.map((p) => [p.Item?.['sk'], p.ConditionExpression])).toEqual([
-      ['MACHINE#payments-db', 'attribute_not_exists(pk)'],
-      ['MACHINE#payments-api', 'attribute_not_exists(pk)'],
-      ['META', 'attribute_not_exists(pk)'],
-    ]);
-    expect(puts[0]?.Item).toMatchObject({
+    // The run with one record per primary (the run store writes the machines, then the run: its own order), and the incident
+    expect((await stores.runs.listMachines(failbackRun)).map((m) => m.machineId).sort()).toEqual(['payments-api', 'payments-db']);
+    expect(await stores.runs.getMachine(failbackRun, 'payments-db')).toMatchObject({
       runId: failbackRun, mode: 'recovery', network: PRIMARY, pointId: 'failback-of-i-0aaaaaaaaaaaaaaa1', capturedAt: NOW_ISO, lossMinutes: 0,
       snapshots: [{ deviceName: '/dev/xvda', snapshotId: 'snap-0aaaaaaaaaaaaaa11', volumeSize: 50 }, { deviceName: '/dev/sdf', snapshotId: 'snap-0aaaaaaaaaaaaaa12', volumeSize: 50 }],
     });
-    expect(puts[2]?.Item).toMatchObject({ kind: 'failback', incidentId: incident.incidentId, waves: failover().run.waves });
-    const update = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).find((u) => u.Key?.['pk'] === `INCIDENT#${incident.incidentId}`);
-    expect(Object.values(update?.ExpressionAttributeValues ?? {})).toContain('failing-back');
-    expect(auditTypes(ddb)).toEqual(['failback.started']);
+    expect(await stores.runs.getRun(failbackRun)).toMatchObject({ kind: 'failback', incidentId: incident.incidentId, waves: failover().run.waves });
+    expect((await stores.incidents.getIncident(incident.incidentId))?.status).toBe('failing-back');
+    expect(await auditTypesOf(stores.audit, incident.incidentId)).toEqual(['failback.started']);
   });
 
   it('takes no second set of snapshots when a retried task finds the ones it took by their tags', async () => {
@@ -246,7 +239,7 @@ describe('prepare-failback handler (wrapped, aws-sdk-client-mock)', () => {
     }));
 
     // Act
-    await mod.handler(task(), lambdaContext());
+    await handler(task(), lambdaContext());
 
     // Assess
     expect(ec2).not.toHaveReceivedCommand(CreateSnapshotsCommand);
@@ -254,18 +247,18 @@ describe('prepare-failback handler (wrapped, aws-sdk-client-mock)', () => {
       OwnerIds: ['self'],
       Filters: expect.arrayContaining([{ Name: 'tag:cleanpoint:incident', Values: [failbackRun] }, { Name: 'volume-id', Values: volumes['i-0aaaaaaaaaaaaaaa1'] }]),
     });
-    const machine = ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item).find((i) => i?.['sk'] === 'MACHINE#payments-db');
-    expect((machine?.['snapshots'] as { snapshotId: string }[]).map((s) => s.snapshotId)).toEqual(['snap-0aaaaaaaaaaaaaa11', 'snap-0aaaaaaaaaaaaaa12']);
+    const machine = await stores.runs.getMachine(failbackRun, 'payments-db');
+    expect(machine?.snapshots.map((s) => s.snapshotId)).toEqual(['snap-0aaaaaaaaaaaaaa11', 'snap-0aaaaaaaaaaaaaa12']);
   });
 
   it('refuses a malformed incidentId with a ValidationError before any call to AWS', async () => {
     // Act
-    const error = await rejectionOf(mod.handler({ ...task(), incidentId: 'payments' }, lambdaContext()));
+    const error = await rejectionOf(handler({ ...task(), incidentId: 'payments' }, lambdaContext()));
 
     // Assess
     expect(error.name).toBe('ValidationError');
     expect(issuePaths(error)).toEqual(['incidentId']);
     expect(ec2.calls()).toHaveLength(0);
-    expect(ddb.calls()).toHaveLength(0);
+    expect(stores.calls).toEqual([]);
   });
 });

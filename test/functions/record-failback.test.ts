@@ -1,13 +1,10 @@
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Incident } from '../../domain/incidents/index.ts';
 import type { Run, RunMachine } from '../../domain/failover/index.ts';
 import { MemoryApprovalStore, MemoryAuditLog, MemoryIncidentStore, MemoryRunStore } from '../../functions/shared/adapters/memory/index.ts';
 import {
-  auditTypes, fixedClock, incidentItem, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext, makeApprovalFor,
-  makeIncidentFor, makeRunMachine, NOW, pointsFor, rejectionOf, rememberWrites, STATE_TABLE, storedProposalFor, stubHandlerEnv,
+  auditTypesOf, fixedClock, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext, makeApprovalFor,
+  makeIncidentFor, makeRunMachine, memoryAdapters, NOW, pointsFor, rejectionOf, STATE_TABLE, storedProposalFor, stubHandlerEnv, wrapped, type WrappedHandler,
 } from './support.ts';
 
 type Module = typeof import('../../functions/record-failback/handler.ts');
@@ -33,8 +30,6 @@ function runs(): { incidentRun: Run; recovery: RunMachine[]; failbackRun: Run; p
 beforeAll(async () => {
   stubHandlerEnv({ STATE_TABLE });
   mod = await import('../../functions/record-failback/handler.ts');
-  const { useClock } = await import('../../functions/shared/wiring.ts');
-  useClock(fixedClock(NOW));
   incident = makeIncidentFor(index, {}, { status: 'failing-back' });
   failbackId = `failback-${incident.incidentId}`;
 });
@@ -184,65 +179,62 @@ describe('record-failback handler (factory, in-memory fakes)', () => {
   });
 });
 
-describe('record-failback handler (wrapped, aws-sdk-client-mock)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
+describe('record-failback handler (wrapped: its composition over the memory stores)', () => {
+  let stores: ReturnType<typeof memoryAdapters>;
+  let handler: WrappedHandler<Module>;
 
-  beforeEach(() => {
-    ddb.reset();
-    const table = rememberWrites(ddb);
-    table.seed(STATE_TABLE, incidentItem(incident));
+  beforeEach(async () => {
+    stores = memoryAdapters();
+    await stores.incidents.createIncident(incident);
+    for (const group of incident.groups) await stores.incidents.claimGroup(group, incident.incidentId);
     const r = runs();
-    for (const [run, machines] of [[r.incidentRun, r.recovery], [r.failbackRun, r.primaries]] as const) {
-      table.seed(STATE_TABLE, { ...run, pk: `RUN#${run.runId}`, sk: 'META', entity: 'run' });
-      ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': `RUN#${run.runId}`, ':m': 'MACHINE#' } })
-        .resolves({ Items: machines.map((m) => ({ ...m, pk: `RUN#${run.runId}`, sk: `MACHINE#${m.machineId}`, entity: 'run-machine' })) });
-    }
+    for (const [run, machines] of [[r.incidentRun, r.recovery], [r.failbackRun, r.primaries]] as const) await stores.runs.createRun(run, machines);
+    stores.calls.length = 0;
+    handler = wrapped(mod, { clock: fixedClock(NOW), adapters: stores.adapters });
   });
 
-  afterAll(() => ddb.restore());
+  /** The store writes, in order. */
+  const writes = () => stores.calls.filter((c) => ['audit.append', 'incidents.updateIncident', 'incidents.releaseGroup'].includes(c));
 
   itExportsTheWrappedHandler(() => mod.handler);
 
   it('audits the completion, then closes the incident on its version with the failback, then releases the group lock it holds', async () => {
     // Act: what the Record Failback state sends
-    const out = await mod.handler({ incidentId: incident.incidentId, result: 'completed' }, lambdaContext());
+    const out = await handler({ incidentId: incident.incidentId, result: 'completed' }, lambdaContext());
 
     // Assess
     expect(out).toEqual({ incidentId: incident.incidentId, result: 'completed', runId: failbackId });
-    expect(auditTypes(ddb)).toEqual(['failback.completed']);
-    const update = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).find((u) => u.Key?.['pk'] === `INCIDENT#${incident.incidentId}`);
-    expect(update?.ConditionExpression).toBe('attribute_exists(#pk) AND #version = :expected');
-    const values = Object.values(update?.ExpressionAttributeValues ?? {});
-    expect(values).toContain('closed');
-    expect(values).toContainEqual(expect.objectContaining({ result: 'completed', runId: failbackId, machines: [{ machineId: 'payments-db', primaryInstanceId: 'i-0bbbbbbbbbbbbbbb1', retiredInstanceId: 'i-0aaaaaaaaaaaaaaa1' }] }));
-    expect(ddb).toHaveReceivedCommandExactlyOnceWith(DeleteCommand, {
-      TableName: STATE_TABLE, Key: { pk: 'GROUP#payments', sk: 'LOCK' }, ConditionExpression: '#owner = :me',
-      ExpressionAttributeValues: { ':me': incident.incidentId },
+    expect(await auditTypesOf(stores.audit, incident.incidentId)).toEqual(['failback.completed']);
+    // Closed on its version (the store refuses a stale one: contract-tested), with the failback
+    expect(await stores.incidents.getIncident(incident.incidentId)).toMatchObject({
+      status: 'closed', version: incident.version + 1,
+      failback: expect.objectContaining({ result: 'completed', runId: failbackId, machines: [{ machineId: 'payments-db', primaryInstanceId: 'i-0bbbbbbbbbbbbbbb1', retiredInstanceId: 'i-0aaaaaaaaaaaaaaa1' }] }),
     });
-    const order = ddb.calls().map((c) => c.args[0].constructor.name).filter((n) => ['PutCommand', 'UpdateCommand', 'DeleteCommand'].includes(n));
-    expect(order).toEqual(['PutCommand', 'UpdateCommand', 'DeleteCommand']);
+    // The group lock it held is released, once, and nobody else's
+    expect(await stores.incidents.claimGroup('payments', 'inc-ffffffffffffffffffff')).toBe('inc-ffffffffffffffffffff');
+    expect(writes()).toEqual(['audit.append', 'incidents.updateIncident', 'incidents.releaseGroup']);
   });
 
   it('on failure moves the incident to failback-pending and releases nothing', async () => {
     // Act: what the Record Failback Failure state sends after a Catch
-    const out = await mod.handler({ incidentId: incident.incidentId, result: 'failed', error: { Error: 'States.TaskFailed', Cause: 'launch failed' } }, lambdaContext());
+    const out = await handler({ incidentId: incident.incidentId, result: 'failed', error: { Error: 'States.TaskFailed', Cause: 'launch failed' } }, lambdaContext());
 
     // Assess
     expect(out).toEqual({ incidentId: incident.incidentId, result: 'failed', runId: failbackId });
-    const update = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).find((u) => u.Key?.['pk'] === `INCIDENT#${incident.incidentId}`);
-    expect(Object.values(update?.ExpressionAttributeValues ?? {})).toContain('failback-pending');
-    expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
-    const audit = ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item).find((i) => String(i?.['pk']).startsWith('AUDIT#'));
-    expect(JSON.parse(String(audit?.['dataJson']))).toMatchObject({ error: 'States.TaskFailed: launch failed', note: 'recovery machines kept running' });
+    expect((await stores.incidents.getIncident(incident.incidentId))?.status).toBe('failback-pending');
+    expect(stores.calls).not.toContain('incidents.releaseGroup');
+    expect(await stores.incidents.claimGroup('payments', 'inc-ffffffffffffffffffff')).toBe(incident.incidentId);
+    const [audit] = await stores.audit.list(incident.incidentId);
+    expect(audit?.data).toMatchObject({ error: 'States.TaskFailed: launch failed', note: 'recovery machines kept running' });
   });
 
   it('refuses a result it does not know with a ValidationError before any call to DynamoDB', async () => {
     // Act
-    const error = await rejectionOf(mod.handler({ incidentId: incident.incidentId, result: 'closed' }, lambdaContext()));
+    const error = await rejectionOf(handler({ incidentId: incident.incidentId, result: 'closed' }, lambdaContext()));
 
     // Assess
     expect(error.name).toBe('ValidationError');
     expect(issuePaths(error)).toEqual(['result']);
-    expect(ddb.calls()).toHaveLength(0);
+    expect(stores.calls).toEqual([]);
   });
 });

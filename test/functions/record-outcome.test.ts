@@ -1,13 +1,10 @@
-import { DeleteCommand, DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Incident } from '../../domain/incidents/index.ts';
 import { MemoryApprovalStore, MemoryAuditLog, MemoryIncidentStore } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 import {
-  auditTypes, fixedClock, incidentItem, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext, makeIncidentFor,
-  makeRunMachine, NOW, rejectionOf, rememberWrites, STATE_TABLE, stubHandlerEnv,
+  auditTypesOf, fixedClock, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext, makeIncidentFor,
+  makeRunMachine, memoryAdapters, NOW, rejectionOf, STATE_TABLE, stubHandlerEnv, wrapped, type WrappedHandler,
 } from './support.ts';
 
 type Module = typeof import('../../functions/record-outcome/handler.ts');
@@ -19,8 +16,6 @@ let incident: Incident;
 beforeAll(async () => {
   stubHandlerEnv({ STATE_TABLE });
   mod = await import('../../functions/record-outcome/handler.ts');
-  const { useClock } = await import('../../functions/shared/wiring.ts');
-  useClock(fixedClock(NOW));
   incident = makeIncidentFor(index, {}, { status: 'failing-over' });
 });
 
@@ -95,32 +90,32 @@ describe('record-outcome handler (factory, in-memory fakes)', () => {
   });
 });
 
-describe('record-outcome handler (wrapped, aws-sdk-client-mock)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
+describe('record-outcome handler (wrapped: its composition over the memory stores)', () => {
+  let stores: ReturnType<typeof memoryAdapters>;
+  let handler: WrappedHandler<Module>;
 
-  beforeEach(() => {
-    ddb.reset();
-    rememberWrites(ddb).seed(STATE_TABLE, incidentItem({ ...incident, status: 'awaiting-approval' }));
+  beforeEach(async () => {
+    stores = memoryAdapters();
+    await stores.incidents.createIncident({ ...incident, status: 'awaiting-approval' });
+    for (const group of incident.groups) await stores.incidents.claimGroup(group, incident.incidentId);
+    stores.calls.length = 0;
+    handler = wrapped(mod, { clock: fixedClock(NOW), adapters: stores.adapters });
   });
-
-  afterAll(() => ddb.restore());
 
   itExportsTheWrappedHandler(() => mod.handler);
 
   it('records a rejection on the incident and gives back the groups it held', async () => {
     // Act: what the Record Rejection state sends
-    const out = await mod.handler({ runId: incident.incidentId, kind: 'incident', result: 'rejected' }, lambdaContext());
+    const out = await handler({ runId: incident.incidentId, kind: 'incident', result: 'rejected' }, lambdaContext());
 
     // Assess
     expect(out).toEqual({ incidentId: incident.incidentId, result: 'rejected', rtoMinutes: null, rpoMinutes: null });
-    const update = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).find((u) => u.Key?.['pk'] === `INCIDENT#${incident.incidentId}`);
-    expect(update?.ConditionExpression).toBe('attribute_exists(#pk) AND #version = :expected');
-    expect(Object.values(update?.ExpressionAttributeValues ?? {})).toContain('rejected');
-    expect(ddb).toHaveReceivedCommandExactlyOnceWith(DeleteCommand, {
-      TableName: STATE_TABLE, Key: { pk: 'GROUP#payments', sk: 'LOCK' }, ConditionExpression: '#owner = :me',
-      ExpressionAttributeValues: { ':me': incident.incidentId },
-    });
-    expect(auditTypes(ddb)).toEqual(['outcome.recorded']);
+    // A versioned update of the incident (the store refuses a stale version: contract-tested) and the group claim released, once
+    const stored = await stores.incidents.getIncident(incident.incidentId);
+    expect(stored).toMatchObject({ status: 'rejected', version: incident.version + 1 });
+    expect(stores.calls.filter((c) => c === 'incidents.releaseGroup')).toHaveLength(1);
+    expect(await stores.incidents.claimGroup('payments', 'inc-ffffffffffffffffffff')).toBe('inc-ffffffffffffffffffff');
+    expect(await auditTypesOf(stores.audit, incident.incidentId)).toEqual(['outcome.recorded']);
   });
 });
 

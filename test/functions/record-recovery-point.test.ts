@@ -1,5 +1,4 @@
 import { DescribeSnapshotsCommand, EC2Client, EC2ServiceException } from '@aws-sdk/client-ec2';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -8,7 +7,8 @@ import { MemoryAuditLog, MemoryRecoveryPointCatalog } from '../../functions/shar
 import { loadSharedFixture, makeEvent, makeInventory } from '../helpers/fixtures.ts';
 import {
   CATALOG_TABLE, EVENT_BUS, fixedClock, FixedSnapshots, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext,
-  NOW, RecordingEvents, rejectionOf, rememberWrites, removeTempFiles, STATE_TABLE, stubHandlerEnv, writeInventorySource,
+  memoryAdapters, NOW, RecordingEvents, rejectionOf, removeTempFiles, STATE_TABLE, stubHandlerEnv, wrapped, writeInventorySource,
+  type WrappedHandler,
 } from './support.ts';
 
 type Module = typeof import('../../functions/record-recovery-point/handler.ts');
@@ -174,14 +174,15 @@ describe('record-recovery-point handler (factory, in-memory fakes)', () => {
   });
 });
 
-describe('record-recovery-point handler (wrapped, aws-sdk-client-mock)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
+describe('record-recovery-point handler (wrapped: its composition over the memory stores, aws-sdk-client-mock for EC2)', () => {
+  let stores: ReturnType<typeof memoryAdapters>;
+  let handler: WrappedHandler<Module>;
   const ec2 = mockClient(EC2Client);
 
   beforeEach(() => {
-    ddb.reset();
     ec2.reset();
-    rememberWrites(ddb);
+    stores = memoryAdapters();
+    handler = wrapped(mod, { clock: fixedClock(NOW), adapters: stores.adapters });
     ec2.on(DescribeSnapshotsCommand).resolves({
       Snapshots: ebsSnapshots.map((s) => ({
         SnapshotId: s.snapshotId, State: 'completed', StartTime: new Date(s.startTime), VolumeId: s.volumeId, VolumeSize: s.volumeSize,
@@ -191,32 +192,34 @@ describe('record-recovery-point handler (wrapped, aws-sdk-client-mock)', () => {
   });
 
   afterAll(() => {
-    ddb.restore();
     ec2.restore();
   });
 
   itExportsTheWrappedHandler(() => mod.handler);
 
-  it('looks up the EBS sample\'s snapshots and writes the point and its pointer to the catalogue table', async () => {
+  /** The machine's points in the catalogue, newest first. */
+  async function pointsOf(machineId: string) {
+    const out = [];
+    for await (const p of stores.catalog.pointsAtOrBefore(machineId, '9999-12-31T23:59:59.999Z')) out.push(p);
+    return out;
+  }
+
+  it('looks up the EBS sample\'s snapshots and writes the point to the catalogue, found by its id too', async () => {
     // Act
-    const out = await mod.handler(loadSharedFixture(EBS_MULTI), lambdaContext());
+    const out = await handler(loadSharedFixture(EBS_MULTI), lambdaContext());
 
     // Assess
     expect(out.recorded).toEqual([{ machineId: 'payments-db', pointId: 'ebs-snap-01234567', capturedAt: '2024-05-01T08:00:00.000Z' }]);
     expect(ec2).toHaveReceivedCommandExactlyOnceWith(DescribeSnapshotsCommand, { SnapshotIds: ['snap-01234567', 'snap-012345678'] });
-    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
-      TableName: CATALOG_TABLE,
-      Item: expect.objectContaining({
-        machineId: 'payments-db', sk: '2024-05-01T08:00:00.000Z#ebs-snap-01234567', pointId: 'ebs-snap-01234567', status: 'available',
-        snapshots: [
-          { deviceName: '/dev/xvda', snapshotId: 'snap-01234567', volumeSize: 50 },
-          { deviceName: '/dev/sdf', snapshotId: 'snap-012345678', volumeSize: 500 },
-        ],
-      }),
-    });
-    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
-      TableName: CATALOG_TABLE, Item: { machineId: 'payments-db', sk: 'POINT#ebs-snap-01234567', pointId: 'ebs-snap-01234567', capturedAt: '2024-05-01T08:00:00.000Z' },
-    });
+    const stored = {
+      machineId: 'payments-db', pointId: 'ebs-snap-01234567', capturedAt: '2024-05-01T08:00:00.000Z', status: 'available',
+      snapshots: [
+        { deviceName: '/dev/xvda', snapshotId: 'snap-01234567', volumeSize: 50 },
+        { deviceName: '/dev/sdf', snapshotId: 'snap-012345678', volumeSize: 500 },
+      ],
+    };
+    expect(await pointsOf('payments-db')).toEqual([expect.objectContaining(stored)]);
+    expect(await stores.catalog.getPoint('payments-db', 'ebs-snap-01234567')).toMatchObject(stored);
   });
 
   it('never records a multi-volume point as available when one snapshot of the set no longer exists', async () => {
@@ -230,11 +233,10 @@ describe('record-recovery-point handler (wrapped, aws-sdk-client-mock)', () => {
     });
 
     // Act
-    await mod.handler(loadSharedFixture(EBS_MULTI), lambdaContext());
+    await handler(loadSharedFixture(EBS_MULTI), lambdaContext());
 
     // Assess: a point without its data volume would restore payments-db without its data
-    const available = ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item ?? {})
-      .filter((item) => item['pointId'] === 'ebs-snap-01234567' && item['status'] === 'available');
+    const available = (await pointsOf('payments-db')).filter((p) => p.pointId === 'ebs-snap-01234567' && p.status === 'available');
     expect(available).toEqual([]);
   });
 });

@@ -1,6 +1,5 @@
 import { DescribeImagesCommand, EC2Client, EC2ServiceException } from '@aws-sdk/client-ec2';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -10,8 +9,8 @@ import type { RecoveryPoint } from '../../domain/recovery-points/index.ts';
 import { MemoryAuditLog, MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
 import { loadSharedFixture, loadTestEvent, makePoint } from '../helpers/fixtures.ts';
 import {
-  auditTypes, CATALOG_TABLE, EVENT_BUS, inventoryIndex, issuePaths, lambdaContext, MIDDY_API, middyApi, NOW, RecordingEvents, rejectionOf,
-  rememberWrites, removeTempFiles, STATE_TABLE, stubHandlerEnv, writeInventorySource,
+  auditTypesOf, CATALOG_TABLE, EVENT_BUS, inventoryIndex, issuePaths, lambdaContext, memoryAdapters, MIDDY_API, middyApi, NOW, RecordingEvents, rejectionOf,
+  removeTempFiles, STATE_TABLE, stubHandlerEnv, wrapped, writeInventorySource, type WrappedHandler,
 } from './support.ts';
 
 type Module = typeof import('../../functions/record-scan-verdict/handler.ts');
@@ -89,34 +88,27 @@ describe('record-scan-verdict handler (factory, in-memory fakes)', () => {
   });
 });
 
-describe('record-scan-verdict handler (wrapped, aws-sdk-client-mock)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
+describe('record-scan-verdict handler (wrapped: its composition over the memory stores, aws-sdk-client-mock for EC2 and EventBridge)', () => {
+  let stores: ReturnType<typeof memoryAdapters>;
+  let handler: WrappedHandler<Module>;
   const ec2 = mockClient(EC2Client);
   const eventBridge = mockClient(EventBridgeClient);
-  let store: ReturnType<typeof rememberWrites>;
-
-  /** A catalogue point as the DynamoDB adapter stores it: the item, its pointer and its snapshot lookup. */
-  function seedPoint(p: RecoveryPoint) {
-    const sk = `${p.capturedAt}#${p.pointId}`;
-    store.seed(CATALOG_TABLE, { ...p, sk });
-    store.seed(CATALOG_TABLE, { machineId: p.machineId, sk: `POINT#${p.pointId}`, pointId: p.pointId, capturedAt: p.capturedAt });
-    for (const s of p.snapshots) {
-      ddb.on(QueryCommand, { TableName: CATALOG_TABLE, ExpressionAttributeValues: { ':s': `SNAP#${s.snapshotId}` } })
-        .resolves({ Items: [{ machineId: `SNAP#${s.snapshotId}`, sk: `POINT#${p.machineId}#${p.pointId}`, snapshotId: s.snapshotId, pointMachineId: p.machineId, pointId: p.pointId }] });
-    }
-    return sk;
+  /** A catalogue point (with its snapshot lookup, as the catalogue stores every point). */
+  async function seedPoint(p: RecoveryPoint) {
+    await stores.catalog.putPoint(p);
+    stores.reset();
+    return p.pointId;
   }
 
   beforeEach(() => {
-    ddb.reset();
     ec2.reset();
     eventBridge.reset();
-    store = rememberWrites(ddb);
+    stores = memoryAdapters();
+    handler = wrapped(mod, { clock: fixedClock(NOW), adapters: stores.adapters });
     eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
   });
 
   afterAll(() => {
-    ddb.restore();
     ec2.restore();
     eventBridge.restore();
   });
@@ -130,45 +122,44 @@ describe('record-scan-verdict handler (wrapped, aws-sdk-client-mock)', () => {
 
   it('finds the point through the snapshot lookup, audits, publishes on the Cleanpoint bus and writes the verdict', async () => {
     // Prepare
-    const sk = seedPoint(point());
+    const pointId = await seedPoint(point());
     // Act
-    const out = await mod.handler(malware('snapshot'), lambdaContext());
+    const out = await handler(malware('snapshot'), lambdaContext());
     // Assess
     expect(out.points).toEqual([{ machineId: 'payments-db', pointId: 'p-0800', outcome: 'verdict-changed', scan: 'infected' }]);
-    expect(ddb).toHaveReceivedCommandWith(QueryCommand, { TableName: CATALOG_TABLE, KeyConditionExpression: 'machineId = :s', ExpressionAttributeValues: { ':s': `SNAP#${SNAPSHOT}` }, ConsistentRead: true });
-    expect(auditTypes(ddb)).toEqual(['point.verdict-changed']);
-    expect(ddb).toHaveReceivedCommandWith(PutCommand, { TableName: STATE_TABLE, Item: expect.objectContaining({ pk: 'AUDIT#catalog:payments-db', actor: 'guardduty' }) });
+    expect(stores.log).toContainEqual({ call: 'catalog.findPointsBySnapshot', args: [SNAPSHOT] });
+    expect(await auditTypesOf(stores.audit, 'catalog:payments-db')).toEqual(['point.verdict-changed']);
+    expect((await stores.audit.list('catalog:payments-db'))[0]).toMatchObject({ actor: 'guardduty' });
     expect(eventBridge).toHaveReceivedCommandExactlyOnceWith(PutEventsCommand, {
       Entries: [{
         EventBusName: EVENT_BUS, Source: 'cleanpoint', DetailType: 'Recovery Point Verdict Changed',
         Detail: JSON.stringify({ machineId: 'payments-db', pointId: 'p-0800', verdict: 'infected', source: 'guardduty-malware-finding', scanId: '0f6e5d4c3b2a19087f6e5d4c3b2a1908' }),
       }],
     });
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { TableName: CATALOG_TABLE, Key: { machineId: 'payments-db', sk }, ExpressionAttributeValues: expect.objectContaining({ ':scan': 'infected' }) });
-    expect(store.get(CATALOG_TABLE, { machineId: 'payments-db', sk })).toMatchObject({ scan: 'infected', scanRecord: { source: 'guardduty-malware-finding', status: 'THREATS_FOUND' } });
+    expect(stores.calls).toContain('catalog.markPoint');
+    expect(await stores.catalog.getPoint('payments-db', pointId)).toMatchObject({ scan: 'infected', scanRecord: { source: 'guardduty-malware-finding', status: 'THREATS_FOUND' } });
   });
 
   it('writes, audits and publishes nothing when the same finding is delivered again', async () => {
     // Prepare
-    seedPoint(point());
-    await mod.handler(malware('snapshot'), lambdaContext());
-    ddb.resetHistory();
+    await seedPoint(point());
+    await handler(malware('snapshot'), lambdaContext());
+    stores.reset();
     eventBridge.resetHistory();
     // Act
-    const again = await mod.handler(malware('snapshot'), lambdaContext());
+    const again = await handler(malware('snapshot'), lambdaContext());
     // Assess
     expect(again.points.map((p) => p.outcome)).toEqual(['unchanged']);
-    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
-    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    expect(stores.calls.filter((c) => ['catalog.markPoint', 'catalog.putPoint', 'audit.append'].includes(c))).toEqual([]);
     expect(eventBridge).not.toHaveReceivedCommand(PutEventsCommand);
   });
 
   it('resolves an AMI finding through DescribeImages to the point holding its snapshot', async () => {
     // Prepare
-    seedPoint(point(IMAGE_SNAPSHOT, 'p-ami'));
+    await seedPoint(point(IMAGE_SNAPSHOT, 'p-ami'));
     ec2.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: 'ami-0a1b2c3d4e5f60002', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: IMAGE_SNAPSHOT } }, { DeviceName: '/dev/sdb', VirtualName: 'ephemeral0' }] }] });
     // Act
-    const out = await mod.handler(malware('ami'), lambdaContext());
+    const out = await handler(malware('ami'), lambdaContext());
     // Assess
     expect(ec2).toHaveReceivedCommandExactlyOnceWith(DescribeImagesCommand, { ImageIds: ['ami-0a1b2c3d4e5f60002'] });
     expect(out.points.map((p) => [p.pointId, p.scan])).toEqual([['p-ami', 'infected']]);
@@ -178,7 +169,7 @@ describe('record-scan-verdict handler (wrapped, aws-sdk-client-mock)', () => {
     // Prepare
     ec2.on(DescribeImagesCommand).rejects(new EC2ServiceException({ name: 'InvalidAMIID.NotFound', message: "The image id '[ami-0a1b2c3d4e5f60002]' does not exist", $fault: 'client', $metadata: { httpStatusCode: 400 } }));
     // Act
-    const out = await mod.handler(malware('ami'), lambdaContext());
+    const out = await handler(malware('ami'), lambdaContext());
     // Assess
     expect(out.unmapped).toBe('image ami-0a1b2c3d4e5f60002 does not exist (any more): its snapshots are unknown');
     expect(eventBridge).not.toHaveReceivedCommand(PutEventsCommand);
@@ -186,12 +177,12 @@ describe('record-scan-verdict handler (wrapped, aws-sdk-client-mock)', () => {
 
   it('fails (to be retried) when EventBridge keeps refusing the verdict event, leaving the point unwritten', async () => {
     // Prepare
-    const sk = seedPoint(point());
+    const pointId = await seedPoint(point());
     eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }] });
     // Act
-    const error = await rejectionOf(mod.handler(malware('snapshot'), lambdaContext()));
+    const error = await rejectionOf(handler(malware('snapshot'), lambdaContext()));
     // Assess: the retry finds the point still unscanned and publishes again
     expect(error.name).toBe('TransientError');
-    expect(store.get(CATALOG_TABLE, { machineId: 'payments-db', sk })!['scan']).toBe('unscanned');
+    expect((await stores.catalog.getPoint('payments-db', pointId))?.scan).toBe('unscanned');
   });
 });

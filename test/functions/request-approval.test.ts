@@ -1,6 +1,5 @@
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -9,10 +8,10 @@ import type { StoredProposal } from '../../domain/failover/index.ts';
 import { MemoryApprovalStore, MemoryAuditLog, MemoryIncidentStore } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 import {
-  captureOutput, fixedClock, FROM_EMAIL, incidentItem, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext,
-  LINK_SECRET, LINK_SECRET_PARAMETER, makeIncidentFor, NOW, OPS_EMAIL, pointsFor, proposalItem, PUBLIC_BASE_URL,
-  RecordingNotifier, rejectionOf, rememberWrites, removeTempFiles, silenceOutput, STATE_TABLE, storedProposalFor, stubHandlerEnv,
-  TASK_TOKEN, writeInventorySource,
+  captureOutput, fixedClock, FROM_EMAIL, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext,
+  LINK_SECRET, LINK_SECRET_PARAMETER, makeIncidentFor, memoryAdapters, NOW, OPS_EMAIL, pointsFor, PUBLIC_BASE_URL,
+  RecordingNotifier, rejectionOf, removeTempFiles, silenceOutput, STATE_TABLE, storedProposalFor, stubHandlerEnv,
+  TASK_TOKEN, wrapped, writeInventorySource, type WrappedHandler,
 } from './support.ts';
 
 type Module = typeof import('../../functions/request-approval/handler.ts');
@@ -33,8 +32,6 @@ beforeAll(async () => {
   });
   mod = await import('../../functions/request-approval/handler.ts');
   ({ clearSecretCache } = await import('../../functions/shared/secrets.ts'));
-  const { useClock } = await import('../../functions/shared/wiring.ts');
-  useClock(fixedClock(NOW));
   incident = makeIncidentFor(index);
   proposal = await storedProposalFor(index, incident, pointsFor(index, 'payments'));
 });
@@ -136,49 +133,46 @@ describe('request-approval handler (factory, in-memory fakes)', () => {
   });
 });
 
-describe('request-approval handler (wrapped, aws-sdk-client-mock)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
+describe('request-approval handler (wrapped: its composition over the memory stores, aws-sdk-client-mock for SES and SSM)', () => {
+  let stores: ReturnType<typeof memoryAdapters>;
+  let handler: WrappedHandler<Module>;
   const ses = mockClient(SESv2Client);
   const ssm = mockClient(SSMClient);
 
-  beforeEach(() => {
-    ddb.reset();
+  beforeEach(async () => {
     ses.reset();
     ssm.reset();
     clearSecretCache();
-    const table = rememberWrites(ddb);
-    table.seed(STATE_TABLE, incidentItem(incident));
-    table.seed(STATE_TABLE, proposalItem(proposal));
+    stores = memoryAdapters();
+    await stores.incidents.createIncident(incident);
+    await stores.runs.saveProposal(incident.incidentId, proposal);
+    stores.reset();
+    handler = wrapped(mod, { clock: fixedClock(NOW), adapters: stores.adapters });
     ses.on(SendEmailCommand).resolves({ MessageId: 'msg-1' });
     ssm.on(GetParameterCommand, { Name: LINK_SECRET_PARAMETER }).resolves({ Parameter: { Name: LINK_SECRET_PARAMETER, Type: 'SecureString', Value: LINK_SECRET } });
   });
 
   afterAll(() => {
-    ddb.restore();
     ses.restore();
     ssm.restore();
   });
 
   itExportsTheWrappedHandler(() => mod.handler);
 
-  it('stores the request with its token behind a conditional put and moves the incident to awaiting-approval', async () => {
+  it('stores the request with its token (the approval store creates a request once: contract-tested) and moves the incident to awaiting-approval', async () => {
     // Act
-    const out = await mod.handler(task(), lambdaContext());
+    const out = await handler(task(), lambdaContext());
 
     // Assess
     expect(ssm).toHaveReceivedCommandWith(GetParameterCommand, { Name: LINK_SECRET_PARAMETER, WithDecryption: true });
-    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
-      TableName: STATE_TABLE,
-      Item: expect.objectContaining({ pk: `APPROVAL#${out.approvalId}`, sk: 'META', taskToken: TASK_TOKEN, status: 'pending', quorum: 2 }),
-      ConditionExpression: 'attribute_not_exists(pk)',
-    });
-    const update = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input).find((u) => u.Key?.['pk'] === `INCIDENT#${incident.incidentId}`);
-    expect(Object.values(update?.ExpressionAttributeValues ?? {})).toContain('awaiting-approval');
+    expect(stores.calls).toContain('approvals.createApproval');
+    expect(await stores.approvals.getApproval(out.approvalId)).toMatchObject({ approvalId: out.approvalId, taskToken: TASK_TOKEN, status: 'pending', quorum: 2 });
+    expect((await stores.incidents.getIncident(incident.incidentId))?.status).toBe('awaiting-approval');
   });
 
   it('e-mails each decider a personal signed link and never the task token', async () => {
     // Act
-    const out = await mod.handler(task(), lambdaContext());
+    const out = await handler(task(), lambdaContext());
 
     // Assess
     const emails = ses.commandCalls(SendEmailCommand).map((c) => c.args[0].input);
@@ -192,7 +186,7 @@ describe('request-approval handler (wrapped, aws-sdk-client-mock)', () => {
 
   it('never writes the task token to a log line, even with the invocation event logged', async () => {
     // Act
-    const { output, result, error } = await captureOutput(() => mod.handler(task(), lambdaContext()));
+    const { output, result, error } = await captureOutput(() => handler(task(), lambdaContext()));
 
     // Assess
     expect(error).toBeUndefined();

@@ -2,15 +2,14 @@ import {
   DeregisterImageCommand, DescribeInstancesCommand, DescribeInstanceStatusCommand, EC2Client, TerminateInstancesCommand,
   type DescribeInstancesCommandInput, type Instance,
 } from '@aws-sdk/client-ec2';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Run, RunMachine } from '../../domain/failover/index.ts';
 import { MemoryAuditLog, MemoryRunStore } from '../../functions/shared/adapters/memory/index.ts';
 import {
-  auditTypes, fixedClock, instanceView, issuePaths, itExportsTheWrappedHandler, KMS_KEY, lambdaContext, makeRunMachine, NOW,
-  rejectionOf, rememberWrites, ScriptedCompute, STATE_TABLE, stubHandlerEnv,
+  auditTypesOf, fixedClock, instanceView, issuePaths, itExportsTheWrappedHandler, KMS_KEY, lambdaContext, makeRunMachine, NOW,
+  rejectionOf, ScriptedCompute, STATE_TABLE, stubHandlerEnv, memoryAdapters, wrapped, type WrappedHandler,
 } from './support.ts';
 
 type Module = typeof import('../../functions/retire-run-machines/handler.ts');
@@ -166,20 +165,18 @@ describe('retire-run-machines handler (factory, in-memory fakes)', () => {
   });
 });
 
-describe('retire-run-machines handler (wrapped, aws-sdk-client-mock)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
+describe('retire-run-machines handler (wrapped: its composition over the memory stores, aws-sdk-client-mock for EC2)', () => {
+  let stores: ReturnType<typeof memoryAdapters>;
+  let handler: WrappedHandler<Module>;
   const ec2 = mockClient(EC2Client);
   let fleet: Instance[];
 
-  beforeEach(() => {
-    ddb.reset();
+  beforeEach(async () => {
     ec2.reset();
-    const table = rememberWrites(ddb);
-    for (const [run, machines] of [[incidentRun, recovery], [failbackRun, primaries]] as const) {
-      table.seed(STATE_TABLE, { ...run, pk: `RUN#${run.runId}`, sk: 'META', entity: 'run' });
-      ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': `RUN#${run.runId}`, ':m': 'MACHINE#' } })
-        .resolves({ Items: machines.map((m) => ({ ...m, pk: `RUN#${run.runId}`, sk: `MACHINE#${m.machineId}`, entity: 'run-machine' })) });
-    }
+    stores = memoryAdapters();
+    for (const [run, machines] of [[incidentRun, recovery], [failbackRun, primaries]] as const) await stores.runs.createRun(run, [...machines]);
+    stores.calls.length = 0;
+    handler = wrapped(mod, { clock: fixedClock(NOW), adapters: stores.adapters });
     fleet = ['i-0aaaaaaaaaaaaaaa1', 'i-0aaaaaaaaaaaaaaa2', 'i-0bbbbbbbbbbbbbbb1'].map((InstanceId) => ({ InstanceId, State: { Name: 'running' }, InstanceType: 'r6i.large' }));
     ec2.on(DescribeInstancesCommand).callsFake((input: DescribeInstancesCommandInput) => ({
       Reservations: [{ Instances: structuredClone(fleet.filter((i) => (input.InstanceIds ?? []).includes(i.InstanceId!))) }],
@@ -193,7 +190,6 @@ describe('retire-run-machines handler (wrapped, aws-sdk-client-mock)', () => {
   });
 
   afterAll(() => {
-    ddb.restore();
     ec2.restore();
   });
 
@@ -201,7 +197,7 @@ describe('retire-run-machines handler (wrapped, aws-sdk-client-mock)', () => {
 
   it('terminates exactly the incident run\'s instances, deregisters their images, checks them and audits on the incident', async () => {
     // Act
-    const out = await mod.handler({ runId: INCIDENT_ID }, lambdaContext());
+    const out = await handler({ runId: INCIDENT_ID }, lambdaContext());
 
     // Assess
     expect(out).toEqual({ terminated: ['i-0aaaaaaaaaaaaaaa2', 'i-0aaaaaaaaaaaaaaa1'], deregistered: ['ami-0aaaaaaaaaaaaaaa2', 'ami-0aaaaaaaaaaaaaaa1'] });
@@ -209,19 +205,18 @@ describe('retire-run-machines handler (wrapped, aws-sdk-client-mock)', () => {
     expect(ec2.commandCalls(DeregisterImageCommand).map((c) => c.args[0].input.ImageId)).toEqual(['ami-0aaaaaaaaaaaaaaa2', 'ami-0aaaaaaaaaaaaaaa1']);
     expect(ec2).toHaveReceivedCommandWith(DescribeInstancesCommand, { InstanceIds: ['i-0aaaaaaaaaaaaaaa2', 'i-0aaaaaaaaaaaaaaa1'] });
     expect(fleet.find((i) => i.InstanceId === 'i-0bbbbbbbbbbbbbbb1')?.State?.Name).toBe('running');
-    expect(auditTypes(ddb)).toEqual(['failback.recovery-retired']);
-    const entry = ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item).find((i) => String(i?.['pk']).startsWith('AUDIT#'));
-    expect(entry?.['incidentId']).toBe(INCIDENT_ID);
+    expect(await auditTypesOf(stores.audit, INCIDENT_ID)).toEqual(['failback.recovery-retired']);
+    expect((await stores.audit.list(INCIDENT_ID))[0]?.incidentId).toBe(INCIDENT_ID);
   });
 
   it('on a failed failback terminates only the primary it launched', async () => {
     // Act
-    const out = await mod.handler({ runId: FAILBACK_ID }, lambdaContext());
+    const out = await handler({ runId: FAILBACK_ID }, lambdaContext());
 
     // Assess
     expect(out).toEqual({ terminated: ['i-0bbbbbbbbbbbbbbb1'], deregistered: ['ami-0bbbbbbbbbbbbbbb1'] });
     expect(ec2).toHaveReceivedCommandExactlyOnceWith(TerminateInstancesCommand, { InstanceIds: ['i-0bbbbbbbbbbbbbbb1'] });
-    expect(auditTypes(ddb)).toEqual(['failback.primaries-removed']);
+    expect(await auditTypesOf(stores.audit, INCIDENT_ID)).toEqual(['failback.primaries-removed']);
   });
 
   it('throws CleanupIncompleteError when EC2 still reports an instance running after the termination', async () => {
@@ -229,22 +224,22 @@ describe('retire-run-machines handler (wrapped, aws-sdk-client-mock)', () => {
     ec2.on(TerminateInstancesCommand).resolves({});
 
     // Act
-    const error = await rejectionOf(mod.handler({ runId: INCIDENT_ID }, lambdaContext()));
+    const error = await rejectionOf(handler({ runId: INCIDENT_ID }, lambdaContext()));
 
     // Assess
     expect(error.name).toBe('CleanupIncompleteError');
     expect(error.message).toContain('i-0aaaaaaaaaaaaaaa2, i-0aaaaaaaaaaaaaaa1');
-    expect(auditTypes(ddb)).toEqual(['failback.recovery-retired']);
+    expect(await auditTypesOf(stores.audit, INCIDENT_ID)).toEqual(['failback.recovery-retired']);
   });
 
   it('refuses a malformed runId with a ValidationError before any call to AWS', async () => {
     // Act
-    const error = await rejectionOf(mod.handler({ runId: 'inc-0123 OR 1=1' }, lambdaContext()));
+    const error = await rejectionOf(handler({ runId: 'inc-0123 OR 1=1' }, lambdaContext()));
 
     // Assess
     expect(error.name).toBe('ValidationError');
     expect(issuePaths(error)).toEqual(['runId']);
     expect(ec2.calls()).toHaveLength(0);
-    expect(ddb.calls()).toHaveLength(0);
+    expect(stores.calls).toEqual([]);
   });
 });

@@ -1,6 +1,3 @@
-import { DynamoDBDocumentClient, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
-import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Incident } from '../../domain/incidents/index.ts';
 import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
@@ -9,9 +6,9 @@ import { MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog } from 
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 import { INSTANCES } from '../helpers/fixtures.ts';
 import {
-  auditTypes, CATALOG_TABLE, fixedClock, incidentItem, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext,
-  makeIncidentFor, NOW, pointsFor, rejectionOf, rememberWrites, removeTempFiles, STATE_TABLE, stubHandlerEnv,
-  writeInventorySource,
+  auditTypesOf, CATALOG_TABLE, fixedClock, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext,
+  makeIncidentFor, memoryAdapters, NOW, pointsFor, rejectionOf, removeTempFiles, STATE_TABLE, stubHandlerEnv,
+  wrapped, writeInventorySource, type WrappedHandler,
 } from './support.ts';
 
 type Module = typeof import('../../functions/select-recovery-points/handler.ts');
@@ -23,8 +20,6 @@ let incident: Incident;
 beforeAll(async () => {
   stubHandlerEnv({ STATE_TABLE, CATALOG_TABLE, INVENTORY_SOURCE: writeInventorySource() });
   mod = await import('../../functions/select-recovery-points/handler.ts');
-  const { useClock } = await import('../../functions/shared/wiring.ts');
-  useClock(fixedClock(NOW));
   incident = makeIncidentFor(index);
 });
 
@@ -119,43 +114,30 @@ describe('select-recovery-points handler (factory, in-memory fakes)', () => {
   });
 });
 
-describe('select-recovery-points handler (wrapped, aws-sdk-client-mock)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
+describe('select-recovery-points handler (wrapped: its composition over the memory stores)', () => {
+  let stores: ReturnType<typeof memoryAdapters>;
+  let handler: WrappedHandler<Module>;
   const points = () => pointsFor(index, 'payments');
 
-  beforeEach(() => {
-    ddb.reset();
-    rememberWrites(ddb).seed(STATE_TABLE, incidentItem(incident));
-    // The catalogue answers each machine's query with its points, newest first, as DynamoDB would.
-    ddb.on(QueryCommand, { TableName: CATALOG_TABLE }).callsFake((input: QueryCommandInput) => {
-      const machineId = input.ExpressionAttributeValues?.[':m'];
-      const upper = String(input.ExpressionAttributeValues?.[':upper']);
-      const items = points().filter((p) => p.machineId === machineId).map((p) => ({ ...p, sk: `${p.capturedAt}#${p.pointId}` }))
-        .filter((i) => i.sk < upper).reverse();
-      return { Items: items };
-    });
+  beforeEach(async () => {
+    // The catalogue holds each machine's points (the memory catalogue answers newest first, as the DynamoDB one: contract-tested).
+    stores = memoryAdapters(points());
+    await stores.incidents.createIncident(incident);
+    stores.reset();
+    handler = wrapped(mod, { clock: fixedClock(NOW), adapters: stores.adapters });
   });
-
-  afterAll(() => ddb.restore());
 
   itExportsTheWrappedHandler(() => mod.handler);
 
   it('reads each machine\'s points newest first from the cutoff and stores the proposal in the state table', async () => {
     // Act
-    const out = await mod.handler({ incidentId: incident.incidentId }, lambdaContext());
+    const out = await handler({ incidentId: incident.incidentId }, lambdaContext());
 
     // Assess
     expect(out).toMatchObject({ ready: true, machineCount: 3, approvalTimeoutSeconds: 3600 });
-    for (const machineId of ['payments-db', 'payments-api', 'payments-web']) {
-      expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
-        TableName: CATALOG_TABLE, KeyConditionExpression: 'machineId = :m AND sk < :upper', ScanIndexForward: false,
-        ExpressionAttributeValues: { ':m': machineId, ':upper': '2024-05-01T08:30:00.000Z$' },
-      });
-    }
-    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
-      TableName: STATE_TABLE,
-      Item: expect.objectContaining({ pk: `INCIDENT#${incident.incidentId}`, sk: 'PROPOSAL', cutoff: '2024-05-01T08:30:00.000Z' }),
-    });
-    expect(auditTypes(ddb)).toEqual(['points.selected']);
+    const reads = stores.log.filter((c) => c.call === 'catalog.pointsAtOrBefore').map((c) => c.args.slice(0, 2));
+    for (const machineId of ['payments-db', 'payments-api', 'payments-web']) expect(reads).toContainEqual([machineId, '2024-05-01T08:30:00.000Z']);
+    expect(await stores.runs.getProposal(incident.incidentId)).toMatchObject({ incidentId: incident.incidentId, cutoff: '2024-05-01T08:30:00.000Z' });
+    expect(await auditTypesOf(stores.audit, incident.incidentId)).toEqual(['points.selected']);
   });
 });

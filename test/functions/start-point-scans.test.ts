@@ -1,5 +1,4 @@
 import { AccessDeniedException, GuardDutyClient, StartMalwareScanCommand } from '@aws-sdk/client-guardduty';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -11,9 +10,9 @@ import { MemoryMalwareScanner } from '../../functions/shared/adapters/memory/mal
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 import { makePoint } from '../helpers/fixtures.ts';
 import {
-  auditTypes, CATALOG_TABLE, fixedClock, incidentItem, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext,
-  makeIncidentFor, NOW, pointsFor, proposalItem, rejectionOf, rememberWrites, removeTempFiles, STATE_TABLE, storedProposalFor,
-  stubHandlerEnv, writeInventorySource,
+  auditTypesOf, CATALOG_TABLE, fixedClock, inventoryIndex, issuePaths, itExportsTheWrappedHandler, lambdaContext,
+  makeIncidentFor, memoryAdapters, NOW, pointsFor, rejectionOf, removeTempFiles, STATE_TABLE, storedProposalFor,
+  stubHandlerEnv, wrapped, writeInventorySource, type WrappedHandler,
 } from './support.ts';
 
 type Module = typeof import('../../functions/start-point-scans/handler.ts');
@@ -47,8 +46,6 @@ beforeAll(async () => {
     STATE_TABLE, CATALOG_TABLE, INVENTORY_SOURCE: writeInventorySource(), MALWARE_SCANNER_ROLE_ARN: SCANNER_ROLE, AWS_REGION: REGION,
   });
   mod = await import('../../functions/start-point-scans/handler.ts');
-  const { useClock } = await import('../../functions/shared/wiring.ts');
-  useClock(fixedClock(NOW));
   incident = makeIncidentFor(index);
   sample = makeIncidentFor(index, { id: 'b5d8e3fa2a1c5f9d0e4c7b6a8f3d2e19', service: { additionalInfo: { sample: true } } });
 });
@@ -179,36 +176,37 @@ describe('start-point-scans handler (factory, in-memory fakes)', () => {
   });
 });
 
-describe('start-point-scans handler (wrapped, aws-sdk-client-mock)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
+describe('start-point-scans handler (wrapped: its composition over the memory stores, aws-sdk-client-mock for GuardDuty)', () => {
+  let stores: ReturnType<typeof memoryAdapters>;
+  let handler: WrappedHandler<Module>;
   const gd = mockClient(GuardDutyClient);
   let proposal: StoredProposal;
   let testProposal: StoredProposal;
 
-  /** The proposal item as it was stored (the state table's PROPOSAL item) after the handler ran. */
-  const storedProposal = (incidentId: string) => ddb.commandCalls(PutCommand).map((c) => c.args[0].input)
-    .filter((p) => p.TableName === STATE_TABLE && p.Item?.['pk'] === `INCIDENT#${incidentId}` && p.Item?.['sk'] === 'PROPOSAL')
-    .map((p) => p.Item as StoredProposal);
+  /** Each proposal the handler stored for the incident (its saveProposal calls). */
+  const storedProposal = (incidentId: string) => stores.log
+    .filter((c) => c.call === 'runs.saveProposal' && c.args[0] === incidentId)
+    .map((c) => c.args[1] as StoredProposal);
 
   beforeAll(async () => {
     proposal = await storedProposalFor(index, incident, paymentsPoints());
     testProposal = await storedProposalFor(index, sample, paymentsPoints());
   });
 
-  beforeEach(() => {
-    ddb.reset();
+  beforeEach(async () => {
     gd.reset();
-    const table = rememberWrites(ddb);
-    table.seed(STATE_TABLE, incidentItem(incident));
-    table.seed(STATE_TABLE, proposalItem(proposal));
-    table.seed(STATE_TABLE, incidentItem(sample));
-    table.seed(STATE_TABLE, proposalItem(testProposal));
+    stores = memoryAdapters();
+    await stores.incidents.createIncident(incident);
+    await stores.runs.saveProposal(incident.incidentId, proposal);
+    await stores.incidents.createIncident(sample);
+    await stores.runs.saveProposal(sample.incidentId, testProposal);
+    stores.reset();
+    handler = wrapped(mod, { clock: fixedClock(NOW), adapters: stores.adapters });
     let n = 0;
     gd.on(StartMalwareScanCommand).callsFake(() => ({ ScanId: `gd-scan-${++n}` }));
   });
 
   afterAll(() => {
-    ddb.restore();
     gd.restore();
   });
 
@@ -216,7 +214,7 @@ describe('start-point-scans handler (wrapped, aws-sdk-client-mock)', () => {
 
   it('starts one StartMalwareScan per snapshot of each chosen point, as the scanner role, and stores the scan ids in the proposal', async () => {
     // Act
-    const out = await mod.handler({ incidentId: incident.incidentId }, lambdaContext());
+    const out = await handler({ incidentId: incident.incidentId }, lambdaContext());
 
     // Assess: 2 snapshots for the database + 1 each for api and web
     expect(out).toMatchObject({ incidentId: incident.incidentId, done: false, waitSeconds: 30, ready: true, scans: { pending: 3 } });
@@ -238,18 +236,18 @@ describe('start-point-scans handler (wrapped, aws-sdk-client-mock)', () => {
     // The database's two GuardDuty scans are remembered together, as the point's one scan.
     expect(stored?.scans?.['payments-db']?.scanId?.split(',')).toHaveLength(2);
     expect(Object.values(stored?.scans ?? {}).every((s) => s.verdict === 'pending' && s.status === 'RUNNING')).toBe(true);
-    expect(auditTypes(ddb)).toEqual(['scan.started']);
+    expect(await auditTypesOf(stores.audit, incident.incidentId)).toEqual(['scan.started']);
   });
 
   it('starts no scan for a test-mode proposal under the default recovery policy and answers done', async () => {
     // Act
-    const out = await mod.handler({ incidentId: sample.incidentId }, lambdaContext());
+    const out = await handler({ incidentId: sample.incidentId }, lambdaContext());
 
     // Assess
     expect(out).toMatchObject({ incidentId: sample.incidentId, done: true, ready: true, scans: { pending: 0 } });
     expect(gd).not.toHaveReceivedCommand(StartMalwareScanCommand);
     expect(storedProposal(sample.incidentId)).toEqual([]);
-    expect(auditTypes(ddb)).toEqual([]);
+    expect(await auditTypesOf(stores.audit, sample.incidentId)).toEqual([]);
   });
 
   it('rejects with ForbiddenError when GuardDuty denies StartMalwareScan, storing no scan', async () => {
@@ -260,23 +258,23 @@ describe('start-point-scans handler (wrapped, aws-sdk-client-mock)', () => {
     ));
 
     // Act
-    const error = await rejectionOf(mod.handler({ incidentId: incident.incidentId }, lambdaContext()));
+    const error = await rejectionOf(handler({ incidentId: incident.incidentId }, lambdaContext()));
 
     // Assess
     expect(error.name).toBe('ForbiddenError');
     expect(error.message).toContain('AccessDeniedException');
     expect(storedProposal(incident.incidentId)).toEqual([]);
-    expect(auditTypes(ddb)).toEqual([]);
+    expect(await auditTypesOf(stores.audit, incident.incidentId)).toEqual([]);
   });
 
   it('refuses malformed task input with a ValidationError naming the path, sending nothing to GuardDuty or DynamoDB', async () => {
     // Act
-    const error = await rejectionOf(mod.handler({ incidentId: 'inc-0123' }, lambdaContext()));
+    const error = await rejectionOf(handler({ incidentId: 'inc-0123' }, lambdaContext()));
 
     // Assess
     expect(error.name).toBe('ValidationError');
     expect(issuePaths(error)).toEqual(['incidentId']);
     expect(gd).not.toHaveReceivedCommand(StartMalwareScanCommand);
-    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    expect(stores.calls).toEqual([]);
   });
 });

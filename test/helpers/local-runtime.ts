@@ -18,8 +18,7 @@ export async function startSeededRuntime(overrides: Partial<LocalRuntimeOptions>
     ec2: { bootMs: 30_000, statusCheckMs: 60_000 }, ...overrides,
   });
   const { DynamoRecoveryPointCatalog } = await import('../../functions/shared/adapters/dynamodb/index.ts');
-  const { documentClient } = await import('../../functions/shared/clients.ts');
-  const catalog = new DynamoRecoveryPointCatalog({ client: documentClient, tableName: rt.tables.catalog });
+  const catalog = new DynamoRecoveryPointCatalog({ client: rt.clients.document, tableName: rt.tables.catalog });
   await seedDemoEstate(parseInventoryText(readFileSync(inventoryFile, 'utf8')), rt.sim, catalog, {
     nowMs: rt.clock.now(), days: 3, infectedForMinutes: overrides.infected ?? { 'payments-db-1': 100 },
   });
@@ -56,7 +55,7 @@ export async function until<T>(what: string, probe: () => T | undefined | Promis
 /** The personal approval link sent to a person for an incident's pending request (from the local outbox). */
 export async function approvalLink(rt: LocalRuntime, email: string, incidentId: string): Promise<URL> {
   const { stateStores } = await import('../../functions/shared/wiring.ts');
-  const approvals = stateStores({ STATE_TABLE: rt.tables.state }).approvals;
+  const approvals = stateStores({ STATE_TABLE: rt.tables.state }, rt.platform).approvals;
   const approvalId = await until(`a pending approval request for ${incidentId}`, async () =>
     (await approvals.listApprovals({ incidentId, status: 'pending' }))[0]?.approvalId);
   const msg = await until(`approval e-mail to ${email}`, () =>

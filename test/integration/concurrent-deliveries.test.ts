@@ -12,7 +12,7 @@ afterAll(async () => { await rt?.close(); });
 
 async function incidents() {
   const { stateStores } = await import('../../functions/shared/wiring.ts');
-  return stateStores({ STATE_TABLE: rt.tables.state }).incidents.listIncidents({ limit: 100 });
+  return stateStores({ STATE_TABLE: rt.tables.state }, rt.platform).incidents.listIncidents({ limit: 100 });
 }
 
 const incidentExecutions = () => [...rt.engine.executions.values()].filter((e) => e.name.startsWith('incident-'));

@@ -30,7 +30,7 @@ afterAll(async () => { await rt?.close(); });
 
 async function incident(incidentId: string) {
   const { stateStores } = await import('../../functions/shared/wiring.ts');
-  return stateStores({ STATE_TABLE: rt.tables.state }).incidents.getIncident(incidentId);
+  return stateStores({ STATE_TABLE: rt.tables.state }, rt.platform).incidents.getIncident(incidentId);
 }
 
 /** The recovery-mode instances launched for an incident. */
@@ -120,7 +120,7 @@ describe('failback and closing an incident', () => {
     const incidentId = await recoverGroup(databaseOf(GROUP.failbackRejected));
     const { stateStores } = await import('../../functions/shared/wiring.ts');
     const { failbackRunId } = await import('../../domain/incidents/index.ts');
-    const stores = stateStores({ STATE_TABLE: rt.tables.state });
+    const stores = stateStores({ STATE_TABLE: rt.tables.state }, rt.platform);
 
     // Act: the executor asks for the failback; the decider opens the personal link and rejects it
     const started = await rt.invoke('manage-incident', { action: 'failback', incidentId, by: 'eve' }) as { executionName: string };
@@ -177,9 +177,8 @@ describe('failback and closing an incident', () => {
     expect(stillRunning).toEqual([]);
     const primaries = rt.sim.resources({ tag: { key: 'cleanpoint:incident', value: `failback-${incidentId}` } }).filter((r) => r.type === 'instance');
     expect(primaries).toHaveLength(3);
-    const { ec2Client } = await import('../../functions/shared/clients.ts');
     const { DescribeInstancesCommand } = await import('@aws-sdk/client-ec2');
-    const described = await ec2Client.send(new DescribeInstancesCommand({ InstanceIds: primaries.map((p) => p.id) }));
+    const described = await rt.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: primaries.map((p) => p.id) }));
     const subnets = new Set(described.Reservations!.flatMap((r) => r.Instances!.map((i) => i.SubnetId)));
     expect([...subnets]).toEqual([PAYMENTS_PRIMARY_SUBNET]);
   }, 60_000);
@@ -192,7 +191,7 @@ describe('failback and closing an incident', () => {
     const { renderEvidenceHtml } = await import('../../functions/shared/presenters/evidence-html.ts');
     const { verifyAuditChain } = await import('../../domain/evidence/index.ts');
     const { stateStores } = await import('../../functions/shared/wiring.ts');
-    const stores = stateStores({ STATE_TABLE: rt.tables.state });
+    const stores = stateStores({ STATE_TABLE: rt.tables.state }, rt.platform);
     const build = buildEvidencePack({ ...stores, index: rt.index, now: () => new Date(rt.clock.now()).toISOString() });
 
     // Act
@@ -214,7 +213,7 @@ describe('failback and closing an incident', () => {
     expect(html).toContain('Audit chain: <b class="ok">intact');
 
     // Act: flip one byte of one stored audit item, directly in DynamoDB
-    const { dynamoClient } = await import('../../functions/shared/clients.ts');
+    const dynamoClient = rt.clients.dynamo;
     const { GetItemCommand, PutItemCommand } = await import('@aws-sdk/client-dynamodb');
     const key = { pk: { S: `AUDIT#${incidentId}` }, sk: { S: String(pack.audit.entries[2]!.seq).padStart(9, '0') } };
     const item = (await dynamoClient.send(new GetItemCommand({ TableName: rt.tables.state, Key: key }))).Item!;
@@ -233,7 +232,7 @@ describe('failback and closing an incident', () => {
     // Prepare: a recovered incident of its own group (one its executor could close or fail back)
     const incidentId = await recoverGroup(databaseOf(GROUP.refusedClose));
     const { stateStores } = await import('../../functions/shared/wiring.ts');
-    const audit = stateStores({ STATE_TABLE: rt.tables.state }).audit;
+    const audit = stateStores({ STATE_TABLE: rt.tables.state }, rt.platform).audit;
     const before = (await audit.list(incidentId)).length;
 
     // Act + Assess: a decider is not an executor

@@ -14,7 +14,7 @@ afterAll(async () => { await rt?.close(); });
 
 async function stores() {
   const { stateStores } = await import('../../functions/shared/wiring.ts');
-  return stateStores({ STATE_TABLE: rt.tables.state });
+  return stateStores({ STATE_TABLE: rt.tables.state }, rt.platform);
 }
 
 describe('incident-response workflow: waiting for a decision', () => {

@@ -20,7 +20,7 @@ afterAll(async () => { await rt?.close(); });
 
 async function stores() {
   const { stateStores, catalogStore } = await import('../../functions/shared/wiring.ts');
-  return { ...stateStores({ STATE_TABLE: rt.tables.state }), catalog: catalogStore({ CATALOG_TABLE: rt.tables.catalog }) };
+  return { ...stateStores({ STATE_TABLE: rt.tables.state }, rt.platform), catalog: catalogStore({ CATALOG_TABLE: rt.tables.catalog }, rt.platform) };
 }
 
 async function pending(incidentId: string): Promise<ApprovalRequest> {

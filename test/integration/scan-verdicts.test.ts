@@ -4,8 +4,7 @@
  * skips the point as infected.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectRecoveryPoints } from '../../domain/recovery-points/index.ts';
-import { catalogAuditStream } from '../../domain/recovery-points/index.ts';
+import { catalogAuditStream, selectRecoveryPoints } from '../../domain/recovery-points/index.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { loadSharedFixture, loadTestEvent } from '../helpers/fixtures.ts';
 import { startSeededRuntime } from '../helpers/local-runtime.ts';
@@ -20,7 +19,7 @@ afterAll(async () => { await rt?.close(); });
 
 async function stores() {
   const { catalogStore, stateStores } = await import('../../functions/shared/wiring.ts');
-  return { catalog: catalogStore({ CATALOG_TABLE: rt.tables.catalog }), audit: stateStores({ STATE_TABLE: rt.tables.state }).audit };
+  return { catalog: catalogStore({ CATALOG_TABLE: rt.tables.catalog }, rt.platform), audit: stateStores({ STATE_TABLE: rt.tables.state }, rt.platform).audit };
 }
 
 /** What a selection for crm-db-1 right now chooses, and what it skips. */

@@ -19,7 +19,7 @@ describe('the local runtime with a data folder', () => {
     try {
       // Assess
       const { stateStores } = await import('../../functions/shared/wiring.ts');
-      const stored = await stateStores({ STATE_TABLE: second.tables.state }).incidents.getIncident(first.incidentId);
+      const stored = await stateStores({ STATE_TABLE: second.tables.state }, second.platform).incidents.getIncident(first.incidentId);
       expect(stored?.status).toBe('notified');
       expect(second.outbox).toHaveLength(first.mails);
       expect(second.outbox[0]!.to).toContain('ana@example.com');

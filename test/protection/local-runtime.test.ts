@@ -40,8 +40,8 @@ beforeAll(async () => {
   rt = await startSeededRuntime({ inventoryFile, speed: 1, infected: {} });
   stores = await localStores(rt);
   wiring = await import('../../functions/shared/wiring.ts');
-  const { SimulatedAccountChecks } = await import('../../functions/shared/adapters/ec2-environment.ts');
-  wiring.useAccountChecks(new SimulatedAccountChecks()); // what the local runtime should install (no KMS, no SES identities locally)
+  // The local runtime composes check-protection with simulated account checks (no KMS, no SES identities locally).
+  expect(rt.platform.accountChecks).toBe(rt.accountChecks);
 }, 60_000);
 afterAll(async () => { await rt?.close(); });
 
@@ -77,7 +77,7 @@ describe('protection in the local runtime', () => {
     }]);
     expect(result['notified']).toBe(true);
     expect(rt.outbox.some((m) => m.to.includes('eve@example.com') && m.subject === 'Protection coverage: 1 gap(s) in payments' && m.text.includes(instanceId))).toBe(true);
-    expect((await wiring.protectionStore({ STATE_TABLE: rt.tables.state }).getCoverage())!.gaps).toHaveLength(1);
+    expect((await wiring.protectionStore({ STATE_TABLE: rt.tables.state }, rt.platform).getCoverage())!.gaps).toHaveLength(1);
   }, 20_000);
 
   it('puts a machine whose points stop into RPO breach when its objective passes, and out of it when a point arrives', async () => {
@@ -87,7 +87,7 @@ describe('protection in the local runtime', () => {
     const clock = fixedClock(Date.parse(newest.capturedAt) + 239 * MINUTE);
     const notifier = new RecordingNotifier();
     const events = new RecordingEvents();
-    const monitor = monitorRpo({ index: rt.index, catalog: stores.catalog, store: wiring.protectionStore({ STATE_TABLE: rt.tables.state }), notifier, events, clock });
+    const monitor = monitorRpo({ index: rt.index, catalog: stores.catalog, store: wiring.protectionStore({ STATE_TABLE: rt.tables.state }, rt.platform), notifier, events, clock });
     expect((await monitor({ machineIds: [machineId] })).started).toEqual([]);
 
     // Act: two minutes later the point is 241 minutes old
@@ -109,14 +109,14 @@ describe('protection in the local runtime', () => {
     // Assess
     expect(healed.ended).toEqual([machineId]);
     expect(notifier.sent.map((n) => n.subject)).toEqual([`RPO breach: ${machineId} (crm)`, `RPO breach over: ${machineId} (crm)`]);
-    expect(await wiring.protectionStore({ STATE_TABLE: rt.tables.state }).getRpoState(machineId)).toMatchObject({ inBreach: false, notice: { kind: 'end', sent: true } });
+    expect(await wiring.protectionStore({ STATE_TABLE: rt.tables.state }, rt.platform).getRpoState(machineId)).toMatchObject({ inBreach: false, notice: { kind: 'end', sent: true } });
   }, 20_000);
 
   it('fails readiness when the test subnet is deleted, naming the subnet and what to fix', async () => {
     // Prepare: the test network of payments exists and is isolated
     const before = await rt.invoke(FN, { task: 'readiness', groups: ['payments'], notify: false }) as { groups: { problems: string[] }[] };
     expect(before.groups[0]!.problems.join('\n')).not.toContain('subnet-0c000000000000001');
-    const { ec2Client } = await import('../../functions/shared/clients.ts');
+    const ec2Client = rt.clients.ec2;
 
     // Act
     await ec2Client.send(new DeleteSubnetCommand({ SubnetId: 'subnet-0c000000000000001' }));
@@ -125,7 +125,7 @@ describe('protection in the local runtime', () => {
     // Assess
     expect(after.groups[0]).toMatchObject({ group: 'payments', ready: false });
     expect(after.groups[0]!.problems).toContain('test subnet subnet-0c000000000000001 of group payments does not exist: create it or fix networks.test in the inventory');
-    const stored = await wiring.protectionStore({ STATE_TABLE: rt.tables.state }).getReadiness('payments');
+    const stored = await wiring.protectionStore({ STATE_TABLE: rt.tables.state }, rt.platform).getReadiness('payments');
     expect(stored!.items.find((i) => i.check === 'test-network')!.status).toBe('fail');
     const mail = [...rt.outbox].reverse().find((m) => m.to.includes('eve@example.com') && m.subject.startsWith('Readiness of payments: NOT READY'));
     expect(mail?.text).toContain('test subnet subnet-0c000000000000001 of group payments does not exist');

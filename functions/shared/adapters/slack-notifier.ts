@@ -30,18 +30,12 @@ export const fetchTransport: SlackTransport = async (request) => {
   return { status: response.status, body: (await response.text()).slice(0, 2_000) };
 };
 
-let transportOverride: SlackTransport | null = null;
-
 /**
- * Where Slack posts go. On AWS: HTTPS (fetch). The local runtime and tests plug in a
- * transport that records the message (the outbox) instead.
+ * Where Slack posts go by default: HTTPS (fetch). A composition passes its platform's
+ * transport instead (compose.ts: the local runtime's outbox, a test's recorder).
  */
-export function useSlackTransport(transport: SlackTransport | null): void {
-  transportOverride = transport;
-}
-
 export function slackTransport(): SlackTransport {
-  return transportOverride ?? fetchTransport;
+  return fetchTransport;
 }
 
 export type SlackDestination =
@@ -112,16 +106,24 @@ export const slackConfigVars = {
 
 export type SlackConfig = { SLACK_WEBHOOK_URL_PARAMETER?: string | undefined; SLACK_BOT_TOKEN_PARAMETER?: string | undefined; SLACK_CHANNEL_ID?: string | undefined };
 
-/** The Slack notifier the configuration asks for (secrets read from SSM when sending, cached), or null. */
-export function slackNotifier(config: SlackConfig): SlackNotifier | null {
+/**
+ * The Slack notifier the configuration asks for (secrets read from SSM when sending, cached), or
+ * null. `via` is the composition's transport and secret reader (default: HTTPS, the module's SSM client).
+ */
+export function slackNotifier(
+  config: SlackConfig,
+  via: { transport?: () => SlackTransport; secret?: (parameterName: string) => Promise<string> } = {},
+): SlackNotifier | null {
+  const read = via.secret ?? ((name: string) => getSecret(name));
+  const transport = via.transport ?? slackTransport;
   if (config.SLACK_BOT_TOKEN_PARAMETER) {
     if (!config.SLACK_CHANNEL_ID) throw new ConfigError('invalid configuration: SLACK_CHANNEL_ID: is not set (needed with SLACK_BOT_TOKEN_PARAMETER)');
     const name = config.SLACK_BOT_TOKEN_PARAMETER;
-    return new SlackNotifier({ kind: 'bot', botToken: () => getSecret(name), channel: config.SLACK_CHANNEL_ID });
+    return new SlackNotifier({ kind: 'bot', botToken: () => read(name), channel: config.SLACK_CHANNEL_ID }, transport);
   }
   if (config.SLACK_WEBHOOK_URL_PARAMETER) {
     const name = config.SLACK_WEBHOOK_URL_PARAMETER;
-    return new SlackNotifier({ kind: 'webhook', webhookUrl: () => getSecret(name) });
+    return new SlackNotifier({ kind: 'webhook', webhookUrl: () => read(name) }, transport);
   }
   return null;
 }
