@@ -1,6 +1,7 @@
+import { InMemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/recovery-point-catalog.ts';
 import { parseArgs } from 'node:util';
 import { proposeFailover, type Proposal } from '../../domain/failover/index.ts';
-import { InMemoryRecoveryPointCatalog, parseCatalog } from '../../domain/recovery-points/index.ts';
+import { parseCatalog } from '../../domain/recovery-points/index.ts';
 import { inFile, parseJsonText, readInput, UsageError, type Io } from '../io.ts';
 import { loadAndAssess, toAssessJson } from './assess.ts';
 

@@ -1,11 +1,9 @@
-import type { Clock } from '../shared/index.ts';
+import { MachineCheckFailedError, NotFoundError, toIso, type Clock } from '../shared/index.ts';
 import type { CheckResult, Drill } from './runs.ts';
-import { MachineCheckFailedError, NotFoundError } from '../shared/index.ts';
 import type { AcceptanceCheck, Group, InventoryIndex } from '../inventory/index.ts';
 import type { AcceptanceChecker, AuditLog, ComputeProvider, DrillStore, RunStore } from '../ports/index.ts';
 import type { RunMachine } from '../failover/model.ts';
-import { mapLimit } from '../recovery-points/model.ts';
-import { toIso } from '../shared/index.ts';
+import { mapLimit } from '../shared/index.ts';
 import type { CheckEndpoint, ProbeRequest, ProbeResult } from './acceptance-probe.ts';
 export type { CheckEndpoint, ProbeRequest, ProbeResult } from './acceptance-probe.ts';
 

@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Clock } from '../shared/index.ts';
-import { TAG, type InstanceState } from '../inventory/index.ts';
-import { peopleInRole, type InventoryIndex } from '../inventory/index.ts';
+import { toIso, type Clock } from '../shared/index.ts';
+import { peopleInRole, TAG, type InventoryIndex, type InstanceState } from '../inventory/index.ts';
 import type { EventPublisher, Notifier, ProtectionStore, RecoveryEnvironment, RecoveryPointCatalog } from '../ports/index.ts';
-import { mapLimit } from '../recovery-points/model.ts';
-import { toIso } from '../shared/index.ts';
+import { mapLimit } from '../shared/index.ts';
 import type { ObservedInstance, CoverageGapKind, CoverageGap, CoverageReport } from './coverage-report.ts';
 export type { ObservedInstance, CoverageGapKind, CoverageGap, CoverageReport } from './coverage-report.ts';
 

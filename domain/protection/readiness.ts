@@ -1,15 +1,13 @@
-import type { Clock } from '../shared/index.ts';
+import { mapLimit } from '../shared/index.ts';
+import { NotFoundError, toIso, type Clock } from '../shared/index.ts';
 import { eligibility } from '../approvals/index.ts';
-import { NotFoundError } from '../shared/index.ts';
 import { DEFAULT_MAX_DAYS_BETWEEN_DRILLS } from '../drills/model.ts';
 import { peopleInRole, type Group, type InventoryIndex, type Network } from '../inventory/index.ts';
 import type { CheckOutcome, EventPublisher, NetworkFacts, Notifier, ProtectionStore, RecoveryEnvironment, RouteFact } from '../ports/index.ts';
 import { formatMinutes, newestRestorablePoint, rpoStatusOf, type Badge, type RpoObservation } from './rpo-monitor.ts';
-import { mapLimit, type RecoveryPointCatalog } from '../recovery-points/model.ts';
-import { toIso } from '../shared/index.ts';
-import type { ReadinessCheck, ReadinessStatus, ReadinessItem, GroupReadiness } from './readiness-report.ts';
+import { type RecoveryPointCatalog } from '../recovery-points/model.ts';
+import { READINESS_CHECKS, type GroupReadiness, type ReadinessCheck, type ReadinessItem, type ReadinessStatus } from './readiness-report.ts';
 export type { ReadinessCheck, ReadinessStatus, ReadinessItem, GroupReadiness } from './readiness-report.ts';
-import { READINESS_CHECKS } from './readiness-report.ts';
 export { READINESS_CHECKS } from './readiness-report.ts';
 
 /**

@@ -1,11 +1,10 @@
+import { mapLimit } from '../shared/index.ts';
 import { z } from 'zod';
-import type { Clock, Notification } from '../shared/index.ts';
+import { DRS_SOURCE_SERVER_ARN, idSchema, isIsoTimestamp, minutesBetween, parseWith, toIso, type Clock, type Notification } from '../shared/index.ts';
 import { peopleInRole, type Group, type InventoryIndex, type Machine } from '../inventory/index.ts';
 import type { EventPublisher, Notifier, ProtectionStore } from '../ports/index.ts';
-import { ineligibility, mapLimit, type RecoveryPointCatalog } from '../recovery-points/model.ts';
-import { DRS_SOURCE_SERVER_ARN, idSchema, isIsoTimestamp, minutesBetween, parseWith, toIso } from '../shared/index.ts';
-import type { NewestPoint, RpoObservation } from './rpo.ts';
-import type { RpoState, RpoSample } from './rpo.ts';
+import { ineligibility, type RecoveryPointCatalog } from '../recovery-points/model.ts';
+import type { NewestPoint, RpoObservation, RpoSample, RpoState } from './rpo.ts';
 export type { RpoState, RpoSample } from './rpo.ts';
 export type { NewestPoint, RpoObservation } from './rpo.ts';
 

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { idSchema, SNAPSHOT_ID, ValidationError } from '../shared/index.ts';
-import { isIsoTimestamp, minutesBetween, parseWith, toIso } from '../shared/index.ts';
+import { idSchema, isIsoTimestamp, mapLimit, minutesBetween, parseWith, SNAPSHOT_ID, toIso, ValidationError } from '../shared/index.ts';
 
 /**
  * A recovery point: a consistent set of EBS snapshots of one machine at one instant.
@@ -81,51 +80,6 @@ export interface RecoveryPointCatalog {
    * `pageSize` hints how many points the consumer probably needs.
    */
   pointsAtOrBefore(machineId: string, atOrBefore: string, options?: { pageSize?: number }): AsyncIterable<RecoveryPoint>;
-}
-
-/** An in-memory catalogue: the CLI's catalogue file, unit tests, and the contract-suite reference. */
-export class InMemoryRecoveryPointCatalog implements RecoveryPointCatalog {
-  private readonly byMachine = new Map<string, RecoveryPoint[]>(); // ascending capturedAt
-
-  constructor(points: Iterable<RecoveryPoint> = []) {
-    for (const p of points) this.put(p);
-  }
-
-  put(point: RecoveryPoint): void {
-    const list = this.byMachine.get(point.machineId) ?? [];
-    const i = list.findIndex((p) => p.pointId === point.pointId);
-    if (i >= 0) list.splice(i, 1);
-    // Normalise to UTC ISO so text order is time order, whatever offset the caller used.
-    const stored = structuredClone({ ...point, capturedAt: new Date(point.capturedAt).toISOString() });
-    const after = (p: RecoveryPoint) => p.capturedAt > stored.capturedAt || (p.capturedAt === stored.capturedAt && p.pointId > stored.pointId);
-    let at = list.length;
-    while (at > 0 && after(list[at - 1]!)) at--;
-    list.splice(at, 0, stored);
-    this.byMachine.set(point.machineId, list);
-  }
-
-  all(machineId: string): RecoveryPoint[] {
-    return structuredClone(this.byMachine.get(machineId) ?? []);
-  }
-
-  /** One point by id as stored now, with the next newer point's time (null: none). */
-  async getPoint(machineId: string, pointId: string): Promise<RecoveryPoint | null> {
-    const list = this.byMachine.get(machineId) ?? [];
-    const i = list.findIndex((p) => p.pointId === pointId);
-    return i < 0 ? null : { ...structuredClone(list[i]!), nextCapturedAt: list[i + 1]?.capturedAt ?? null };
-  }
-
-  async *pointsAtOrBefore(machineId: string, atOrBefore: string): AsyncIterable<RecoveryPoint> {
-    const list = this.byMachine.get(machineId) ?? [];
-    const cutoff = Date.parse(atOrBefore);
-    if (!Number.isFinite(cutoff)) throw new ValidationError('catalogue query', [{ path: 'atOrBefore', message: `${JSON.stringify(atOrBefore)} is not a timestamp` }]);
-    let i = list.length - 1;
-    while (i >= 0 && Date.parse(list[i]!.capturedAt) > cutoff) i--;
-    for (let k = i; k >= 0; k--) {
-      const next = list[k + 1];
-      yield { ...structuredClone(list[k]!), nextCapturedAt: next ? next.capturedAt : null };
-    }
-  }
 }
 
 export interface SkippedPoint {
@@ -277,18 +231,4 @@ function summarise(listed: SkippedPoint[], total: number): string {
   const parts = [...counts].map(([reason, n]) => `${n} ${reason}`);
   if (total > listed.length) parts.push(`${total - listed.length} more`);
   return parts.join(', ');
-}
-
-/** Run `fn` over `items` with at most `limit` in flight; results keep the input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return out;
 }

@@ -1,12 +1,11 @@
+import { mapLimit } from '../shared/index.ts';
 import type { Mode } from '../findings/model.ts';
-import type { Clock } from '../shared/index.ts';
-import { NotFoundError } from '../shared/index.ts';
+import { minutesBetween, NotFoundError, toIso, type Clock } from '../shared/index.ts';
 import type { Group, InventoryIndex } from '../inventory/index.ts';
 import type { AuditLog, IncidentStore, MalwareScanner, RecoveryPointWriter, RunStore } from '../ports/index.ts';
 import type { PointScan, ScanThreat } from './scan.ts';
 import type { StoredProposal } from '../failover/model.ts';
-import { mapLimit, selectRecoveryPoints, type RecoveryPoint, type RecoveryPointCatalog } from './catalogue.ts';
-import { minutesBetween, toIso } from '../shared/index.ts';
+import { selectRecoveryPoints, type RecoveryPoint, type RecoveryPointCatalog } from './catalogue.ts';
 
 /**
  * Scan before launch (docs/scanning.md): the points chosen for a failover are malware-scanned

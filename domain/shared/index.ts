@@ -4,3 +4,4 @@ export * from './retry.ts';
 export * from './validation.ts';
 export * from './notification.ts';
 export * from './ids.ts';
+export * from './concurrency.ts';

@@ -9,7 +9,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { revokeLinks, type ApprovalRequest } from '../../domain/approvals/index.ts';
 import { systemClock } from '../../domain/shared/index.ts';
 import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
-import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points/index.ts';
+import { InMemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/recovery-point-catalog.ts';
 import * as decideSlackAction from '../../functions/decide-slack-action/handler.ts';
 import type { SlackJobOutcome } from '../../functions/decide-slack-action/click.ts';
 import * as postDecision from '../../functions/post-decision/handler.ts';

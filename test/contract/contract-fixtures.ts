@@ -3,15 +3,14 @@
  * domain itself (finding ▶ assessment ▶ incident; points ▶ selection ▶ plan ▶ approval), so
  * the adapters are exercised with the nested shapes they will really store.
  */
+import { InMemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/recovery-point-catalog.ts';
 import { randomUUID } from 'node:crypto';
 import type { ApprovalRequest } from '../../domain/approvals/index.ts';
-import { assessFinding } from '../../domain/findings/index.ts';
-import { parseFinding, type Finding } from '../../domain/findings/index.ts';
+import { assessFinding, DEFAULT_POLICY, parseFinding, type Finding } from '../../domain/findings/index.ts';
 import { newIncident, type Incident } from '../../domain/incidents/index.ts';
 import { indexInventory, parseInventory } from '../../domain/inventory/index.ts';
 import { buildFailoverPlan } from '../../domain/failover/index.ts';
-import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
-import { InMemoryRecoveryPointCatalog, selectRecoveryPoints, type RecoveryPoint } from '../../domain/recovery-points/index.ts';
+import { selectRecoveryPoints, type RecoveryPoint } from '../../domain/recovery-points/index.ts';
 import { makeFinding, makeInventory, makePoint, type DeepPartial, type RawFinding } from '../helpers/fixtures.ts';
 
 const index = indexInventory(parseInventory(makeInventory()));

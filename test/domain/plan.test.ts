@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { assessFinding, type Assessment } from '../../domain/findings/index.ts';
+import { assessFinding, DEFAULT_POLICY, parseFinding, parsePolicy, type Assessment, type Policy } from '../../domain/findings/index.ts';
 import { ValidationError } from '../../domain/shared/index.ts';
-import { parseFinding } from '../../domain/findings/index.ts';
 import { indexInventory, parseInventory, type InventoryIndex } from '../../domain/inventory/index.ts';
 import { buildFailoverPlan, launchPacingMinutes, proposeFailover } from '../../domain/failover/index.ts';
-import { DEFAULT_POLICY, parsePolicy, type Policy } from '../../domain/findings/index.ts';
-import { InMemoryRecoveryPointCatalog, selectRecoveryPoints, type RecoveryPoint, type Selection } from '../../domain/recovery-points/index.ts';
+import { selectRecoveryPoints, type RecoveryPoint, type Selection } from '../../domain/recovery-points/index.ts';
+import { InMemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/recovery-point-catalog.ts';
 import { INSTANCES, makeFinding, makeInventory, makePoint, type DeepPartial, type RawFinding, validationError } from '../helpers/fixtures.ts';
 
 const index = indexInventory(parseInventory(makeInventory()));

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  InMemoryRecoveryPointCatalog, MAX_SKIPPED_LISTED, POINT_STATUSES, SCAN_VERDICTS, parseCatalog, selectRecoveryPoints,
+  MAX_SKIPPED_LISTED, POINT_STATUSES, SCAN_VERDICTS, parseCatalog, selectRecoveryPoints,
   type RecoveryPoint, type Selection,
 } from '../../domain/recovery-points/index.ts';
+import { InMemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/recovery-point-catalog.ts';
 import { makePoint } from '../helpers/fixtures.ts';
 
 const EVIDENCE = '2024-05-01T09:30:00.000Z';

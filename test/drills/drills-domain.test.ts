@@ -1,16 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { planChecks, runAcceptanceChecks, runnerFor } from '../../domain/drills/index.ts';
-import { fixedClock } from '../../domain/shared/index.ts';
-import {
-  cleanupExecutionName, describeFailure, drillIdFor, finishDrill, handleDrillExecutionEnded, judgeDrill, measureRecovery, parsePointSpec,
-  requestDrill, startDrill, type Drill,
-} from '../../domain/drills/index.ts';
-import { ConflictError, MachineCheckFailedError, NoEligibleRecoveryPointError, SafetyViolationError, ValidationError } from '../../domain/shared/index.ts';
+import { cleanupExecutionName, describeFailure, drillIdFor, finishDrill, handleDrillExecutionEnded, judgeDrill, measureRecovery, parsePointSpec, planChecks, requestDrill, runAcceptanceChecks, runnerFor, startDrill, type Drill } from '../../domain/drills/index.ts';
+import { ConflictError, fixedClock, MachineCheckFailedError, NoEligibleRecoveryPointError, SafetyViolationError, ValidationError } from '../../domain/shared/index.ts';
 import type { Incident } from '../../domain/incidents/index.ts';
 import { indexInventory, parseInventory, type InstanceView } from '../../domain/inventory/index.ts';
 import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
 import type { AcceptanceChecker } from '../../domain/ports/index.ts';
-import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points/index.ts';
+import { InMemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/recovery-point-catalog.ts';
 import { MemoryDrillStore } from '../../functions/shared/adapters/memory/drill-store.ts';
 import { MemoryAuditLog, MemoryIncidentStore } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';

@@ -1,9 +1,8 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../domain/shared/index.ts';
-import { ValidationError } from '../../domain/shared/index.ts';
+import { fixedClock, ValidationError } from '../../domain/shared/index.ts';
 import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
-import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points/index.ts';
+import { InMemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/recovery-point-catalog.ts';
 import { MemoryDrillStore } from '../../functions/shared/adapters/memory/drill-store.ts';
 import { MemoryAuditLog, MemoryIncidentStore } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';

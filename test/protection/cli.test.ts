@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { coverageCommand, inProcessEstate, instancesFromDescribeOutput, type LocalEstate, type OpenEstate } from '../../cli/commands/coverage.ts';
 import { readinessCommand } from '../../cli/commands/readiness.ts';
 import { ValidationError } from '../../domain/shared/index.ts';
-import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points/index.ts';
+import { InMemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/recovery-point-catalog.ts';
 import { MemoryDrillStore } from '../../functions/shared/adapters/memory/drill-store.ts';
 import { demoIndex, demoNetworkFacts, iso, MINUTE, point, T0 } from './support.ts';
 

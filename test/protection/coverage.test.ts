@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fixedClock } from '../../domain/shared/index.ts';
 import { checkCoverage, coverageFingerprint, coverageOf, GROUP_TAG, machinesWithAnyPoint, renderCoverage, type ObservedInstance } from '../../domain/protection/index.ts';
-import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points/index.ts';
+import { InMemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/recovery-point-catalog.ts';
 import { MemoryProtectionStore } from '../../functions/shared/adapters/memory/protection-store.ts';
 import { demoIndex, iso, point, RecordingEvents, RecordingNotifier, T0 } from './support.ts';
 

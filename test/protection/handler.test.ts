@@ -1,10 +1,9 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fixedClock } from '../../domain/shared/index.ts';
+import { fixedClock, UnsupportedEventError, ValidationError } from '../../domain/shared/index.ts';
 import { GROUP_TAG } from '../../domain/protection/index.ts';
-import { UnsupportedEventError, ValidationError } from '../../domain/shared/index.ts';
 import type { RecoveryEnvironment } from '../../domain/ports/index.ts';
-import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points/index.ts';
+import { InMemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/recovery-point-catalog.ts';
 import { MemoryProtectionStore } from '../../functions/shared/adapters/memory/protection-store.ts';
 import { compilePattern } from '../../local/event-pattern.ts';
 import { eventRules, loadServerlessDefinition } from '../../local/serverless-config.ts';

@@ -5,8 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProtectionStore } from '../../domain/ports/index.ts';
-import type { GroupReadiness } from '../../domain/protection/index.ts';
-import type { RpoSample } from '../../domain/protection/index.ts';
+import type { GroupReadiness, RpoSample } from '../../domain/protection/index.ts';
 import { DynamoProtectionStore } from '../../functions/shared/adapters/dynamodb/protection-store.ts';
 import { ensureTables } from '../../functions/shared/adapters/dynamodb/tables.ts';
 import { MemoryProtectionStore } from '../../functions/shared/adapters/memory/protection-store.ts';

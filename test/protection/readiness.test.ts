@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { fixedClock } from '../../domain/shared/index.ts';
-import { NotFoundError } from '../../domain/shared/index.ts';
+import { fixedClock, NotFoundError } from '../../domain/shared/index.ts';
 import type { InventoryIndex } from '../../domain/inventory/index.ts';
 import type { RecoveryEnvironment } from '../../domain/ports/index.ts';
-import { checkReadiness, readinessBadgeOf, readinessOf, renderReadiness, type ReadinessFacts } from '../../domain/protection/index.ts';
-import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points/index.ts';
-import { rpoStatusOf } from '../../domain/protection/index.ts';
+import { checkReadiness, readinessBadgeOf, readinessOf, renderReadiness, rpoStatusOf, type ReadinessFacts } from '../../domain/protection/index.ts';
+import { InMemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/recovery-point-catalog.ts';
 import { MemoryProtectionStore } from '../../functions/shared/adapters/memory/protection-store.ts';
 import { DAY, demoIndex, demoNetworkFacts, iso, MINUTE, point, RecordingEvents, RecordingNotifier, T0 } from './support.ts';
 

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fixedClock } from '../../domain/shared/index.ts';
-import { ValidationError } from '../../domain/shared/index.ts';
-import { InMemoryRecoveryPointCatalog } from '../../domain/recovery-points/index.ts';
+import { fixedClock, ValidationError } from '../../domain/shared/index.ts';
+import { InMemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/recovery-point-catalog.ts';
 import {
   achievedRpo, monitorRpo, newestRestorablePoint, NOTICE_RETRY_MS, replicationStallChanged, rpoBadgeOf, rpoStatusOf, sampleOf, type RpoSample,
 } from '../../domain/protection/index.ts';

@@ -7,7 +7,52 @@ import { isId, NotFoundError, SNAPSHOT_ID, ValidationError } from '../../../../d
 import {
   catalogTime, checkPointChange, storablePoint, type PointChange, type RecoveryPointLookup, type RecoveryPointSnapshotIndex, type RecoveryPointWriter,
 } from '../../../../domain/ports/index.ts';
-import { InMemoryRecoveryPointCatalog, scanRecordSchema, type RecoveryPoint } from '../../../../domain/recovery-points/index.ts';
+import { scanRecordSchema, type RecoveryPoint, type RecoveryPointCatalog } from '../../../../domain/recovery-points/index.ts';
+
+/** An in-memory catalogue: the CLI's catalogue file, unit tests, and the contract-suite reference. */
+export class InMemoryRecoveryPointCatalog implements RecoveryPointCatalog {
+  private readonly byMachine = new Map<string, RecoveryPoint[]>(); // ascending capturedAt
+
+  constructor(points: Iterable<RecoveryPoint> = []) {
+    for (const p of points) this.put(p);
+  }
+
+  put(point: RecoveryPoint): void {
+    const list = this.byMachine.get(point.machineId) ?? [];
+    const i = list.findIndex((p) => p.pointId === point.pointId);
+    if (i >= 0) list.splice(i, 1);
+    // Normalise to UTC ISO so text order is time order, whatever offset the caller used.
+    const stored = structuredClone({ ...point, capturedAt: new Date(point.capturedAt).toISOString() });
+    const after = (p: RecoveryPoint) => p.capturedAt > stored.capturedAt || (p.capturedAt === stored.capturedAt && p.pointId > stored.pointId);
+    let at = list.length;
+    while (at > 0 && after(list[at - 1]!)) at--;
+    list.splice(at, 0, stored);
+    this.byMachine.set(point.machineId, list);
+  }
+
+  all(machineId: string): RecoveryPoint[] {
+    return structuredClone(this.byMachine.get(machineId) ?? []);
+  }
+
+  /** One point by id as stored now, with the next newer point's time (null: none). */
+  async getPoint(machineId: string, pointId: string): Promise<RecoveryPoint | null> {
+    const list = this.byMachine.get(machineId) ?? [];
+    const i = list.findIndex((p) => p.pointId === pointId);
+    return i < 0 ? null : { ...structuredClone(list[i]!), nextCapturedAt: list[i + 1]?.capturedAt ?? null };
+  }
+
+  async *pointsAtOrBefore(machineId: string, atOrBefore: string): AsyncIterable<RecoveryPoint> {
+    const list = this.byMachine.get(machineId) ?? [];
+    const cutoff = Date.parse(atOrBefore);
+    if (!Number.isFinite(cutoff)) throw new ValidationError('catalogue query', [{ path: 'atOrBefore', message: `${JSON.stringify(atOrBefore)} is not a timestamp` }]);
+    let i = list.length - 1;
+    while (i >= 0 && Date.parse(list[i]!.capturedAt) > cutoff) i--;
+    for (let k = i; k >= 0; k--) {
+      const next = list[k + 1];
+      yield { ...structuredClone(list[k]!), nextCapturedAt: next ? next.capturedAt : null };
+    }
+  }
+}
 
 export class MemoryRecoveryPointCatalog extends InMemoryRecoveryPointCatalog implements RecoveryPointWriter, RecoveryPointLookup, RecoveryPointSnapshotIndex {
   /** Machines with at least one point (the base class keeps its map private). */
