@@ -1,11 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { assessFinding } from '../domain/findings/index.ts';
+import { assessFinding, DEFAULT_POLICY, intakeFinding, parseFinding, type IntakeDeps } from '../domain/findings/index.ts';
 import type { Clock, Notification } from '../domain/shared/index.ts';
-import { parseFinding } from '../domain/findings/index.ts';
-import { intakeFinding, type IntakeDeps } from '../domain/findings/index.ts';
 import { indexInventory, parseInventory, type InventoryIndex } from '../domain/inventory/index.ts';
-import { DEFAULT_POLICY } from '../domain/findings/index.ts';
 import type { DomainEvent, EventPublisher, Notifier, WorkflowEngine } from '../domain/ports/index.ts';
 import { MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog, MemoryRunStore } from '../functions/shared/adapters/memory/index.ts';
 import { ROOT } from '../local/serverless-config.ts';

@@ -1,12 +1,8 @@
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
-import { type Clock } from '../domain/shared/index.ts';
-import { LaunchFailedError, ThrottledError, TransientError } from '../domain/shared/index.ts';
-import { launchMachine, type RunMachine } from '../domain/failover/index.ts';
+import { DEFAULT_RETRY, LaunchFailedError, ThrottledError, TransientError, type Clock } from '../domain/shared/index.ts';
+import { EC2_MUTATING_BUCKET, launchMachine, TokenBucketPacer, type LaunchItem, type RunMachine } from '../domain/failover/index.ts';
 import { TAG, type InstanceView } from '../domain/inventory/index.ts';
-import { DEFAULT_RETRY } from '../domain/shared/index.ts';
-import type { LaunchItem } from '../domain/failover/index.ts';
 import { launchFleet, launchFleetNaive, type LaunchRetryPolicy, PACED_RETRY, SDK_STANDARD_RETRY } from './lib/fleet.ts';
-import { EC2_MUTATING_BUCKET, TokenBucketPacer } from '../domain/failover/index.ts';
 import type { ComputeProvider } from '../domain/ports/index.ts';
 import { Ec2ComputeProvider } from '../functions/shared/adapters/ec2-compute.ts';
 import { MemoryAuditLog } from '../functions/shared/adapters/memory/index.ts';

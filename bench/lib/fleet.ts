@@ -1,9 +1,6 @@
-import type { Clock } from '../../domain/shared/index.ts';
-import { ValidationError, type Issue } from '../../domain/shared/index.ts';
-import { launchOne, type LaunchItem, type LaunchOneDeps, type LaunchOutcome } from '../../domain/failover/index.ts';
-import { TokenBucketPacer } from '../../domain/failover/index.ts';
+import { backoffMs, DEFAULT_RETRY, ValidationError, type Clock, type Issue, type RetryPolicy } from '../../domain/shared/index.ts';
+import { launchOne, TokenBucketPacer, type LaunchItem, type LaunchOneDeps, type LaunchOutcome } from '../../domain/failover/index.ts';
 import type { ComputeProvider } from '../../domain/ports/index.ts';
-import { DEFAULT_RETRY, backoffMs, type RetryPolicy } from '../../domain/shared/index.ts';
 
 /**
  * Fleet launchers for the benchmarks: the paced one (the production launchOne, many at once,

@@ -1,8 +1,6 @@
 import { parseArgs } from 'node:util';
-import { assessFinding, type Assessment } from '../../domain/findings/index.ts';
-import { parseFinding } from '../../domain/findings/index.ts';
+import { assessFinding, DEFAULT_POLICY, parseFinding, parsePolicyText, type Assessment, type Policy } from '../../domain/findings/index.ts';
 import { indexInventory, parseInventoryText, type InventoryIndex } from '../../domain/inventory/index.ts';
-import { DEFAULT_POLICY, parsePolicyText, type Policy } from '../../domain/findings/index.ts';
 import { inFile, parseJsonText, readInput, UsageError, type Io } from '../io.ts';
 
 export const ASSESS_USAGE = 'cleanpoint assess FINDING_FILE --inventory FILE [--policy FILE] [--json]';

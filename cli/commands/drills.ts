@@ -1,8 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { parsePointSpec, type Drill } from '../../domain/drills/index.ts';
+import { parsePointSpec, type Drill, type GroupLifecycle } from '../../domain/drills/index.ts';
 import type { Group } from '../../domain/inventory/index.ts';
-import type { GroupLifecycle } from '../../domain/drills/index.ts';
 import { rtoTrendChart, resultBadge, lifecycleTone } from '../../local/console/drills.ts';
 import { badge, e, minutes, time } from '../../local/console/html.ts';
 import { UsageError, type Io } from '../io.ts';

@@ -1,19 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Clock } from '../shared/index.ts';
-import {
-  ConflictError, NoEligibleRecoveryPointError, NotFoundError, SafetyViolationError, ValidationError,
-} from '../shared/index.ts';
+import { ConflictError, isIsoTimestamp, minutesBetween, NoEligibleRecoveryPointError, NotFoundError, SafetyViolationError, toIso, ValidationError, type Clock } from '../shared/index.ts';
 import { toRunPlan, type RunPlan } from '../failover/index.ts';
-import { TAG } from '../inventory/index.ts';
+import { peopleInRole, TAG, type Group, type InventoryIndex } from '../inventory/index.ts';
 import { OPEN_STATUSES } from '../incidents/model.ts';
-import { peopleInRole, type Group, type InventoryIndex } from '../inventory/index.ts';
 import { buildFailoverPlan, type Run, type RunMachine } from '../failover/model.ts';
 import type { Policy } from '../findings/model.ts';
 import type {
   AuditLog, ComputeProvider, DrillStore, IncidentStore, Notifier, RecoveryPointCatalog, RunStore, WorkflowEngine,
 } from '../ports/index.ts';
 import { selectRecoveryPoints } from '../recovery-points/model.ts';
-import { isIsoTimestamp, minutesBetween, toIso } from '../shared/index.ts';
 import type { DrillTrigger, DrillStatus, DrillResult, DrillMachine, CheckResult, DrillMeasurements, DrillCleanup, Drill, GroupDrillStatus } from './drill.ts';
 export type { DrillTrigger, DrillStatus, DrillResult, DrillMachine, CheckResult, DrillMeasurements, DrillCleanup, Drill, GroupDrillStatus } from './drill.ts';
 

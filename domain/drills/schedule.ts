@@ -1,11 +1,9 @@
-import type { Clock } from '../shared/index.ts';
+import { toIso, ValidationError, type Clock } from '../shared/index.ts';
 import { drillRecipients, requestDrill } from './runs.ts';
-import { ValidationError } from '../shared/index.ts';
 import { OPEN_STATUSES } from '../incidents/model.ts';
 import type { InventoryIndex } from '../inventory/index.ts';
 import { lifecycleOf, needsAttention, type GroupLifecycle } from './lifecycle.ts';
 import type { DrillStore, IncidentStore, Notifier, WorkflowEngine } from '../ports/index.ts';
-import { toIso } from '../shared/index.ts';
 
 /**
  * Drill schedules as the inventory writes them: EventBridge Scheduler expressions, `rate(N unit)`

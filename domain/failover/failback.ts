@@ -1,15 +1,12 @@
 import { expireApprovals } from '../approvals/index.ts';
-import { TAG } from '../inventory/index.ts';
-import type { Clock } from '../shared/index.ts';
-import { CleanupIncompleteError, ConflictError, MachineNotReadyError, NotFoundError, ValidationError } from '../shared/index.ts';
+import { TAG, type InventoryIndex } from '../inventory/index.ts';
+import { CleanupIncompleteError, ConflictError, MachineNotReadyError, NotFoundError, toIso, ValidationError, type Clock } from '../shared/index.ts';
 import { toRunPlan, type RunPlan } from './failover.ts';
 import { changeIncident, moveTo } from '../incidents/index.ts';
 import { executionNameFor, failbackAttempt, failbackRunId, type FailbackOutcome, type Incident } from '../incidents/model.ts';
-import type { InventoryIndex } from '../inventory/index.ts';
 import type { ApprovalStore, AuditLog, ComputeProvider, IncidentStore, RunStore, SnapshotDirectory } from '../ports/index.ts';
 import type { AuditEntry } from '../evidence/model.ts';
 import type { Run, RunMachine } from './run.ts';
-import { toIso } from '../shared/index.ts';
 
 /**
  * Failback: when the incident is over, bring each recovered machine back into its primary

@@ -1,24 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { ApprovalRequest } from '../approvals/model.ts';
-import type { Clock } from '../shared/index.ts';
-import {
-  CleanupIncompleteError, ConflictError, LaunchFailedError, MachineCheckFailedError,
-  MachineNotReadyError, NotFoundError, PointNoLongerEligibleError, ProposalSupersededError, SafetyViolationError, ThrottledError, TransientError,
-} from '../shared/index.ts';
-import { currentCutoff, failingPoints, STOPPED_PREFIX, whyPointFails } from '../incidents/index.ts';
+import { CleanupIncompleteError, ConflictError, DEFAULT_RETRY, LaunchFailedError, MachineCheckFailedError, MachineNotReadyError, minutesBetween, NotFoundError, PointNoLongerEligibleError, ProposalSupersededError, retrying, SafetyViolationError, ThrottledError, toIso, TransientError, type Clock, type RetryPolicy } from '../shared/index.ts';
+import { changeIncident, currentCutoff, failingPoints, moveTo, STOPPED_PREFIX, whyPointFails } from '../incidents/index.ts';
 import type { IncidentOutcome } from '../incidents/model.ts';
-import { changeIncident, moveTo } from '../incidents/index.ts';
-import type { InventoryIndex } from '../inventory/index.ts';
+import { TAG, type InventoryIndex } from '../inventory/index.ts';
 import { proposeFailover } from './plan.ts';
 import type { Policy } from '../findings/model.ts';
 import type {
   ApprovalStore, AuditLog, ComputeProvider, IncidentStore, RecoveryPointCatalog, RecoveryPointLookup, RecoveryPointWriter, RunStore, SnapshotDirectory,
 } from '../ports/index.ts';
 import type { Run, RunKind, RunMachine } from './run.ts';
-import { minutesBetween, toIso } from '../shared/index.ts';
 import { launchOne } from './launch-one.ts';
-import { TAG } from '../inventory/index.ts';
-import { DEFAULT_RETRY, retrying, type RetryPolicy } from '../shared/index.ts';
 import type { Pacer } from './pacing.ts';
 
 export interface WaveItem { runId: string; kind: RunKind; mode: 'recovery' | 'test'; machineId: string }

@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Clock } from '../shared/index.ts';
-import { InsufficientCapacityError, ThrottledError, TransientError } from '../shared/index.ts';
+import { DEFAULT_RETRY, InsufficientCapacityError, retrying, ThrottledError, TransientError, type Clock, type RetryPolicy } from '../shared/index.ts';
 import type { Pacer } from './pacing.ts';
 import type { ComputeProvider, LaunchRequest } from '../ports/index.ts';
-import { DEFAULT_RETRY, retrying, type RetryPolicy } from '../shared/index.ts';
 
 /**
  * Launching one machine against EC2's RunInstances token bucket (burst 5, then 2 requests per

@@ -1,9 +1,7 @@
-import type { Assessment, Mode } from '../findings/model.ts';
-import { ValidationError } from '../shared/index.ts';
+import type { Assessment, Mode, Policy } from '../findings/model.ts';
+import { isIsoTimestamp, toIso, ValidationError } from '../shared/index.ts';
 import type { InventoryIndex, Network } from '../inventory/index.ts';
-import type { Policy } from '../findings/model.ts';
 import { selectRecoveryPoints, type RecoveryPointCatalog, type Selection } from '../recovery-points/model.ts';
-import { isIsoTimestamp, toIso } from '../shared/index.ts';
 
 /** One machine's launch instructions. */
 export interface PlannedMachine {

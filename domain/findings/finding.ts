@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { UnsupportedEventError, ValidationError } from '../shared/index.ts';
-import { isIsoTimestamp, parseWith } from '../shared/index.ts';
+import { isIsoTimestamp, parseWith, UnsupportedEventError, ValidationError } from '../shared/index.ts';
 
 /**
  * GuardDuty finding intake. Powertools' parser has no GuardDuty schema, so this is ours.

@@ -1,17 +1,14 @@
 import { assessFinding, combineSuspectedSince, type Assessment } from './assess.ts';
-import type { Clock } from '../shared/index.ts';
-import { ConflictError, INCIDENT_ID, isId, NotFoundError } from '../shared/index.ts';
+import { ConflictError, INCIDENT_ID, isId, NotFoundError, toIso, type Clock } from '../shared/index.ts';
 import { parseFinding, type Finding } from './finding.ts';
-import { TAG } from '../inventory/index.ts';
+import { decidersOf, peopleInRole, TAG, type InventoryIndex } from '../inventory/index.ts';
 import { changeIncident } from '../incidents/index.ts';
 import { executionNameFor, incidentIdFor, newIncident, OPEN_STATUSES, type Incident } from '../incidents/model.ts';
-import { decidersOf, peopleInRole, type InventoryIndex } from '../inventory/index.ts';
 import type { Policy } from './policy.ts';
 import type {
   AuditLog, EventPublisher, FindingDelivery, IncidentStore, Notifier, RecoveryPointWriter, RunStore, WorkflowEngine,
 } from '../ports/index.ts';
 import type { RunMachine } from '../failover/model.ts';
-import { toIso } from '../shared/index.ts';
 
 export interface IntakeDeps {
   policy: Policy;

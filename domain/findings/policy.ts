@@ -1,7 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ValidationError } from '../shared/index.ts';
-import { parseWith } from '../shared/index.ts';
+import { parseWith, ValidationError } from '../shared/index.ts';
 
 /**
  * The assessment policy: which findings propose a failover, which only notify, and how far

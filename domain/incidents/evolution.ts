@@ -1,10 +1,8 @@
 import type { ApprovalRequest, ProposalChange } from '../approvals/model.ts';
-import type { Clock } from '../shared/index.ts';
-import { ConflictError, WorkflowGoneError } from '../shared/index.ts';
+import { ConflictError, toIso, WorkflowGoneError, type Clock } from '../shared/index.ts';
 import type { Incident } from './incident.ts';
 import type { ApprovalStore, AuditLog, IncidentStore, RecoveryPointLookup, RunStore, WorkflowEngine } from '../ports/index.ts';
 import { ineligibility, type RecoveryPoint, type Selection } from '../recovery-points/model.ts';
-import { toIso } from '../shared/index.ts';
 
 /**
  * Incidents evolve: evidence arrives over hours. One rule holds at every step — nothing

@@ -1,10 +1,8 @@
-import type { Clock } from '../shared/index.ts';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../shared/index.ts';
+import { ConflictError, ForbiddenError, NotFoundError, toIso, ValidationError, type Clock } from '../shared/index.ts';
 import { failbackRunId, type Incident } from './incident.ts';
 import { changeIncident, moveTo } from './updates.ts';
 import { peopleInRole, type InventoryIndex } from '../inventory/index.ts';
 import type { AuditLog, IncidentStore, WorkflowEngine } from '../ports/index.ts';
-import { toIso } from '../shared/index.ts';
 
 /**
  * What an executor does to an incident after the failover: start the failback, or close it

@@ -1,7 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { DRS_SOURCE_SERVER_ID, idSchema, INSTANCE_ID, INVENTORY_NAME, SECURITY_GROUP_ID, SUBNET_ID, ValidationError, type Issue } from '../shared/index.ts';
-import { zodIssues } from '../shared/index.ts';
+import { DRS_SOURCE_SERVER_ID, idSchema, INSTANCE_ID, INVENTORY_NAME, SECURITY_GROUP_ID, SUBNET_ID, ValidationError, zodIssues, type Issue } from '../shared/index.ts';
 
 /**
  * The protected estate: application groups, their machines, objectives, networks and the

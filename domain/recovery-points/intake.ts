@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import { DRS_SOURCE_SERVER_ARN, idSchema, UnsupportedEventError, ValidationError } from '../shared/index.ts';
+import { DRS_SOURCE_SERVER_ARN, idSchema, isIsoTimestamp, parseWith, UnsupportedEventError, ValidationError } from '../shared/index.ts';
 import type { InventoryIndex } from '../inventory/index.ts';
 import type { RecoveryPointWriter, SnapshotDirectory } from '../ports/index.ts';
 import type { SnapshotInfo } from './snapshot-info.ts';
 import type { RecoveryPoint } from './catalogue.ts';
-import { isIsoTimestamp, parseWith } from '../shared/index.ts';
 
 /** Snapshot tags Cleanpoint reads: which machine a snapshot belongs to, and as which device. */
 export const SNAPSHOT_TAG = { machine: 'cleanpoint:machine', device: 'cleanpoint:device' } as const;

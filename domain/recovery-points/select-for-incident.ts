@@ -1,11 +1,9 @@
-import type { Clock } from '../shared/index.ts';
-import { NotFoundError } from '../shared/index.ts';
+import { NotFoundError, toIso, type Clock } from '../shared/index.ts';
 import type { InventoryIndex } from '../inventory/index.ts';
 import { proposeFailover } from '../failover/model.ts';
 import type { Policy } from '../findings/model.ts';
 import type { AuditLog, IncidentStore, RecoveryPointCatalog, RunStore } from '../ports/index.ts';
 import { currentCutoff } from '../incidents/index.ts';
-import { toIso } from '../shared/index.ts';
 
 export const DEFAULT_APPROVAL_TIMEOUT_MINUTES = 60;
 

@@ -1,9 +1,7 @@
 import { z } from 'zod';
-import type { Clock } from '../shared/index.ts';
-import { idSchema, NotFoundError, SNAPSHOT_ID, UnsupportedEventError } from '../shared/index.ts';
+import { idSchema, NotFoundError, parseWith, SNAPSHOT_ID, toIso, UnsupportedEventError, type Clock } from '../shared/index.ts';
 import type { AuditLog, EventPublisher, RecoveryPointSnapshotIndex, RecoveryPointWriter } from '../ports/index.ts';
 import { catalogAuditStream } from './verdicts.ts';
-import { parseWith, toIso } from '../shared/index.ts';
 
 /**
  * A snapshot deleted in EC2 takes every catalogue point that needs it with it: such a point can

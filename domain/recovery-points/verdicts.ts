@@ -1,12 +1,11 @@
 import { z } from 'zod';
-import { UnsupportedEventError, ValidationError, type Clock } from '../shared/index.ts';
+import { isIsoTimestamp, MINUTE_MS, parseWith, toIso, UnsupportedEventError, ValidationError, type Clock } from '../shared/index.ts';
 import { BACKUP_MALWARE_FINDING_TYPES, GUARDDUTY_DETAIL_TYPE, GUARDDUTY_SOURCE } from '../findings/model.ts';
 import type { InventoryIndex } from '../inventory/index.ts';
 import type {
   AuditLog, EventPublisher, ImageDirectory, PointChange, RecoveryPointCatalog, RecoveryPointSnapshotIndex, RecoveryPointWriter,
 } from '../ports/index.ts';
 import { scanRecordSchema, type RecoveryPoint, type ScanRecord, type ScanVerdict } from './catalogue.ts';
-import { isIsoTimestamp, MINUTE_MS, parseWith, toIso } from '../shared/index.ts';
 
 /**
  * Malware-scan verdicts from AWS into the catalogue (docs/policy.md, "Verdicts from AWS").
