@@ -1,6 +1,5 @@
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -12,8 +11,8 @@ import * as mod from '../../functions/post-decision/handler.ts';
 import { clearSecretCache } from '../../functions/shared/secrets.ts';
 import { aliceLink, approvalFixture, httpEvent, index, routeOf } from './approval-page-support.ts';
 import {
-  approvalItem, CATALOG_TABLE, fixedClock, incidentItem, itExportsTheWrappedHandler, lambdaContext, LINK_SECRET, LINK_SECRET_PARAMETER, NOW,
-  pointsFor, PUBLIC_BASE_URL, RecordingWorkflows, rememberWrites, removeTempFiles, silenceOutput, STATE_TABLE, stubHandlerEnv, TASK_TOKEN,
+  CATALOG_TABLE, fixedClock, itExportsTheWrappedHandler, lambdaContext, LINK_SECRET, LINK_SECRET_PARAMETER, memoryAdapters, NOW,
+  pointsFor, PUBLIC_BASE_URL, RecordingWorkflows, removeTempFiles, silenceOutput, STATE_TABLE, stubHandlerEnv, TASK_TOKEN,
   wrapped, writeInventorySource, type WrappedHandler,
 } from './support.ts';
 
@@ -57,27 +56,28 @@ describe('post-decision handler (factory, in-memory fakes)', () => {
   });
 });
 
-describe('post-decision handler (wrapped, aws-sdk-client-mock)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
+describe('post-decision handler (wrapped: its composition over the memory stores, aws-sdk-client-mock for SFN and SSM)', () => {
   const sfn = mockClient(SFNClient);
   const ssm = mockClient(SSMClient);
-  let table: ReturnType<typeof rememberWrites>;
   let handler: WrappedHandler<typeof mod>;
 
-  beforeEach(() => {
-    ddb.reset();
+  /** The incident and `request` in the memory stores, and the handler composed over them. */
+  async function seed(request: ApprovalRequest) {
+    const stores = memoryAdapters();
+    await stores.incidents.createIncident(incident);
+    await stores.approvals.createApproval(request);
+    handler = wrapped(mod, { clock: fixedClock(NOW), adapters: stores.adapters });
+  }
+
+  beforeEach(async () => {
     sfn.reset();
     ssm.reset();
     clearSecretCache();
-    table = rememberWrites(ddb);
-    table.seed(STATE_TABLE, incidentItem(incident));
-    table.seed(STATE_TABLE, approvalItem(approval));
     ssm.on(GetParameterCommand, { Name: LINK_SECRET_PARAMETER }).resolves({ Parameter: { Name: LINK_SECRET_PARAMETER, Type: 'SecureString', Value: LINK_SECRET } });
-    handler = wrapped(mod, { clock: fixedClock(NOW) });
+    await seed(approval);
   });
 
   afterAll(() => {
-    ddb.restore();
     sfn.restore();
     ssm.restore();
   });
@@ -86,9 +86,9 @@ describe('post-decision handler (wrapped, aws-sdk-client-mock)', () => {
 
   it('resumes the workflow with SendTaskSuccess carrying what Plan Failover reads once the form completes the quorum', async () => {
     // Prepare: bob approved already; alice posts the form of her page
-    table.seed(STATE_TABLE, approvalItem({
+    await seed({
       ...approval, decisions: [{ personId: 'bob', decision: 'approve', at: '2024-05-01T09:55:00.000Z', channel: 'web', source: '198.51.100.7' }],
-    }));
+    });
     const link = new URL(aliceLink(approval));
     const fields = Object.fromEntries(link.searchParams);
     const form = new URLSearchParams({

@@ -1,6 +1,5 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -12,8 +11,8 @@ import * as mod from '../../functions/show-approval/handler.ts';
 import { clearSecretCache } from '../../functions/shared/secrets.ts';
 import { aliceLink, approvalFixture, forgedLink, httpEvent, index, routeOf } from './approval-page-support.ts';
 import {
-  approvalItem, auditTypes, fixedClock, incidentItem, itExportsTheWrappedHandler, lambdaContext, LINK_SECRET, LINK_SECRET_PARAMETER, NOW,
-  RecordingWorkflows, rememberWrites, removeTempFiles, silenceOutput, STATE_TABLE, stubHandlerEnv, TASK_TOKEN, wrapped, writeInventorySource, type WrappedHandler,
+  auditTypesOf, fixedClock, itExportsTheWrappedHandler, lambdaContext, LINK_SECRET, LINK_SECRET_PARAMETER, memoryAdapters, NOW,
+  RecordingWorkflows, removeTempFiles, silenceOutput, STATE_TABLE, stubHandlerEnv, TASK_TOKEN, wrapped, writeInventorySource, type WrappedHandler,
 } from './support.ts';
 
 let incident: Incident;
@@ -123,26 +122,25 @@ describe('show-approval handler (factory, in-memory fakes)', () => {
   });
 });
 
-describe('show-approval handler (wrapped, aws-sdk-client-mock)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
+describe('show-approval handler (wrapped: its composition over the memory stores, aws-sdk-client-mock for SFN and SSM)', () => {
   const sfn = mockClient(SFNClient);
   const ssm = mockClient(SSMClient);
+  let stores: ReturnType<typeof memoryAdapters>;
   let handler: WrappedHandler<typeof mod>;
 
-  beforeEach(() => {
-    ddb.reset();
+  beforeEach(async () => {
     sfn.reset();
     ssm.reset();
     clearSecretCache();
-    const table = rememberWrites(ddb);
-    table.seed(STATE_TABLE, incidentItem(incident));
-    table.seed(STATE_TABLE, approvalItem(approval));
+    stores = memoryAdapters();
+    await stores.incidents.createIncident(incident);
+    await stores.approvals.createApproval(approval);
+    stores.reset();
     ssm.on(GetParameterCommand, { Name: LINK_SECRET_PARAMETER }).resolves({ Parameter: { Name: LINK_SECRET_PARAMETER, Type: 'SecureString', Value: LINK_SECRET } });
-    handler = wrapped(mod, { clock: fixedClock(NOW) });
+    handler = wrapped(mod, { clock: fixedClock(NOW), adapters: stores.adapters });
   });
 
   afterAll(() => {
-    ddb.restore();
     sfn.restore();
     ssm.restore();
   });
@@ -156,8 +154,8 @@ describe('show-approval handler (wrapped, aws-sdk-client-mock)', () => {
     // Assess
     expect(res.statusCode).toBe(403);
     expect(ssm).toHaveReceivedCommandWith(GetParameterCommand, { Name: LINK_SECRET_PARAMETER, WithDecryption: true });
-    expect(ddb).toHaveReceivedCommandWith(GetCommand, { TableName: STATE_TABLE, Key: { pk: `APPROVAL#${approval.approvalId}`, sk: 'META' } });
-    expect(auditTypes(ddb)).toEqual(['approval.refused']);
+    expect(stores.log).toContainEqual({ call: 'approvals.getApproval', args: [approval.approvalId] });
+    expect(await auditTypesOf(stores.audit, approval.incidentId)).toEqual(['approval.refused']);
     expect(sfn).not.toHaveReceivedAnyCommand();
     expect(res.body).not.toContain(TASK_TOKEN);
   });

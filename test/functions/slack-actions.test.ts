@@ -1,6 +1,5 @@
 import { PutEventsCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -15,13 +14,13 @@ import { functionEnvironment, loadServerlessDefinition } from '../../local/serve
 import { SLACK, SLACK_SECRET, slackBody, slackClick, slackRequest } from '../approvals/helpers.ts';
 import { approvalFixture } from './approval-page-support.ts';
 import {
-  approvalItem, auditTypes, EVENT_BUS, fixedClock, incidentItem, itExportsTheWrappedHandler, lambdaContext, NOW, rememberWrites, removeTempFiles,
+  auditTypesOf, EVENT_BUS, fixedClock, itExportsTheWrappedHandler, lambdaContext, memoryAdapters, NOW, removeTempFiles,
   silenceOutput, STATE_TABLE, stubHandlerEnv, wrapped, writeInventorySource,
 } from './support.ts';
 
 /**
  * receive-slack-action and decide-slack-action as deployed: the exported, middy-wrapped
- * handlers, and their composition over the real adapters with aws-sdk-client-mock. Plus: every
+ * handlers, and their composition over the memory stores, aws-sdk-client-mock for the rest. Plus: every
  * approval function composes from exactly the environment serverless.yml gives it.
  */
 const SIGNING_PARAMETER = '/cleanpoint/test/slack-signing-secret';
@@ -49,27 +48,28 @@ describe('the approval functions compose from their serverless.yml environment',
   );
 });
 
-describe('receive-slack-action handler (wrapped, aws-sdk-client-mock)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
+describe('receive-slack-action handler (wrapped: its composition over the memory stores, aws-sdk-client-mock for EventBridge and SSM)', () => {
   const events = mockClient(EventBridgeClient);
   const ssm = mockClient(SSMClient);
+  let stores: ReturnType<typeof memoryAdapters>;
 
-  beforeEach(() => {
-    for (const m of [ddb, events, ssm]) m.reset();
+  beforeEach(async () => {
+    for (const m of [events, ssm]) m.reset();
     clearSecretCache();
-    const table = rememberWrites(ddb);
-    table.seed(STATE_TABLE, approvalItem(approval));
+    stores = memoryAdapters();
+    await stores.approvals.createApproval(approval);
+    stores.reset();
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
     ssm.on(GetParameterCommand, { Name: SIGNING_PARAMETER }).resolves({ Parameter: { Name: SIGNING_PARAMETER, Type: 'SecureString', Value: SLACK_SECRET } });
   });
 
-  afterAll(() => { for (const m of [ddb, events, ssm]) m.restore(); });
+  afterAll(() => { for (const m of [events, ssm]) m.restore(); });
 
   itExportsTheWrappedHandler(() => receiveSlackAction.handler);
 
   it('queues a signed click on the Cleanpoint bus and acknowledges with an empty 200, deciding nothing', async () => {
     // Prepare
-    const handler = wrapped(receiveSlackAction, {});
+    const handler = wrapped(receiveSlackAction, { adapters: stores.adapters });
     const click = slackBody(slackClick({ approvalId: approval.approvalId, userId: SLACK.bob, decision: 'approve' }));
 
     // Act
@@ -81,12 +81,13 @@ describe('receive-slack-action handler (wrapped, aws-sdk-client-mock)', () => {
     const entry = events.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]!;
     expect(entry).toMatchObject({ EventBusName: EVENT_BUS, DetailType: SLACK_JOB_DETAIL_TYPE });
     expect(JSON.parse(entry.Detail!)).toMatchObject({ job: { approvalId: approval.approvalId, decision: 'approve', slackUserId: SLACK.bob } });
-    expect(auditTypes(ddb)).toEqual([]);
+    expect(await auditTypesOf(stores.audit, approval.incidentId)).toEqual([]);
+    expect(stores.calls.filter((c) => c.startsWith('approvals.update') || c === 'audit.append')).toEqual([]);
   });
 
   it('refuses a click with a bad signature with 401, queues nothing and audits it on the request it names', async () => {
     // Prepare
-    const handler = wrapped(receiveSlackAction, {});
+    const handler = wrapped(receiveSlackAction, { adapters: stores.adapters });
     const click = slackBody(slackClick({ approvalId: approval.approvalId, userId: SLACK.bob, decision: 'approve' }));
 
     // Act
@@ -95,31 +96,31 @@ describe('receive-slack-action handler (wrapped, aws-sdk-client-mock)', () => {
     // Assess
     expect(res.statusCode).toBe(401);
     expect(events).not.toHaveReceivedAnyCommand();
-    expect(auditTypes(ddb)).toEqual(['approval.refused']);
+    expect(await auditTypesOf(stores.audit, approval.incidentId)).toEqual(['approval.refused']);
   });
 });
 
-describe('decide-slack-action handler (wrapped, aws-sdk-client-mock)', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
+describe('decide-slack-action handler (wrapped: its composition over the memory stores, aws-sdk-client-mock for SSM)', () => {
   const ssm = mockClient(SSMClient);
+  let stores: ReturnType<typeof memoryAdapters>;
 
-  beforeEach(() => {
-    ddb.reset();
+  beforeEach(async () => {
     ssm.reset();
     clearSecretCache();
-    const table = rememberWrites(ddb);
-    table.seed(STATE_TABLE, incidentItem(incident));
-    table.seed(STATE_TABLE, approvalItem(approval));
+    stores = memoryAdapters();
+    await stores.incidents.createIncident(incident);
+    await stores.approvals.createApproval(approval);
+    stores.reset();
     ssm.on(GetParameterCommand, { Name: SIGNING_PARAMETER }).resolves({ Parameter: { Name: SIGNING_PARAMETER, Type: 'SecureString', Value: SLACK_SECRET } });
   });
 
-  afterAll(() => { ddb.restore(); ssm.restore(); });
+  afterAll(() => { ssm.restore(); });
 
   itExportsTheWrappedHandler(() => decideSlackAction.handler);
 
   it('refuses a job that was not made by the receiver (forged on the bus), audited, and ignores an event that is no job', async () => {
     // Prepare
-    const handler = wrapped(decideSlackAction, { clock: fixedClock(NOW) });
+    const handler = wrapped(decideSlackAction, { clock: fixedClock(NOW), adapters: stores.adapters });
     const job = { approvalId: approval.approvalId, decision: 'approve' as const, slackUserId: 'U0ALICE001', sourceIp: '10.0.0.1', receivedAt: Date.now() };
 
     // Act
@@ -129,6 +130,6 @@ describe('decide-slack-action handler (wrapped, aws-sdk-client-mock)', () => {
     // Assess
     expect(forged).toEqual({ outcome: 'refused', reason: 'bad-signature' });
     expect(other).toEqual({ outcome: 'ignored', reason: 'malformed job' });
-    expect(auditTypes(ddb)).toEqual(['approval.refused']);
+    expect(await auditTypesOf(stores.audit, approval.incidentId)).toEqual(['approval.refused']);
   });
 });

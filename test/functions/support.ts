@@ -13,13 +13,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand,
-  type DeleteCommandInput, type DynamoDBDocumentClient, type GetCommandInput, type PutCommandInput, type UpdateCommandInput,
-} from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { expect, it, vi } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import type { ApprovalRequest } from '../../domain/approvals/index.ts';
@@ -402,85 +396,6 @@ export function instanceView(overrides: Partial<InstanceView> = {}): InstanceVie
     instanceId: 'i-0fedcba98765432aa', state: 'running', statusOk: true, instanceType: 'r6i.large', imageId: 'ami-0123456789abcdef0',
     tags: {}, ...overrides,
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// A remembering stand-in behind the mocked DynamoDB document client
-// ---------------------------------------------------------------------------------------------
-
-type Item = Record<string, unknown>;
-
-const keyOf = (table: string | undefined, key: Item) => `${table}|${String(key['pk'] ?? key['machineId'])}|${String(key['sk'])}`;
-
-/**
- * @deprecated Use memoryAdapters() through wrapped(mod, { adapters }): the contract-tested
- * memory adapters evaluate the stores' conditions, this does not. Left only for the approval
- * functions' tests still being written (show-approval, slack-actions); remove with its last use.
- *
- * Makes the mocked document client remember what it was sent, so the read-after-write steps of
- * a use case see their own writes: Put stores the item, Get returns it, Update applies its
- * `SET a = :v` / `REMOVE a` clauses and returns ALL_NEW, Delete forgets. Conditions are NOT
- * evaluated and Query answers no items: a test that needs a lost race or query results
- * registers its own answer afterwards (aws-sdk-client-mock prefers the later, more specific one).
- */
-export function rememberWrites(ddb: AwsClientStub<DynamoDBDocumentClient>) {
-  const items = new Map<string, Item>();
-  ddb.on(PutCommand).callsFake((input: PutCommandInput) => {
-    items.set(keyOf(input.TableName, input.Item as Item), structuredClone(input.Item as Item));
-    return {};
-  });
-  ddb.on(GetCommand).callsFake((input: GetCommandInput) => {
-    const item = items.get(keyOf(input.TableName, input.Key as Item));
-    return item ? { Item: structuredClone(item) } : {};
-  });
-  ddb.on(UpdateCommand).callsFake((input: UpdateCommandInput) => {
-    const key = keyOf(input.TableName, input.Key as Item);
-    const item: Item = { ...(items.get(key) ?? input.Key), ...input.Key };
-    const names = input.ExpressionAttributeNames ?? {};
-    const values = (input.ExpressionAttributeValues ?? {}) as Item;
-    const name = (n: string) => (n.startsWith('#') ? names[n] ?? n : n);
-    const expression = input.UpdateExpression ?? '';
-    const set = /SET (.+?)(?= REMOVE |$)/.exec(expression)?.[1];
-    const remove = /REMOVE (.+)$/.exec(expression)?.[1];
-    for (const clause of set ? set.split(',') : []) {
-      const [lhs, rhs] = clause.split('=').map((s) => s.trim());
-      item[name(lhs!)] = structuredClone(values[rhs!]);
-    }
-    for (const n of remove ? remove.split(',') : []) delete item[name(n.trim())];
-    items.set(key, item);
-    return { Attributes: structuredClone(item) };
-  });
-  ddb.on(DeleteCommand).callsFake((input: DeleteCommandInput) => {
-    items.delete(keyOf(input.TableName, input.Key as Item));
-    return {};
-  });
-  ddb.on(QueryCommand).resolves({ Items: [] });
-  return {
-    seed(table: string, item: Item) {
-      items.set(keyOf(table, item), structuredClone(item));
-    },
-    get(table: string, key: Item): Item | undefined {
-      return items.get(keyOf(table, key));
-    },
-  };
-}
-
-export function conditionFailed(): ConditionalCheckFailedException {
-  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: { httpStatusCode: 400 } });
-}
-
-/** Items of the state table, as the DynamoDB adapters write them. */
-export const incidentItem = (incident: Incident) => ({ ...incident, pk: `INCIDENT#${incident.incidentId}`, sk: 'META', entity: 'incident' });
-export const proposalItem = (proposal: StoredProposal) => ({ ...proposal, pk: `INCIDENT#${proposal.incidentId}`, sk: 'PROPOSAL', entity: 'proposal' });
-export const approvalItem = (request: ApprovalRequest) => ({ ...request, pk: `APPROVAL#${request.approvalId}`, sk: 'META', entity: 'approval' });
-export const runMachineItem = (m: RunMachine) => ({ ...m, pk: `RUN#${m.runId}`, sk: `MACHINE#${m.machineId}`, entity: 'run-machine' });
-
-/** Puts of the state table's audit log, in order: `type` of each appended entry. */
-export function auditTypes(ddb: AwsClientStub<DynamoDBDocumentClient>): string[] {
-  return ddb.commandCalls(PutCommand)
-    .map((c) => c.args[0].input.Item as Item)
-    .filter((item) => String(item['pk']).startsWith('AUDIT#'))
-    .map((item) => String(item['type']));
 }
 
 /** The exported `handler` is the middy-wrapped one (what serverless.yml deploys), not the bare factory. */
