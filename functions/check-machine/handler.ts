@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { INSTANCE_ID } from '../../domain/shared/index.ts';
 import { checkMachine } from '../../domain/failover/index.ts';
-import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
-import { configVars, loadConfig } from '../shared/config.ts';
+import { onFirstUse, type Env, type Overrides } from '../shared/compose.ts';
+import { composeRunCompute } from '../shared/composers.ts';
 import { lambda } from '../shared/middleware.ts';
 import { ids, taskInput } from '../shared/task-input.ts';
-import { compute, stateStores } from '../shared/wiring.ts';
 
 const input = z.looseObject({ runId: ids.runId, kind: ids.kind, machineId: ids.machineId, instanceId: z.string().regex(INSTANCE_ID.pattern) });
 type Deps = Parameters<typeof checkMachine>[0];
@@ -24,11 +23,7 @@ export function makeHandler(deps: () => Promise<Deps>) {
 
 /** The dependencies from the function's environment (compose.ts). */
 export function compose(env: Env, overrides: Overrides = {}): () => Promise<Deps> {
-  const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, KMS_KEY_ID: configVars.KMS_KEY_ID }, env);
-  const p = platform(overrides);
-  const stores = stateStores(config, p);
-  const deps = { runs: stores.runs, audit: stores.audit, compute: compute(config, p), clock: p.clock };
-  return async () => deps;
+  return composeRunCompute(env, overrides);
 }
 
 export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));

@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { recordFailback, recordFailbackNotApproved } from '../../domain/failover/index.ts';
-import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
-import { configVars, loadConfig } from '../shared/config.ts';
+import { onFirstUse, type Env, type Overrides } from '../shared/compose.ts';
+import { composeRecorder } from '../shared/composers.ts';
 import { lambda } from '../shared/middleware.ts';
 import { caughtError, describeCaught, ids, taskInput } from '../shared/task-input.ts';
-import { stateStores } from '../shared/wiring.ts';
 
 const input = z.strictObject({
   incidentId: ids.incidentId,
@@ -36,11 +35,7 @@ export function makeHandler(deps: () => Promise<Deps>) {
 
 /** The dependencies from the function's environment (compose.ts). */
 export function compose(env: Env, overrides: Overrides = {}): () => Promise<Deps> {
-  const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE }, env);
-  const p = platform(overrides);
-  const stores = stateStores(config, p);
-  const deps = { incidents: stores.incidents, runs: stores.runs, audit: stores.audit, approvals: stores.approvals, clock: p.clock };
-  return async () => deps;
+  return composeRecorder(env, overrides);
 }
 
 export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));

@@ -2,12 +2,11 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { expireApprovals } from '../../domain/approvals/index.ts';
 import { recordOutcome } from '../../domain/failover/index.ts';
-import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
-import { configVars, loadConfig } from '../shared/config.ts';
+import { onFirstUse, type Env, type Overrides } from '../shared/compose.ts';
+import { composeRecorder } from '../shared/composers.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics } from '../shared/observability.ts';
 import { caughtError, describeCaught, ids, taskInput } from '../shared/task-input.ts';
-import { stateStores } from '../shared/wiring.ts';
 
 const input = z.looseObject({
   runId: ids.runId,
@@ -39,11 +38,7 @@ export function makeHandler(deps: () => Promise<Deps>) {
 
 /** The dependencies from the function's environment (compose.ts). */
 export function compose(env: Env, overrides: Overrides = {}): () => Promise<Deps> {
-  const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE }, env);
-  const p = platform(overrides);
-  const stores = stateStores(config, p);
-  const deps = { incidents: stores.incidents, runs: stores.runs, audit: stores.audit, approvals: stores.approvals, clock: p.clock };
-  return async () => deps;
+  return composeRecorder(env, overrides);
 }
 
 export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));

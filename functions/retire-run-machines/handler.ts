@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { retireRunMachines } from '../../domain/failover/index.ts';
-import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
-import { configVars, loadConfig } from '../shared/config.ts';
+import { onFirstUse, type Env, type Overrides } from '../shared/compose.ts';
+import { composeRunCompute } from '../shared/composers.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger } from '../shared/observability.ts';
 import { ids, taskInput } from '../shared/task-input.ts';
-import { compute, stateStores } from '../shared/wiring.ts';
 
 const input = z.strictObject({ runId: ids.runId });
 type Deps = Parameters<typeof retireRunMachines>[0];
@@ -21,11 +20,7 @@ export function makeHandler(deps: () => Promise<Deps>) {
 
 /** The dependencies from the function's environment (compose.ts). */
 export function compose(env: Env, overrides: Overrides = {}): () => Promise<Deps> {
-  const config = loadConfig({ STATE_TABLE: configVars.STATE_TABLE, KMS_KEY_ID: configVars.KMS_KEY_ID }, env);
-  const p = platform(overrides);
-  const stores = stateStores(config, p);
-  const deps = { runs: stores.runs, audit: stores.audit, compute: compute(config, p), clock: p.clock };
-  return async () => deps;
+  return composeRunCompute(env, overrides);
 }
 
 export const handler = lambda(makeHandler(onFirstUse(() => compose(process.env))));
