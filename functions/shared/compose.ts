@@ -89,7 +89,8 @@ export interface Platform {
   clock: Clock;
   /** Wall-clock time for third-party timestamps (Slack's signatures): never a simulated clock. */
   wallClock: Clock;
-  clients: AwsClients;
+  /** The clients the caller supplied; the accessors below (ec2Of, …) fall back to the real ones. */
+  clients: Partial<AwsClients>;
   /** Where Slack posts go: HTTPS on AWS, the outbox locally. */
   slackTransport: SlackTransport;
   /** Replaces the bus for queued Slack decisions when set (null: PutEvents on EVENT_BUS_NAME). */
@@ -110,17 +111,27 @@ export interface Overrides {
   adapters?: Partial<AdapterOverrides>;
 }
 
-export const defaultClients = (): AwsClients => ({
-  dynamo: sdk.dynamoClient, document: sdk.documentClient, ec2: sdk.ec2Client, sfn: sdk.sfnClient, eventBridge: sdk.eventBridgeClient,
-  ses: sdk.sesClient, ssm: sdk.ssmClient, kms: sdk.kmsClient, guardDuty: sdk.guardDutyClient,
-});
+/**
+ * The client for one service: the platform's when it names one (the local runtime's, tests'),
+ * else the module-scope client of clients.ts. One accessor per service, so a function's bundle
+ * carries only the SDK packages of the adapters it builds (the bundler drops the others).
+ */
+export const dynamoOf = (p: Platform): DynamoDBClient => p.clients.dynamo ?? sdk.dynamoClient;
+export const documentOf = (p: Platform): DynamoDBDocumentClient => p.clients.document ?? sdk.documentClient;
+export const ec2Of = (p: Platform): EC2Client => p.clients.ec2 ?? sdk.ec2Client;
+export const sfnOf = (p: Platform): SFNClient => p.clients.sfn ?? sdk.sfnClient;
+export const eventBridgeOf = (p: Platform): EventBridgeClient => p.clients.eventBridge ?? sdk.eventBridgeClient;
+export const sesOf = (p: Platform): SESv2Client => p.clients.ses ?? sdk.sesClient;
+export const ssmOf = (p: Platform): SSMClient => p.clients.ssm ?? sdk.ssmClient;
+export const kmsOf = (p: Platform): KMSClient => p.clients.kms ?? sdk.kmsClient;
+export const guardDutyOf = (p: Platform): GuardDutyClient => p.clients.guardDuty ?? sdk.guardDutyClient;
 
 /** The platform with `overrides` applied over the real defaults. */
 export function platform(overrides: Overrides = {}): Platform {
   return {
     clock: overrides.clock ?? systemClock,
     wallClock: overrides.wallClock ?? systemClock,
-    clients: { ...defaultClients(), ...overrides.clients },
+    clients: { ...overrides.clients },
     slackTransport: overrides.slackTransport ?? fetchTransport,
     slackJobDispatcher: overrides.slackJobDispatcher ?? null,
     accountChecks: overrides.accountChecks ?? null,

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { PointScanDeps } from '../../domain/recovery-points/index.ts';
 import { GuardDutyMalwareScanner } from './adapters/guardduty-scanner.ts';
-import { platform, type Env, type Overrides } from './compose.ts';
+import { guardDutyOf, platform, type Env, type Overrides } from './compose.ts';
 import { configVars, loadConfig } from './config.ts';
 import { catalogStore, estate, stateStores } from './wiring.ts';
 
@@ -25,7 +25,7 @@ export function composeScanDeps(env: Env, overrides: Overrides = {}): () => Prom
   const p = platform(overrides);
   const stores = stateStores(config, p);
   const catalog = catalogStore(config, p);
-  const scanner = new GuardDutyMalwareScanner(p.clients.guardDuty, { scannerRoleArn: config.MALWARE_SCANNER_ROLE_ARN, region: config.AWS_REGION });
+  const scanner = new GuardDutyMalwareScanner(guardDutyOf(p), { scannerRoleArn: config.MALWARE_SCANNER_ROLE_ARN, region: config.AWS_REGION });
   return async () => ({
     runs: stores.runs, incidents: stores.incidents, audit: stores.audit, catalog, points: catalog, scanner,
     index: (await estate(config, p)).index, clock: p.clock,

@@ -26,12 +26,12 @@ import { AwsAccountChecks, Ec2Environment } from './adapters/ec2-environment.ts'
 import { DynamoProtectionStore } from './adapters/dynamodb/protection-store.ts';
 import { loadInventory, loadPolicy } from './inventory-source.ts';
 import { getSecret } from './secrets.ts';
-import type { AdapterOverrides, Platform } from './compose.ts';
+import { documentOf, ec2Of, eventBridgeOf, kmsOf, sesOf, sfnOf, ssmOf, type AdapterOverrides, type Platform } from './compose.ts';
 
 export interface StateStores { incidents: IncidentStore; approvals: ApprovalStore; audit: AuditLog; runs: RunStore; drills: DrillStore }
 
 export function stateStores(config: { STATE_TABLE: string }, p: Platform): StateStores {
-  const options = { client: p.clients.document, tableName: config.STATE_TABLE };
+  const options = { client: documentOf(p), tableName: config.STATE_TABLE };
   const a = p.adapters;
   return {
     incidents: a.incidents ?? new DynamoIncidentStore(options),
@@ -43,11 +43,11 @@ export function stateStores(config: { STATE_TABLE: string }, p: Platform): State
 }
 
 export function catalogStore(config: { CATALOG_TABLE: string }, p: Platform): AdapterOverrides['catalog'] {
-  return p.adapters.catalog ?? new DynamoRecoveryPointCatalog({ client: p.clients.document, tableName: config.CATALOG_TABLE });
+  return p.adapters.catalog ?? new DynamoRecoveryPointCatalog({ client: documentOf(p), tableName: config.CATALOG_TABLE });
 }
 
 export function workflowEngine(config: { INCIDENT_STATE_MACHINE_ARN?: string | undefined; FAILBACK_STATE_MACHINE_ARN?: string | undefined }, p: Platform) {
-  return new SfnWorkflowEngine(p.clients.sfn, {
+  return new SfnWorkflowEngine(sfnOf(p), {
     ...(config.INCIDENT_STATE_MACHINE_ARN ? { 'incident-response': config.INCIDENT_STATE_MACHINE_ARN } : {}),
     ...(config.FAILBACK_STATE_MACHINE_ARN ? { failback: config.FAILBACK_STATE_MACHINE_ARN } : {}),
   });
@@ -55,23 +55,23 @@ export function workflowEngine(config: { INCIDENT_STATE_MACHINE_ARN?: string | u
 
 /** Starts drills (the drill state machine only). */
 export function drillWorkflows(config: { DRILL_STATE_MACHINE_ARN: string }, p: Platform) {
-  return new SfnWorkflowEngine(p.clients.sfn, { drill: config.DRILL_STATE_MACHINE_ARN });
+  return new SfnWorkflowEngine(sfnOf(p), { drill: config.DRILL_STATE_MACHINE_ARN });
 }
 
 /** Drill acceptance checks over SSM Run Command (answered by the local acceptance runner locally). */
 export function acceptanceChecker(p: Platform) {
-  return new SsmAcceptanceChecker(p.clients.ssm, p.clock);
+  return new SsmAcceptanceChecker(ssmOf(p), p.clock);
 }
 
 export function eventPublisher(config: { EVENT_BUS_NAME: string }, p: Platform) {
-  return new EventBridgePublisher(p.clients.eventBridge, config.EVENT_BUS_NAME);
+  return new EventBridgePublisher(eventBridgeOf(p), config.EVENT_BUS_NAME);
 }
 
 export function notifier(config: { NOTIFY_EMAIL_FROM?: string | undefined; NOTIFY_EMAIL_TO?: string | undefined; INVENTORY_SOURCE: string } & SlackConfig, p: Platform): Notifier {
-  const email = new SesNotifier(p.clients.ses, {
+  const email = new SesNotifier(sesOf(p), {
     from: config.NOTIFY_EMAIL_FROM ?? 'cleanpoint@localhost',
     fallbackTo: (config.NOTIFY_EMAIL_TO ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-    index: () => loadInventory(config.INVENTORY_SOURCE, p.clients.ssm),
+    index: () => loadInventory(config.INVENTORY_SOURCE, ssmOf(p)),
   });
   const slack = slackNotifier(config, { transport: () => p.slackTransport, secret: (name) => secret(name, p) });
   if (!slack) return email;
@@ -82,30 +82,30 @@ export function notifier(config: { NOTIFY_EMAIL_FROM?: string | undefined; NOTIF
 
 /** The inventory and policy, loaded once per container and cached. */
 export async function estate(config: { INVENTORY_SOURCE: string; POLICY_SOURCE?: string | undefined }, p: Platform): Promise<{ index: InventoryIndex; policy: Policy }> {
-  const [index, policy] = await Promise.all([loadInventory(config.INVENTORY_SOURCE, p.clients.ssm), loadPolicy(config.POLICY_SOURCE, p.clients.ssm)]);
+  const [index, policy] = await Promise.all([loadInventory(config.INVENTORY_SOURCE, ssmOf(p)), loadPolicy(config.POLICY_SOURCE, ssmOf(p))]);
   return { index, policy };
 }
 
 /** A secret named by its SSM parameter (cached for five minutes; never logged). */
 export function secret(parameterName: string, p: Platform): Promise<string> {
-  return getSecret(parameterName, Date.now(), p.clients.ssm);
+  return getSecret(parameterName, Date.now(), ssmOf(p));
 }
 
 export function compute(config: { KMS_KEY_ID: string }, p: Platform) {
-  return new Ec2ComputeProvider(p.clients.ec2, { kmsKeyId: config.KMS_KEY_ID });
+  return new Ec2ComputeProvider(ec2Of(p), { kmsKeyId: config.KMS_KEY_ID });
 }
 
 export function snapshotDirectory(p: Platform) {
-  return new Ec2SnapshotDirectory(p.clients.ec2);
+  return new Ec2SnapshotDirectory(ec2Of(p));
 }
 
 export function imageDirectory(p: Platform) {
-  return new Ec2ImageDirectory(p.clients.ec2);
+  return new Ec2ImageDirectory(ec2Of(p));
 }
 
 /** Protection state (RPO breaches and history, readiness and coverage reports) in the state table. */
 export function protectionStore(config: { STATE_TABLE: string }, p: Platform): ProtectionStore {
-  return p.adapters.protection ?? new DynamoProtectionStore({ client: p.clients.document, tableName: config.STATE_TABLE });
+  return p.adapters.protection ?? new DynamoProtectionStore({ client: documentOf(p), tableName: config.STATE_TABLE });
 }
 
 /**
@@ -113,7 +113,7 @@ export function protectionStore(config: { STATE_TABLE: string }, p: Platform): P
  * parallel launches together stay within EC2's 5-then-2-per-second request budget.
  */
 export function runInstancesPacer(config: { STATE_TABLE: string }, p: Platform): Pacer {
-  return p.adapters.pacer ?? new DynamoTokenBucketPacer({ client: p.clients.document, tableName: config.STATE_TABLE, name: 'ec2-run-instances', clock: p.clock });
+  return p.adapters.pacer ?? new DynamoTokenBucketPacer({ client: documentOf(p), tableName: config.STATE_TABLE, name: 'ec2-run-instances', clock: p.clock });
 }
 
 /**
@@ -121,6 +121,6 @@ export function runInstancesPacer(config: { STATE_TABLE: string }, p: Platform):
  * (KMS and SES on AWS; the platform's stand-in where those services are not emulated).
  */
 export function recoveryEnvironment(config: { NOTIFY_EMAIL_FROM?: string | undefined }, p: Platform) {
-  const checks = p.accountChecks ?? new AwsAccountChecks(p.clients.ses, config.NOTIFY_EMAIL_FROM, p.clients.kms);
-  return new Ec2Environment(p.clients.ec2, () => checks);
+  const checks = p.accountChecks ?? new AwsAccountChecks(sesOf(p), config.NOTIFY_EMAIL_FROM, kmsOf(p));
+  return new Ec2Environment(ec2Of(p), () => checks);
 }
