@@ -1,7 +1,5 @@
-import { nextSlot, parseSchedule } from '../../domain/drills/index.ts';
-import type { Drill, DrillResult } from '../../domain/drills/index.ts';
+import { lifecycleOf, nextSlot, parseSchedule, type Drill, type DrillResult, type GroupLifecycle, type LifecycleState } from '../../domain/drills/index.ts';
 import type { Group } from '../../domain/inventory/index.ts';
-import { lifecycleOf, type GroupLifecycle, type LifecycleState } from '../../domain/drills/index.ts';
 import type { RouteDeps } from '../routes.ts';
 import { badge, e, minutes, table, time } from './html.ts';
 

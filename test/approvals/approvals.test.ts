@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ApprovalRequest } from '../../domain/approvals/index.ts';
-import {
-  approvalCard, approvalSummary, decideApproval, decideFromCli, effectiveStatus, eligibility, expireApprovals, isApprovalNotification, requestApproval, revokeLinks,
-  type ApprovalNotification, type DecideInput,
-} from '../../domain/approvals/index.ts';
+import { approvalCard, approvalSummary, claimsFrom, decideApproval, decideFromCli, effectiveStatus, eligibility, expireApprovals, isApprovalNotification, requestApproval, revokeLinks, verifyLink, type ApprovalNotification, type ApprovalRequest, type DecideInput } from '../../domain/approvals/index.ts';
 import { ApprovalExpiredError, ConflictError, ForbiddenError, ValidationError } from '../../domain/shared/index.ts';
-import { claimsFrom, verifyLink } from '../../domain/approvals/index.ts';
 import { thrown } from '../contract/contract-fixtures.ts';
 import type { RunMachine } from '../../domain/failover/index.ts';
 import { approvalInventory, approvalWorld, auditSince, LINK_SECRET, newTaskToken, openRequest, PUBLIC_BASE_URL, T0, type World } from './helpers.ts';

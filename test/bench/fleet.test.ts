@@ -1,11 +1,9 @@
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../domain/shared/index.ts';
-import { defaultClientToken, launchOne, type LaunchItem } from '../../domain/failover/index.ts';
+import { clientTokenFor, defaultClientToken, launchOne, TokenBucketPacer, type LaunchItem } from '../../domain/failover/index.ts';
 import { seededRandom } from '../../bench/lib/stats.ts';
 import { launchFleet, launchFleetNaive, type LaunchRetryPolicy, PACED_RETRY, SDK_STANDARD_RETRY } from '../../bench/lib/fleet.ts';
-import { clientTokenFor } from '../../domain/failover/index.ts';
-import { TokenBucketPacer } from '../../domain/failover/index.ts';
 import { Ec2ComputeProvider } from '../../functions/shared/adapters/ec2-compute.ts';
 import { attachEc2Simulator, Ec2Simulator, type Ec2SimulatorOptions } from '../../local/ec2-sim/index.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';

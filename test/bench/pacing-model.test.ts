@@ -1,8 +1,7 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
-import { launchOne } from '../../domain/failover/index.ts';
+import { EC2_MUTATING_BUCKET, EC2_RUN_INSTANCES_BUCKET, launchOne, TokenBucketPacer } from '../../domain/failover/index.ts';
 import { launchBackoffMs, PACED_RETRY, SDK_STANDARD_RETRY, type LaunchRetryPolicy } from '../../bench/lib/fleet.ts';
-import { EC2_MUTATING_BUCKET, EC2_RUN_INSTANCES_BUCKET, TokenBucketPacer } from '../../domain/failover/index.ts';
 import { Ec2ComputeProvider } from '../../functions/shared/adapters/ec2-compute.ts';
 import { attachEc2Simulator, EC2_DEFAULT_THROTTLING, Ec2Simulator, TokenBucket } from '../../local/ec2-sim/index.ts';
 import { VirtualClock } from '../../local/virtual-clock.ts';

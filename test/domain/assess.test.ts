@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assessFinding, combineSuspectedSince, MACHINE_TAG } from '../../domain/findings/index.ts';
-import { parseFinding } from '../../domain/findings/index.ts';
+import { assessFinding, combineSuspectedSince, DEFAULT_POLICY, MACHINE_TAG, parseFinding, parsePolicy, parsePolicyText, safetyMarginMinutes, type Policy } from '../../domain/findings/index.ts';
 import { indexInventory, parseInventory } from '../../domain/inventory/index.ts';
-import { DEFAULT_POLICY, parsePolicy, parsePolicyText, safetyMarginMinutes, type Policy } from '../../domain/findings/index.ts';
 import {
   INSTANCES, UNPROTECTED_INSTANCE, loadSharedFixture, loadTestEvent, makeFinding, makeInventory, type DeepPartial, type RawFinding, validationError } from '../helpers/fixtures.ts';
 

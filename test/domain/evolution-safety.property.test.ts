@@ -24,20 +24,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decideApproval, requestApproval } from '../../domain/approvals/index.ts';
-import type { Clock, Notification } from '../../domain/shared/index.ts';
-import { PointNoLongerEligibleError, ProposalSupersededError, ThrottledError, WorkflowGoneError } from '../../domain/shared/index.ts';
+import { PointNoLongerEligibleError, ProposalSupersededError, ThrottledError, toIso, WorkflowGoneError, type Clock, type Notification } from '../../domain/shared/index.ts';
 import { launchMachine, planIncidentRun, type RunPlan } from '../../domain/failover/index.ts';
-import { TAG } from '../../domain/inventory/index.ts';
-import { intakeFinding } from '../../domain/findings/index.ts';
-import { indexInventory, parseInventory, type InventoryIndex } from '../../domain/inventory/index.ts';
-import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
+import { indexInventory, parseInventory, TAG, type InventoryIndex } from '../../domain/inventory/index.ts';
+import { DEFAULT_POLICY, intakeFinding } from '../../domain/findings/index.ts';
 import type {
   ComputeProvider, DomainEvent, EventPublisher, LaunchRequest, MachineKind, Notifier, PointChange, RecoveryPointCatalog, RecoveryPointLookup, RecoveryPointWriter, WorkflowEngine,
 } from '../../domain/ports/index.ts';
 import { currentCutoff, reviewStoppedRun, reviseOnEvent } from '../../domain/incidents/index.ts';
-import type { RecoveryPoint, SnapshotRef } from '../../domain/recovery-points/index.ts';
-import { selectForIncident } from '../../domain/recovery-points/index.ts';
-import { toIso } from '../../domain/shared/index.ts';
+import { selectForIncident, type RecoveryPoint, type SnapshotRef } from '../../domain/recovery-points/index.ts';
 import { MemoryApprovalStore, MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';
 import { ACCOUNT_ID, INSTANCES, makeEvent, makeFinding, makeInventory, makePoint, REGION } from '../helpers/fixtures.ts';

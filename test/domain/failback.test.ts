@@ -3,9 +3,8 @@ import { fixedClock } from '../../domain/shared/index.ts';
 import {
   failbackPlanWhenSnapshotsReady, prepareFailback, recordFailback, recordFailbackNotApproved, retireRunMachines, type Run, type RunMachine,
 } from '../../domain/failover/index.ts';
-import { closeIncident } from '../../domain/incidents/index.ts';
+import { closeIncident, failbackRunId, type Incident } from '../../domain/incidents/index.ts';
 import { TAG, type InstanceView } from '../../domain/inventory/index.ts';
-import { failbackRunId, type Incident } from '../../domain/incidents/index.ts';
 import type { ComputeProvider } from '../../domain/ports/index.ts';
 import type { SnapshotRef, SnapshotInfo } from '../../domain/recovery-points/index.ts';
 import { MemoryApprovalStore, MemoryAuditLog, MemoryIncidentStore, MemoryRunStore } from '../../functions/shared/adapters/memory/index.ts';

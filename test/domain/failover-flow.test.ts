@@ -1,9 +1,8 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
-import { MachineCheckFailedError, MachineNotReadyError } from '../../domain/shared/index.ts';
+import { DEFAULT_RETRY, MachineCheckFailedError, MachineNotReadyError } from '../../domain/shared/index.ts';
 import { checkMachine, cleanupTestRun, launchMachine, recordOutcome, type Run, type RunMachine } from '../../domain/failover/index.ts';
 import { TAG } from '../../domain/inventory/index.ts';
-import { DEFAULT_RETRY } from '../../domain/shared/index.ts';
 import { Ec2ComputeProvider } from '../../functions/shared/adapters/ec2-compute.ts';
 import { MemoryAuditLog, MemoryIncidentStore } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';

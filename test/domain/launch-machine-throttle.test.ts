@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fixedClock } from '../../domain/shared/index.ts';
-import { InsufficientCapacityError, ThrottledError } from '../../domain/shared/index.ts';
+import { fixedClock, InsufficientCapacityError, ThrottledError } from '../../domain/shared/index.ts';
 import { launchMachine, type RunMachine } from '../../domain/failover/index.ts';
 import type { ComputeProvider } from '../../domain/ports/index.ts';
 import { MemoryAuditLog } from '../../functions/shared/adapters/memory/index.ts';

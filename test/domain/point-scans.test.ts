@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Mode } from '../../domain/findings/index.ts';
+import { DEFAULT_POLICY, type Mode } from '../../domain/findings/index.ts';
 import { indexInventory, parseInventory, type ScanPolicy } from '../../domain/inventory/index.ts';
 import { buildFailoverPlan } from '../../domain/failover/index.ts';
-import { checkPointScans, scanRequired, startPointScans } from '../../domain/recovery-points/index.ts';
-import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
-import { selectRecoveryPoints, type RecoveryPoint } from '../../domain/recovery-points/index.ts';
+import { checkPointScans, scanRequired, selectRecoveryPoints, startPointScans, type RecoveryPoint } from '../../domain/recovery-points/index.ts';
 import { MemoryAuditLog, MemoryIncidentStore, MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
 import { MemoryMalwareScanner } from '../../functions/shared/adapters/memory/malware-scanner.ts';
 import { MemoryRunStore } from '../../functions/shared/adapters/memory/run-store.ts';

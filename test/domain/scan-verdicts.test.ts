@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { assessFinding } from '../../domain/findings/index.ts';
-import { fixedClock } from '../../domain/shared/index.ts';
-import { UnsupportedEventError, ValidationError } from '../../domain/shared/index.ts';
-import { BACKUP_MALWARE_FINDING_TYPES, parseFinding } from '../../domain/findings/index.ts';
+import { assessFinding, BACKUP_MALWARE_FINDING_TYPES, DEFAULT_POLICY, parseFinding } from '../../domain/findings/index.ts';
+import { fixedClock, UnsupportedEventError, ValidationError } from '../../domain/shared/index.ts';
 import { indexInventory, parseInventory } from '../../domain/inventory/index.ts';
-import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
 import type { DomainEvent, EventPublisher, ImageDirectory } from '../../domain/ports/index.ts';
-import type { RecoveryPoint } from '../../domain/recovery-points/index.ts';
-import { catalogAuditStream, parseScanEvent, recordScanVerdict, VERDICT_CHANGED_EVENT } from '../../domain/recovery-points/index.ts';
+import { catalogAuditStream, parseScanEvent, recordScanVerdict, VERDICT_CHANGED_EVENT, type RecoveryPoint } from '../../domain/recovery-points/index.ts';
 import { MemoryAuditLog, MemoryRecoveryPointCatalog } from '../../functions/shared/adapters/memory/index.ts';
 import { INSTANCES, listSharedFixtures, loadSharedFixture, loadTestEvent, makeInventory, makePoint } from '../helpers/fixtures.ts';
 

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fixedClock } from '../../domain/shared/index.ts';
-import { reportDrillLifecycle } from '../../domain/drills/index.ts';
+import { lifecycleOf, reportDrillLifecycle } from '../../domain/drills/index.ts';
 import type { Incident } from '../../domain/incidents/index.ts';
-import { lifecycleOf } from '../../domain/drills/index.ts';
 import { MemoryDrillStore } from '../../functions/shared/adapters/memory/drill-store.ts';
 import { MemoryIncidentStore } from '../../functions/shared/adapters/memory/incident-store.ts';
 import { DAY, demoIndex, makeDrill, MINUTE, passedDrill, RecordingNotifier, T0 } from './support.ts';

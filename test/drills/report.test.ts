@@ -4,8 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { drillReportHtml, drillReportMarkdown, drillsCommand, type DrillGroupView, type DrillsApi } from '../../cli/commands/drills.ts';
 import type { Io } from '../../cli/io.ts';
-import type { Drill } from '../../domain/drills/index.ts';
-import { lifecycleOf } from '../../domain/drills/index.ts';
+import { lifecycleOf, type Drill } from '../../domain/drills/index.ts';
 import { renderDrillsPage, rtoTrendChart } from '../../local/console/drills.ts';
 import { DAY, demoIndex, makeDrill, MINUTE, passedDrill, T0 } from './support.ts';
 

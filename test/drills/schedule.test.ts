@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fixedClock } from '../../domain/shared/index.ts';
+import { fixedClock, ValidationError } from '../../domain/shared/index.ts';
 import { dueSlot, nextOccurrence, nextSlot, parseSchedule, previousOccurrence, startDueDrills, type Schedule } from '../../domain/drills/index.ts';
-import { ValidationError } from '../../domain/shared/index.ts';
 import type { Incident } from '../../domain/incidents/index.ts';
 import { MemoryDrillStore } from '../../functions/shared/adapters/memory/drill-store.ts';
 import { MemoryIncidentStore } from '../../functions/shared/adapters/memory/incident-store.ts';

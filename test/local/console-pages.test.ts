@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Drill } from '../../domain/drills/index.ts';
+import { lifecycleOf, type Drill } from '../../domain/drills/index.ts';
 import type { Incident } from '../../domain/incidents/index.ts';
-import { lifecycleOf } from '../../domain/drills/index.ts';
 import type { Run, RunMachine } from '../../domain/failover/index.ts';
 import type { GroupReadiness } from '../../domain/protection/index.ts';
 import { MemoryProtectionStore } from '../../functions/shared/adapters/memory/protection-store.ts';

@@ -1,7 +1,6 @@
 import { GetCommandInvocationCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { ProbeRequest, ProbeResult } from '../../../domain/drills/index.ts';
-import type { Clock } from '../../../domain/shared/index.ts';
-import { TransientError, ValidationError } from '../../../domain/shared/index.ts';
+import { TransientError, ValidationError, type Clock } from '../../../domain/shared/index.ts';
 import type { AcceptanceChecker } from '../../../domain/ports/index.ts';
 
 /**

@@ -8,10 +8,8 @@
  * Single-item conditional writes only, as everywhere in this table: a breach is opened (and
  * closed, and announced) by exactly one writer however many invocations overlap.
  */
-import type { CoverageReport } from '../../../../domain/protection/index.ts';
+import type { CoverageReport, GroupReadiness, RpoSample, RpoState } from '../../../../domain/protection/index.ts';
 import type { ProtectionStore } from '../../../../domain/ports/index.ts';
-import type { GroupReadiness } from '../../../../domain/protection/index.ts';
-import type { RpoSample, RpoState } from '../../../../domain/protection/index.ts';
 import { DynamoTable, isConditionFailed, omitAttributes, type DynamoAdapterOptions, type Item } from './client.ts';
 import { STATE_GSI1 } from './tables.ts';
 

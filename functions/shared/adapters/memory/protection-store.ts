@@ -1,7 +1,5 @@
-import type { CoverageReport } from '../../../../domain/protection/index.ts';
+import type { CoverageReport, GroupReadiness, RpoSample, RpoState } from '../../../../domain/protection/index.ts';
 import type { ProtectionStore } from '../../../../domain/ports/index.ts';
-import type { GroupReadiness } from '../../../../domain/protection/index.ts';
-import type { RpoSample, RpoState } from '../../../../domain/protection/index.ts';
 
 const clone = <T>(v: T): T => structuredClone(v);
 type Last = NonNullable<RpoState['last']>;
