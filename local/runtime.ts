@@ -322,7 +322,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
     return c;
   }
-  async function invoke(functionName: string, event: unknown): Promise<unknown> {
+  // Every invocation still running, so close() can let them finish before the database goes.
+  const inFlight = new Set<Promise<unknown>>();
+  let closing = false;
+  function invoke(functionName: string, event: unknown): Promise<unknown> {
+    if (closing) return Promise.reject(new Error(`${functionName} not invoked: the local runtime is shutting down`));
+    const run = invokeNow(functionName, event);
+    const tracked = run.then(() => undefined, () => undefined);
+    inFlight.add(tracked);
+    void tracked.then(() => inFlight.delete(tracked));
+    return run;
+  }
+  async function invokeNow(functionName: string, event: unknown): Promise<unknown> {
     const fn = (await composition(functionName)).handler;
     const context = lambdaContext(functionName);
     // JSON in, JSON out: what crosses a Lambda boundary is data, never shared objects.
@@ -371,11 +382,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     save,
     async close() {
       save();
+      closing = true;
       // Stop workflows still running (waiting for a decision, booting machines) before the
       // database goes away, so none of their tasks runs against a closed table.
       const running = [...engine.executions.values()].filter((e) => e.status === 'RUNNING');
       for (const e of running) { try { engine.abort(e.executionArn); } catch { /* already finished */ } }
       await Promise.race([Promise.allSettled(running.map((e) => e.done)), new Promise((r) => setTimeout(r, 2_000))]);
+      // Invocations the bus or an aborted task started are let finish (bounded), so none of them
+      // writes to a database that is already closed.
+      const deadline = Date.now() + 5_000;
+      while (inFlight.size > 0 && Date.now() < deadline) await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, 100))]);
       clock.dispose?.();
       for (const client of Object.values(clients)) client.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

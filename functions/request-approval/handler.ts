@@ -24,7 +24,7 @@ const input = z.strictObject({
 /**
  * Step Functions `.waitForTaskToken` task. The token is stored server side with the request
  * and never logged (the logger masks any `taskToken` key; nothing here passes it anyway).
- * The workflow resumes when decide-approval calls SendTaskSuccess/Failure.
+ * The workflow resumes when post-decision or decide-slack-action calls SendTaskSuccess/Failure.
  */
 export function makeHandler(deps: () => Promise<RequestApprovalDeps>) {
   return async (event: unknown) => {
