@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { Clock } from '../domain/shared/index.ts';
 import type { ServerlessDefinition } from './serverless-config.ts';
+import { MAX_PAYLOAD_BYTES, exceedsPayloadLimit, invalidNameReason, payloadBytes } from './sfn-limits.ts';
 
 /**
  * Runs the state machines from statemachines/ in the local ASL interpreter, with every Task
@@ -42,6 +43,14 @@ export class TaskTokenError extends Error {
   constructor(override readonly name: 'TaskDoesNotExist' | 'TaskTimedOut' | 'InvalidToken', message: string) { super(message); }
 }
 
+interface Running {
+  abort: () => void;
+  aborted: boolean;
+  children: Set<string>;
+  /** A terminal error (States.DataLimitExceeded) that ended the execution past Catch and Retry. */
+  terminal?: { error: string; cause: string };
+}
+
 interface Waiter { resolve: (v: unknown) => void; reject: (e: Error) => void; settled: boolean; executionArn: string }
 
 const ACCOUNT = '000000000000';
@@ -52,7 +61,7 @@ export class LocalWorkflowEngine {
   private readonly waiters = new Map<string, Waiter>();
   private readonly machines = new Map<string, { definition: Record<string, unknown>; name: string }>();
   /** Running executions: how to stop them, and the children their `.sync` tasks started. */
-  private readonly running = new Map<string, { abort: () => void; aborted: boolean; children: Set<string> }>();
+  private readonly running = new Map<string, Running>();
 
   constructor(private readonly def: ServerlessDefinition, private readonly invoke: Invoke, private readonly options: {
     timeScale?: number;
@@ -77,10 +86,19 @@ export class LocalWorkflowEngine {
     throw new Error(`unknown state machine ${ref}`);
   }
 
-  /** Idempotent by name, like Step Functions: the same name returns the existing execution. */
+  /**
+   * Idempotent by name, like Step Functions: the same name returns the existing execution.
+   * Refuses, as StartExecution does, a name AWS does not allow (InvalidName) and an input over
+   * 256 KiB (InvalidExecutionInput); see sfn-limits.ts.
+   */
   start(machine: string, name: string | undefined, input: unknown): { executionArn: string; alreadyStarted: boolean; execution: LocalExecution } {
     const key = this.machineKey(machine);
     const execName = name ?? randomUUID();
+    const badName = invalidNameReason(execName);
+    if (badName) throw Object.assign(new Error(`Invalid Name: '${execName}' (${badName})`), { name: 'InvalidName' });
+    if (exceedsPayloadLimit(input)) {
+      throw Object.assign(new Error(`Invalid Execution Input: the input is ${payloadBytes(input)} bytes of UTF-8, over the ${MAX_PAYLOAD_BYTES}-byte (256 KiB) quota`), { name: 'InvalidExecutionInput' });
+    }
     const executionArn = `arn:aws:states:${REGION}:${ACCOUNT}:execution:${this.machines.get(key)!.name}:${execName}`;
     const existing = this.executions.get(executionArn);
     if (existing) {
@@ -110,7 +128,7 @@ export class LocalWorkflowEngine {
     const execution = this.executions.get(executionArn);
     if (!execution) throw Object.assign(new Error(`Execution Does Not Exist: '${executionArn}'`), { name: 'ExecutionDoesNotExist' });
     const r = this.running.get(executionArn);
-    if (!r || r.aborted) return execution;
+    if (!r || r.aborted || r.terminal) return execution;
     r.aborted = true;
     for (const child of r.children) this.abort(child);
     r.abort();
@@ -140,10 +158,10 @@ export class LocalWorkflowEngine {
         // Waits run on the runtime's clock (sped up with the simulator): the Wait becomes a task
         // that sleeps and passes its input through unchanged.
         parent[stateName] = waitAsTask(state);
-        overrides[stateName] = this.waitHandler(state);
+        overrides[stateName] = this.guarded(executionArn, stateName, this.waitHandler(state));
         return;
       }
-      if (state['Type'] === 'Task') overrides[stateName] = this.withTimeout(state, this.taskHandler(state, executionArn));
+      if (state['Type'] === 'Task') overrides[stateName] = this.guarded(executionArn, stateName, this.withTimeout(state, this.taskHandler(state, executionArn)));
       // The interpreter takes one fixed interval per retrier (no backoff). Keep the first interval
       // (so a machine that is ready early is seen early) and allow as many attempts as it takes to
       // wait as long in total as the backoff schedule does on AWS.
@@ -164,10 +182,20 @@ export class LocalWorkflowEngine {
       noThrowOnAbort: true,
     } as never);
     this.running.set(executionArn, { abort: () => handle.abort(), aborted: false, children: new Set() });
+    const replaceEnd = (ev: EventLog): EventLog => {
+      const terminal = this.running.get(executionArn)?.terminal;
+      if (!terminal || (ev.type !== 'ExecutionAborted' && ev.type !== 'ExecutionSucceeded')) return ev;
+      return { type: 'ExecutionFailed', timestamp: ev.timestamp, Error: terminal.error, Cause: terminal.cause };
+    };
     execution.done = (async () => {
       const events = handle.eventLogs as AsyncGenerator<EventLog> | undefined;
       const collecting = events ? (async () => {
-        for await (const ev of events) {
+        for await (const raw of events) {
+          const ev = replaceEnd(raw);
+          // Every state's input and output is held to the payload quota (the Task results too,
+          // checked where they are produced, in guarded()).
+          if (ev.type === 'StateEntered' && ev.state) this.checkPayload(executionArn, `the input of state '${ev.state.name}'`, ev.state.input);
+          if (ev.type === 'StateExited' && ev.state) this.checkPayload(executionArn, `the output of state '${ev.state.name}'`, ev.state.output);
           execution.events.push(ev);
           if (ev.type === 'StateEntered') execution.transitions++;
           this.options.onEvent?.(execution, ev);
@@ -189,6 +217,13 @@ export class LocalWorkflowEngine {
       const failEvent = execution.events.find((x) => x.type === 'ExecutionFailed') as { Error?: string; Cause?: unknown } | undefined;
       if (failEvent?.Error) { execution.error = failEvent.Error; execution.cause = String(failEvent.Cause ?? ''); }
       if (this.running.get(executionArn)?.aborted) execution.status = 'ABORTED';
+      const terminal = this.running.get(executionArn)?.terminal;
+      if (terminal) {
+        execution.status = 'FAILED';
+        execution.error = terminal.error;
+        execution.cause = terminal.cause;
+        delete execution.output;
+      }
       execution.stopDate = new Date().toISOString();
       for (const [token, w] of this.waiters) if (w.executionArn === executionArn && !w.settled) { w.settled = true; this.waiters.delete(token); }
       this.running.delete(executionArn);
@@ -196,6 +231,43 @@ export class LocalWorkflowEngine {
       return execution;
     })();
     return execution;
+  }
+
+  /**
+   * States.DataLimitExceeded: ends the execution FAILED at once. It is a terminal error, which
+   * States.ALL does not catch (and Retry does not retry), so it is not thrown into the
+   * interpreter: the interpreter is stopped, and its end event is reported as ExecutionFailed.
+   */
+  private checkPayload(executionArn: string, what: string, value: unknown): boolean {
+    if (!exceedsPayloadLimit(value)) return false;
+    const r = this.running.get(executionArn);
+    if (!r || r.aborted || r.terminal) return true;
+    r.terminal = { error: 'States.DataLimitExceeded', cause: `The state/task returned a result with a size exceeding the maximum number of bytes service limit: ${what} is ${payloadBytes(value)} bytes of UTF-8, over ${MAX_PAYLOAD_BYTES} (256 KiB).` };
+    for (const child of r.children) this.abort(child);
+    r.abort();
+    return true;
+  }
+
+  /** True once the execution has been stopped or has failed with a terminal error. */
+  private halted(executionArn: string): boolean {
+    const r = this.running.get(executionArn);
+    return !r || r.aborted || r.terminal !== undefined;
+  }
+
+  /**
+   * A Task (or rewritten Wait) handler held to the payload quota: its input (after Parameters)
+   * and its result. It first lets the event collector catch up, so that a state before it whose
+   * output was over the quota ends the execution before this one has any effect.
+   */
+  private guarded(executionArn: string, stateName: string, run: (input: unknown) => Promise<unknown>): (input: unknown) => Promise<unknown> {
+    const never = () => new Promise<never>(() => undefined);
+    return async (input) => {
+      for (let i = 0; i < 20; i++) await Promise.resolve();
+      if (this.halted(executionArn) || this.checkPayload(executionArn, `the input of task '${stateName}'`, input)) return never();
+      const result = await run(input);
+      if (this.halted(executionArn) || this.checkPayload(executionArn, `the result of task '${stateName}'`, result)) return never();
+      return result;
+    };
   }
 
   private waitHandler(state: Record<string, unknown>): (input: unknown) => Promise<unknown> {
