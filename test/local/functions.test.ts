@@ -56,6 +56,27 @@ describe('serverless.yml for the local runtime', () => {
     expect(retire['KMS_KEY_ID']).toMatch(/^arn:aws:kms:us-east-1:000000000000:key\//);
   });
 
+  // What Lambda and the local runtime add to every function's own variables (local/runtime.ts environmentOf).
+  const deployed = (name: string) => ({ ...functionEnvironment(def, name, target), INVENTORY_SOURCE: 'file:inventory.yaml', AWS_REGION: 'us-east-1' });
+
+  it('composes every function from the environment serverless.yml gives it (each declares every variable its code reads)', () => {
+    // Act
+    const failures = [...def.functions.entries()].flatMap(([name, spec]) => {
+      try { HANDLER_MODULES[fileOf(spec.handler)]!.compose(deployed(name)); return []; } catch (e) { return [`${name}: ${(e as Error).message}`]; }
+    });
+
+    // Assess
+    expect(failures).toEqual([]);
+  });
+
+  it('fails a handler that reads a variable its function does not declare, as it would fail on AWS', () => {
+    // Act: assess-finding's code composed with the variables retire-run-machines is deployed with
+    const compose = () => HANDLER_MODULES['functions/assess-finding/handler']!.compose(deployed('retire-run-machines'));
+
+    // Assess
+    expect(compose).toThrow(expect.objectContaining({ name: 'ConfigError', message: expect.stringMatching(/(EVENT_BUS_NAME|INCIDENT_STATE_MACHINE_ARN): is not set/) }));
+  });
+
   it('takes the retries of asynchronous invocations from each function\'s maximumRetryAttempts', () => {
     // Prepare
     const raw = def.raw['functions'] as Record<string, { maximumRetryAttempts?: number }>;
