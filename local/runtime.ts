@@ -24,6 +24,7 @@ import { HANDLER_MODULES } from './functions.ts';
 import { compilePattern } from './event-pattern.ts';
 import { attachEc2Simulator, Ec2Simulator, type Ec2SimState } from './ec2-sim/index.ts';
 import { awsError, attachEmulator } from './sdk-emulator.ts';
+import { putEventsRefusal } from './eventbridge-limits.ts';
 import { eventRules, functionEnvironment, loadServerlessDefinition, type DeployTarget, type ServerlessDefinition } from './serverless-config.ts';
 import { VirtualClock } from './virtual-clock.ts';
 import { LocalAcceptanceRunner } from './acceptance-runner.ts';
@@ -297,6 +298,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   attachEmulator(clients.eventBridge, 'cleanpointLocalEvents', (command, input) => {
     if (command !== 'PutEventsCommand') throw awsError('UnsupportedOperation', `${command} is not emulated locally`);
     const entries = (input['Entries'] ?? []) as { Source?: string; DetailType?: string; Detail?: string; EventBusName?: string }[];
+    const refusal = putEventsRefusal(entries);
+    if (refusal) throw awsError('ValidationException', refusal);
     const results = entries.map((e) => {
       const id = randomUUID();
       void putEvent({ id, source: e.Source, 'detail-type': e.DetailType, detail: JSON.parse(e.Detail ?? '{}') });
