@@ -9,10 +9,11 @@
  *
  * Scope: identity-based policies of one account. Resource-based policies, permissions
  * boundaries, SCPs, session policies and cross-account rules are not modelled (Cleanpoint's
- * Lambdas are governed by their execution role only). The IpAddress/NotIpAddress and
- * BinaryEquals operators are not implemented: a policy using them is refused with a PolicyError
- * rather than evaluated wrongly.
+ * Lambdas are governed by their execution role only). Every condition operator family of the
+ * User Guide is evaluated; an unknown operator is refused with a PolicyError rather than
+ * evaluated wrongly.
  */
+import { BlockList, isIP } from 'node:net';
 import type { ContextValue, RequestContext } from './request.ts';
 
 // -----------------------------------------------------------------------------------------------
@@ -360,7 +361,7 @@ export class Context {
 // Conditions
 // -----------------------------------------------------------------------------------------------
 
-type Family = 'string' | 'numeric' | 'date' | 'bool' | 'arn' | 'null';
+type Family = 'string' | 'numeric' | 'date' | 'bool' | 'arn' | 'null' | 'ip' | 'binary';
 
 interface OperatorSpec {
   readonly family: Family;
@@ -384,6 +385,21 @@ const equalText = (request: string, policy: GlobPart[]) => request === globText(
 const equalTextIgnoreCase = (request: string, policy: GlobPart[]) => request.toLowerCase() === globText(policy).toLowerCase();
 const likeText = (request: string, policy: GlobPart[]) => globRegExp(policy, false).test(request);
 const arnTest = (request: string, policy: GlobPart[]) => arnLike(policy, request);
+/** IpAddress: the request address lies in the policy's address or CIDR block (RFC 4632 notation, IPv4 or IPv6). */
+const ipTest = (request: string, policy: GlobPart[]) => {
+  const block = parseCidr(globText(policy));
+  const family = isIP(request.trim());
+  if (!block || family === 0) return false;
+  const list = new BlockList();
+  list.addSubnet(block.address, block.prefix, block.type);
+  return list.check(request.trim(), family === 4 ? 'ipv4' : 'ipv6');
+};
+/** BinaryEquals: the bytes the base-64 request value encodes equal the policy value's. */
+const binaryTest = (request: string, policy: GlobPart[]) => {
+  const a = parseBase64(request);
+  const b = parseBase64(globText(policy));
+  return a !== undefined && b !== undefined && a.equals(b);
+};
 
 /** The operators of "IAM JSON policy elements: Condition operators" that this evaluator knows. */
 const OPERATORS: Readonly<Record<string, OperatorSpec>> = {
@@ -421,9 +437,13 @@ const OPERATORS: Readonly<Record<string, OperatorSpec>> = {
   // Null: "use either true (the key doesn't exist — it is null) or false (the key exists and
   // its value is not null)". Handled in keyHolds; test unused.
   Null: { family: 'null', negated: false, test: () => false },
+  // Binary: "compare a key value that is in binary format"; the policy value is base-64 encoded.
+  BinaryEquals: { family: 'binary', negated: false, test: binaryTest },
+  // IP address: "restrict access based on comparing a key to an IPv4 or IPv6 address or range of
+  // IP addresses" (RFC 4632 CIDR notation; an address without a prefix is a single address).
+  IpAddress: { family: 'ip', negated: false, test: ipTest },
+  NotIpAddress: { family: 'ip', negated: true, test: ipTest },
 };
-
-const UNSUPPORTED = new Set(['ipaddress', 'notipaddress', 'binaryequals']);
 
 interface ParsedOperator {
   readonly name: string;
@@ -448,10 +468,7 @@ function parseOperator(name: string, where: string): ParsedOperator {
   const ifExists = /ifexists$/i.test(rest);
   if (ifExists) rest = rest.slice(0, -'IfExists'.length);
   const base = Object.keys(OPERATORS).find((k) => k.toLowerCase() === rest.toLowerCase());
-  if (!base) {
-    if (UNSUPPORTED.has(rest.toLowerCase())) throw new PolicyError(`${where}: condition operator ${name} is not supported by the local evaluator`);
-    throw new PolicyError(`${where}: unknown condition operator ${name}`);
-  }
+  if (!base) throw new PolicyError(`${where}: unknown condition operator ${name}`);
   const spec = OPERATORS[base]!;
   if (spec.family === 'null' && (ifExists || set)) {
     throw new PolicyError(`${where}: ${name}: the Null operator takes neither IfExists nor a set qualifier`);
@@ -475,6 +492,12 @@ function checkPolicyValue(op: ParsedOperator, key: string, value: PolicyValue, w
     case 'bool':
     case 'null':
       if (parseBool(text) === undefined) bad('"true" or "false"');
+      break;
+    case 'ip':
+      if (!parseCidr(text)) bad('an IPv4 or IPv6 address or CIDR block');
+      break;
+    case 'binary':
+      if (parseBase64(text) === undefined) bad('base-64 encoded');
       break;
     default:
       if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') bad('a string');
@@ -569,9 +592,30 @@ function comparable(family: Family, value: string): boolean {
       return parseDate(value) !== undefined;
     case 'bool':
       return parseBool(value) !== undefined;
+    case 'ip':
+      return isIP(value.trim()) !== 0;
+    case 'binary':
+      return parseBase64(value) !== undefined;
     default:
       return true;
   }
+}
+
+/** `203.0.113.0/24`, `2001:db8::/32`, or a bare address (a /32 or /128 block). */
+function parseCidr(text: string): { address: string; prefix: number; type: 'ipv4' | 'ipv6' } | undefined {
+  const [address = '', prefixText, ...extra] = text.trim().split('/');
+  const family = isIP(address);
+  if (family === 0 || extra.length > 0) return undefined;
+  const max = family === 4 ? 32 : 128;
+  if (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText)) return undefined;
+  const prefix = prefixText === undefined ? max : Number(prefixText);
+  return prefix <= max ? { address, prefix, type: family === 4 ? 'ipv4' : 'ipv6' } : undefined;
+}
+
+/** The bytes of a base-64 text, or undefined when it is not base 64. */
+function parseBase64(text: string): Buffer | undefined {
+  const t = text.trim();
+  return t.length > 0 && t.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(t) ? Buffer.from(t, 'base64') : undefined;
 }
 
 function parseNumber(text: string): number | undefined {

@@ -565,8 +565,31 @@ describe('policy grammar (what IAM refuses to store)', () => {
     expect(() => underCondition({ StringMatches: { 'aws:username': 'x' } }, {})).toThrow(PolicyError);
   });
 
-  it('IP address and binary operators are refused as unsupported rather than evaluated wrongly (not modelled locally)', () => {
-    expect(() => underCondition({ IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } }, {})).toThrow(/not supported/);
+  it("IpAddress matches an address inside the policy's CIDR block ('IP address condition operators ... RFC 4632 CIDR format'), IPv4 and IPv6", () => {
+    expect(underCondition({ IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } }, { 'aws:SourceIp': '203.0.113.7' })).toBe('allow');
+    expect(underCondition({ IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } }, { 'aws:SourceIp': '203.0.114.7' })).toBe('implicit-deny');
+    expect(underCondition({ IpAddress: { 'aws:SourceIp': ['198.51.100.0/24', '2001:db8::/32'] } }, { 'aws:SourceIp': '2001:db8:1::5' })).toBe('allow');
+    expect(underCondition({ IpAddress: { 'aws:SourceIp': '203.0.113.7' } }, { 'aws:SourceIp': '203.0.113.7' })).toBe('allow');
+    expect(underCondition({ IpAddress: { 'aws:SourceIp': '203.0.113.7' } }, { 'aws:SourceIp': '203.0.113.8' })).toBe('implicit-deny');
+  });
+
+  it("NotIpAddress holds for an address outside every block, and for a request without the key (negated operator, missing key)", () => {
+    expect(underCondition({ NotIpAddress: { 'aws:SourceIp': '203.0.113.0/24' } }, { 'aws:SourceIp': '192.0.2.1' })).toBe('allow');
+    expect(underCondition({ NotIpAddress: { 'aws:SourceIp': '203.0.113.0/24' } }, { 'aws:SourceIp': '203.0.113.1' })).toBe('implicit-deny');
+    expect(underCondition({ NotIpAddress: { 'aws:SourceIp': '203.0.113.0/24' } }, {})).toBe('allow');
+    expect(underCondition({ IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } }, {})).toBe('implicit-deny');
+  });
+
+  it("BinaryEquals compares the bytes of base-64 values ('The value in the policy is base-64 encoded')", () => {
+    const key = Buffer.from('cleanpoint').toString('base64');
+    expect(underCondition({ BinaryEquals: { 'test:Key': key } }, { 'test:Key': key })).toBe('allow');
+    expect(underCondition({ BinaryEquals: { 'test:Key': key } }, { 'test:Key': Buffer.from('other').toString('base64') })).toBe('implicit-deny');
+  });
+
+  it('an IP or binary policy value of the wrong form is refused, not evaluated', () => {
+    expect(() => underCondition({ IpAddress: { 'aws:SourceIp': '203.0.113.0/33' } }, { 'aws:SourceIp': '203.0.113.1' })).toThrow(PolicyError);
+    expect(() => underCondition({ IpAddress: { 'aws:SourceIp': 'not-an-address' } }, { 'aws:SourceIp': '203.0.113.1' })).toThrow(PolicyError);
+    expect(() => underCondition({ BinaryEquals: { 'test:Key': 'not base64!' } }, { 'test:Key': 'eA==' })).toThrow(PolicyError);
   });
 
   it('an unresolved template value (an object where a string belongs) is refused', () => {
