@@ -34,6 +34,10 @@ export interface FunctionSpec {
    * before it goes to the failure destination (`maximumRetryAttempts`; Lambda's default is 2).
    */
   asyncInvocation: { maximumRetryAttempts: number };
+  /** The function's own role statements (serverless-iam-roles-per-function), unresolved. */
+  iamRoleStatements: Record<string, unknown>[];
+  /** Where Lambda sends an asynchronous invocation that failed every attempt (destinations.onFailure), unresolved. */
+  onFailureDestination?: unknown;
 }
 
 /** Lambda retries a failed asynchronous invocation twice unless the function says otherwise. */
@@ -59,6 +63,10 @@ export function loadServerlessDefinition(root = ROOT): ServerlessDefinition {
       environment: (spec['environment'] ?? {}) as Record<string, unknown>,
       events: (spec['events'] ?? []) as Record<string, unknown>[],
       asyncInvocation: { maximumRetryAttempts: retryAttempts(name, spec['maximumRetryAttempts']) },
+      iamRoleStatements: (spec['iamRoleStatements'] ?? []) as Record<string, unknown>[],
+      ...(((spec['destinations'] as Obj | undefined)?.['onFailure'] as Obj | undefined)?.['arn'] !== undefined
+        ? { onFailureDestination: ((spec['destinations'] as Obj)['onFailure'] as Obj)['arn'] }
+        : {}),
     });
   }
   const stateMachines = new Map<string, { name: string; definition: Record<string, unknown>; file: string }>();
@@ -179,6 +187,36 @@ export function functionEnvironment(def: ServerlessDefinition, functionName: str
   return env;
 }
 
+/**
+ * A function's role statements as its role on `target` holds them: what
+ * serverless-iam-roles-per-function writes into the function's role (the packaged template's
+ * `<Function>IamRoleLambdaExecution` policy), intrinsics resolved the way CloudFormation resolves
+ * them for that deployment. The plugin's own first statement — the function's log group, which
+ * Lambda itself writes to — is included, so the list is the role's whole policy.
+ */
+export function functionRoleStatements(def: ServerlessDefinition, functionName: string, target: DeployTarget): Record<string, unknown>[] {
+  const fn = def.functions.get(functionName);
+  if (!fn) throw new Error(`no function ${functionName} in serverless.yml`);
+  const r = new Resolver(def.raw as Obj, target);
+  const logGroup = `arn:aws:logs:${target.region}:${target.account}:log-group:/aws/lambda/cleanpoint-${target.stage}-${functionName}:*:*`;
+  const statements: Record<string, unknown>[] = [
+    { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:CreateLogGroup', 'logs:PutLogEvents'], Resource: [logGroup] },
+  ];
+  fn.iamRoleStatements.forEach((statement, i) => {
+    try {
+      statements.push(r.resolveDeep(statement) as Record<string, unknown>);
+    } catch (e) {
+      throw new Error(`${functionName}: cannot resolve iamRoleStatements[${i}]: ${(e as Error).message}`);
+    }
+  });
+  return statements;
+}
+
+/** Any value of serverless.yml resolved for `target` (e.g. a destination ARN). */
+export function resolveForTarget(def: ServerlessDefinition, target: DeployTarget, value: unknown): unknown {
+  return new Resolver(def.raw as Obj, target).resolveDeep(value);
+}
+
 class Resolver {
   constructor(private readonly raw: Obj, private readonly target: DeployTarget) {}
 
@@ -293,6 +331,15 @@ class Resolver {
     }
     if (typeof c['Condition'] === 'string') return this.condition(c['Condition']);
     throw new Error(`cannot evaluate condition ${JSON.stringify(c)}`);
+  }
+
+  /** resolve() through plain arrays and maps (a policy statement), keeping their shape. */
+  resolveDeep(value: Json): unknown {
+    if (Array.isArray(value)) return value.map((v) => this.resolveDeep(v));
+    if (isObj(value) && !Object.keys(value).some((k) => k === 'Ref' || k.startsWith('Fn::'))) {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [this.variables(k), this.resolveDeep(v)]));
+    }
+    return this.resolve(value);
   }
 
   resolve(value: Json): unknown {

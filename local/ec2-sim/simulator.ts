@@ -349,6 +349,21 @@ export class Ec2Simulator {
 
   // ---- persistence and inspection ----
 
+  /**
+   * What IAM reads about an existing resource when it authorizes a call that names it (the
+   * local runtime's IAM enforcement): its tags (aws:ResourceTag/*), an image's snapshots, an
+   * instance's volumes, a snapshot's key. Undefined for an id the account does not have.
+   */
+  iamFacts(id: string): { tags: Readonly<Record<string, string>>; snapshotIds?: string[]; volumeIds?: string[]; kmsKeyId?: string; encrypted?: boolean } | undefined {
+    const s = this.state;
+    const tags = (t: Tags) => ({ ...t });
+    if (s.instances[id]) return { tags: tags(s.instances[id]!.tags), volumeIds: [...s.instances[id]!.volumeIds] };
+    if (s.images[id]) return { tags: tags(s.images[id]!.tags), snapshotIds: s.images[id]!.blockDeviceMappings.flatMap((d) => (d.snapshotId ? [d.snapshotId] : [])) };
+    if (s.snapshots[id]) return { tags: tags(s.snapshots[id]!.tags), encrypted: s.snapshots[id]!.encrypted, ...(s.snapshots[id]!.kmsKeyId ? { kmsKeyId: s.snapshots[id]!.kmsKeyId } : {}) };
+    const other = s.volumes[id] ?? s.subnets[id] ?? s.securityGroups[id] ?? s.vpcs[id] ?? s.routeTables[id];
+    return other ? { tags: tags(other.tags) } : undefined;
+  }
+
   /** Does the account still have this snapshot (not deleted)? */
   hasSnapshot(snapshotId: string): boolean {
     return this.state.snapshots[snapshotId] !== undefined;
