@@ -3,7 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { Clock } from '../domain/shared/index.ts';
 import type { ServerlessDefinition } from './serverless-config.ts';
-import { MAX_PAYLOAD_BYTES, exceedsPayloadLimit, invalidNameReason, payloadBytes } from './sfn-limits.ts';
+import {
+  HISTORY_LIMIT_CAUSE, HISTORY_LIMIT_ERROR, HistoryCounter, MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES, type StateShape,
+  exceedsPayloadLimit, invalidNameReason, payloadBytes,
+} from './sfn-limits.ts';
 
 /**
  * Runs the state machines from statemachines/ in the local ASL interpreter, with every Task
@@ -36,6 +39,8 @@ export interface LocalExecution {
   events: EventLog[];
   /** Entered states (billing counts state transitions). */
   transitions: number;
+  /** Events AWS would have recorded in this execution's history so far (see HistoryCounter). */
+  historyEvents: number;
   done: Promise<LocalExecution>;
 }
 
@@ -47,13 +52,17 @@ interface Running {
   abort: () => void;
   aborted: boolean;
   children: Set<string>;
-  /** A terminal error (States.DataLimitExceeded) that ended the execution past Catch and Retry. */
-  terminal?: { error: string; cause: string };
+  /**
+   * A terminal error (States.DataLimitExceeded, States.Runtime) that ended the execution past
+   * Catch and Retry. `historyFull`: the history quota was reached, so no event after it is kept.
+   */
+  terminal?: { error: string; cause: string; historyFull?: boolean };
 }
 
 interface Waiter { resolve: (v: unknown) => void; reject: (e: Error) => void; settled: boolean; executionArn: string }
 
 const ACCOUNT = '000000000000';
+const END_EVENTS = new Set(['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionAborted', 'ExecutionTimeout']);
 const REGION = 'us-east-1';
 
 export class LocalWorkflowEngine {
@@ -153,7 +162,12 @@ export class LocalWorkflowEngine {
     const definition = structuredClone(this.machines.get(key)!.definition);
     const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
     const retries: Record<string, number[]> = {};
+    // State names are unique in the whole machine (nested ones included), so one map serves the
+    // history counter; it is filled before Waits are rewritten as Tasks.
+    const shapes = new Map<string, StateShape>();
     forEachState(definition, (stateName, state, parent) => {
+      const resource = typeof state['Resource'] === 'string' ? state['Resource'] : '';
+      shapes.set(stateName, { type: String(state['Type']), submits: /\.(waitForTaskToken|sync)(:\d+)?$/.test(resource) });
       if (state['Type'] === 'Wait') {
         // Waits run on the runtime's clock (sped up with the simulator): the Wait becomes a task
         // that sleeps and passes its input through unchanged.
@@ -171,7 +185,7 @@ export class LocalWorkflowEngine {
     });
     const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: false, checkArn: false, noValidate: true } as never });
     const execution: LocalExecution = {
-      executionArn, name, machine: key, status: 'RUNNING', input, startDate: new Date().toISOString(), events: [], transitions: 0,
+      executionArn, name, machine: key, status: 'RUNNING', input, startDate: new Date().toISOString(), events: [], transitions: 0, historyEvents: 0,
       done: undefined as unknown as Promise<LocalExecution>,
     };
     this.executions.set(executionArn, execution);
@@ -184,18 +198,21 @@ export class LocalWorkflowEngine {
     this.running.set(executionArn, { abort: () => handle.abort(), aborted: false, children: new Set() });
     const replaceEnd = (ev: EventLog): EventLog => {
       const terminal = this.running.get(executionArn)?.terminal;
-      if (!terminal || (ev.type !== 'ExecutionAborted' && ev.type !== 'ExecutionSucceeded')) return ev;
+      if (!terminal || !END_EVENTS.has(ev.type)) return ev;
       return { type: 'ExecutionFailed', timestamp: ev.timestamp, Error: terminal.error, Cause: terminal.cause };
     };
+    const history = new HistoryCounter((stateName) => shapes.get(stateName));
     execution.done = (async () => {
       const events = handle.eventLogs as AsyncGenerator<EventLog> | undefined;
       const collecting = events ? (async () => {
         for await (const raw of events) {
-          const ev = replaceEnd(raw);
+          if (this.running.get(executionArn)?.terminal?.historyFull && !END_EVENTS.has(raw.type)) continue;
           // Every state's input and output is held to the payload quota (the Task results too,
           // checked where they are produced, in guarded()).
-          if (ev.type === 'StateEntered' && ev.state) this.checkPayload(executionArn, `the input of state '${ev.state.name}'`, ev.state.input);
-          if (ev.type === 'StateExited' && ev.state) this.checkPayload(executionArn, `the output of state '${ev.state.name}'`, ev.state.output);
+          if (raw.type === 'StateEntered' && raw.state) this.checkPayload(executionArn, `the input of state '${raw.state.name}'`, raw.state.input);
+          if (raw.type === 'StateExited' && raw.state) this.checkPayload(executionArn, `the output of state '${raw.state.name}'`, raw.state.output);
+          this.countHistory(executionArn, execution, history, raw);
+          const ev = replaceEnd(raw);
           execution.events.push(ev);
           if (ev.type === 'StateEntered') execution.transitions++;
           this.options.onEvent?.(execution, ev);
@@ -246,6 +263,33 @@ export class LocalWorkflowEngine {
     for (const child of r.children) this.abort(child);
     r.abort();
     return true;
+  }
+
+  /**
+   * Counts the event as AWS records history and, when it would not fit, ends the execution as
+   * AWS does at the quota: event 25,000 may only be ExecutionSucceeded; anything else makes it
+   * ExecutionFailed with States.Runtime (sfn-limits.ts). The events past the quota are dropped,
+   * so the execution's events end with that ExecutionFailed, event number 25,000.
+   */
+  private countHistory(executionArn: string, execution: LocalExecution, history: HistoryCounter, ev: EventLog): void {
+    const r = this.running.get(executionArn);
+    const n = history.eventsFor(ev);
+    if (r?.terminal?.historyFull) return;
+    const room = ev.type === 'ExecutionSucceeded' ? MAX_HISTORY_EVENTS : MAX_HISTORY_EVENTS - 1;
+    if (history.total + n <= room || !r || r.aborted) {
+      history.total += n;
+    } else {
+      // The events that fit are written, then ExecutionFailed as event 25,000.
+      history.total = MAX_HISTORY_EVENTS;
+      if (!r.terminal) {
+        r.terminal = { error: HISTORY_LIMIT_ERROR, cause: HISTORY_LIMIT_CAUSE, historyFull: true };
+        for (const child of r.children) this.abort(child);
+        r.abort();
+      } else {
+        r.terminal.historyFull = true;
+      }
+    }
+    execution.historyEvents = history.total;
   }
 
   /** True once the execution has been stopped or has failed with a terminal error. */
@@ -396,6 +440,8 @@ export function attemptsForSamePatience(r: Record<string, unknown>): number {
   const rate = Number(r['BackoffRate'] ?? 2);
   const attempts = Math.max(0, Number(r['MaxAttempts'] ?? 3));
   const cap = r['MaxDelaySeconds'] !== undefined ? Number(r['MaxDelaySeconds']) : Infinity;
+  // No interval (IntervalSeconds 0): there is no patience to stretch, only the attempts.
+  if (!(base > 0)) return attempts;
   let total = 0;
   for (let i = 0; i < attempts; i++) total += Math.min(cap, base * rate ** i);
   return Math.min(1000, Math.max(attempts, Math.ceil(total / base)));

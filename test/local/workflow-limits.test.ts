@@ -5,10 +5,14 @@
  *    `" # % \ ^ | ~ \` $ & , ; : /` or control characters → StartExecution answers InvalidName;
  *  - execution input at most 256 KiB of UTF-8 → InvalidExecutionInput;
  *  - a state's input or output (a Task result too) over 256 KiB fails the execution with
- *    States.DataLimitExceeded, "a terminal error that can't be caught by the States.ALL error type".
+ *    States.DataLimitExceeded, "a terminal error that can't be caught by the States.ALL error type";
+ *  - the execution history holds at most 25,000 events: event 25,000 may only be
+ *    ExecutionSucceeded, otherwise it is ExecutionFailed with States.Runtime ("Avoid reaching the
+ *    history quota"; the error and cause as AWS reports them);
+ *  - an inline Map runs at most 40 iterations at once ("Using Map state in Inline mode").
  */
 import { describe, expect, it } from 'vitest';
-import { MAX_PAYLOAD_BYTES, invalidNameReason, payloadBytes } from '../../local/sfn-limits.ts';
+import { HISTORY_LIMIT_CAUSE, MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES, invalidNameReason, payloadBytes } from '../../local/sfn-limits.ts';
 import type { ServerlessDefinition } from '../../local/serverless-config.ts';
 import { LocalWorkflowEngine } from '../../local/workflow-runner.ts';
 
@@ -17,7 +21,7 @@ const pass = { StartAt: 'Done', States: { Done: { Type: 'Pass', End: true } } };
 function engine(definitions: Record<string, Record<string, unknown>>, invoke: (fn: string, event: unknown) => Promise<unknown> = async (_fn, e) => e) {
   const def = {
     raw: { service: 'test' },
-    functions: new Map([['big', {}], ['echo', {}], ['after', {}]]),
+    functions: new Map([['big', {}], ['echo', {}], ['after', {}], ['inc', {}], ['work', {}]]),
     stateMachines: new Map(Object.entries(definitions).map(([k, d]) => [k, { name: k, definition: d, file: `${k}.asl.json` }])),
   } as unknown as ServerlessDefinition;
   return new LocalWorkflowEngine(def, invoke);
@@ -136,4 +140,89 @@ describe('States.DataLimitExceeded', () => {
     expect(done.cause).toContain('Double');
     expect(calls).toEqual([]);
   });
+});
+
+describe('execution history quota (25,000 events)', () => {
+  /**
+   * `extraPasses` Pass states, then a loop of `iterations` rounds of Choice + Lambda Task:
+   * ExecutionStarted (1) + 2 per Pass + 7 per round (ChoiceStateEntered/Exited, TaskStateEntered,
+   * TaskScheduled, TaskStarted, TaskSucceeded, TaskStateExited) + the last Choice (2) + Succeed (2)
+   * + ExecutionSucceeded (1) = 7 × iterations + 2 × extraPasses + 6 events.
+   */
+  function loop(extraPasses: number): Record<string, unknown> {
+    const states: Record<string, unknown> = {};
+    for (let i = 0; i < extraPasses; i++) states[`Pad ${i}`] = { Type: 'Pass', Next: i + 1 < extraPasses ? `Pad ${i + 1}` : 'More?' };
+    Object.assign(states, {
+      'More?': { Type: 'Choice', Choices: [{ Variable: '$.i', NumericLessThanPath: '$.n', Next: 'Increment' }], Default: 'Done' },
+      Increment: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Parameters: { FunctionName: 'inc', 'Payload.$': '$' }, OutputPath: '$.Payload', Next: 'More?' },
+      Done: { Type: 'Succeed' },
+    });
+    return { StartAt: extraPasses > 0 ? 'Pad 0' : 'More?', States: states };
+  }
+  const inc = (calls: { n: number }) => async (_fn: string, e: unknown) => { calls.n++; const x = e as { i: number; n: number }; return { ...x, i: x.i + 1 }; };
+
+  it('counts a Map and a retried, then caught, Task as AWS records them', async () => {
+    const machine = {
+      StartAt: 'Each',
+      States: {
+        Each: { Type: 'Map', ItemsPath: '$.items', ItemProcessor: { StartAt: 'Item', States: { Item: { Type: 'Pass', End: true } } }, ResultPath: null, Next: 'Flaky' },
+        Flaky: {
+          Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Parameters: { FunctionName: 'work' },
+          Retry: [{ ErrorEquals: ['Boom'], MaxAttempts: 1, IntervalSeconds: 0 }], Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Handled' }], End: true,
+        },
+        Handled: { Type: 'Pass', End: true },
+      },
+    };
+    const e = engine({ m: machine }, async () => { throw Object.assign(new Error('no'), { name: 'Boom' }); });
+    const done = await e.start('m', 'counted', { items: [1, 2, 3] }).execution.done;
+    expect(done.status).toBe('SUCCEEDED');
+    // ExecutionStarted 1; MapStateEntered, MapStateStarted 2; per item MapIterationStarted,
+    // PassStateEntered, PassStateExited, MapIterationSucceeded 4 × 3; MapStateSucceeded,
+    // MapStateExited 2; TaskStateEntered, TaskScheduled, TaskStarted, TaskFailed 4; retry:
+    // TaskScheduled, TaskStarted, TaskFailed 3; TaskStateExited 1; Pass 2; ExecutionSucceeded 1.
+    expect(done.historyEvents).toBe(1 + 2 + 12 + 2 + 4 + 3 + 1 + 2 + 1);
+  });
+
+  it('an execution whose history stays under the quota succeeds', async () => {
+    const calls = { n: 0 };
+    const e = engine({ m: loop(0) }, inc(calls));
+    const done = await e.start('m', 'short-loop', { i: 0, n: 3000 }).execution.done;
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.historyEvents).toBe(7 * 3000 + 6);
+    expect(calls.n).toBe(3000);
+  }, 60_000);
+
+  it('succeeds when event 25,000 is ExecutionSucceeded', async () => {
+    const e = engine({ m: loop(2) }, inc({ n: 0 }));
+    const done = await e.start('m', 'exactly-at-quota', { i: 0, n: 3570 }).execution.done;
+    expect(7 * 3570 + 2 * 2 + 6).toBe(MAX_HISTORY_EVENTS);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.historyEvents).toBe(MAX_HISTORY_EVENTS);
+  }, 60_000);
+
+  it('fails with States.Runtime when event 25,000 would not be ExecutionSucceeded (a history of 25,001 events)', async () => {
+    const e = engine({ m: loop(6) }, inc({ n: 0 }));
+    const done = await e.start('m', 'one-over-quota', { i: 0, n: 3569 }).execution.done;
+    expect(7 * 3569 + 2 * 6 + 6).toBe(MAX_HISTORY_EVENTS + 1);
+    expect(done.status).toBe('FAILED');
+    expect(done.error).toBe('States.Runtime');
+    expect(done.cause).toBe(HISTORY_LIMIT_CAUSE);
+    expect(done.historyEvents).toBe(MAX_HISTORY_EVENTS);
+  }, 60_000);
+
+  it('ends a loop that would run far past the quota, not caught by States.ALL, and runs no task after it', async () => {
+    const calls = { n: 0 };
+    const machine = loop(0);
+    (machine['States'] as Record<string, Record<string, unknown>>)['Increment']!['Catch'] = [{ ErrorEquals: ['States.ALL'], Next: 'Done' }];
+    const e = engine({ m: machine }, inc(calls));
+    const done = await e.start('m', 'long-loop', { i: 0, n: 100_000 }).execution.done;
+    expect(done.status).toBe('FAILED');
+    expect(done.error).toBe('States.Runtime');
+    expect(done.events.at(-1)).toMatchObject({ type: 'ExecutionFailed', Error: 'States.Runtime', Cause: HISTORY_LIMIT_CAUSE });
+    expect(done.events.map((x) => x.type)).not.toContain('StateCaught');
+    // ExecutionStarted, then 7 per round: 1 + 7 × 3,571 = 24,998 events. The next round's
+    // ChoiceStateEntered is event 24,999 and its ChoiceStateExited cannot be 25,000: its Task never runs.
+    expect(1 + 7 * 3571).toBe(MAX_HISTORY_EVENTS - 2);
+    expect(calls.n).toBe(3571);
+  }, 60_000);
 });
