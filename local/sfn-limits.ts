@@ -127,3 +127,16 @@ export class HistoryCounter {
     }
   }
 }
+
+/**
+ * Inline Map concurrency: "In this mode, the Map state supports up to 40 concurrent iterations"
+ * (Developer Guide, "Using Map state in Inline mode"), and MaxConcurrency 0, the default, places
+ * no limit of its own ("as many iterations as possible in parallel"), so 40.
+ */
+export const MAX_INLINE_MAP_CONCURRENCY = 40;
+
+/** The concurrency an inline Map with this MaxConcurrency runs at. */
+export function inlineMapConcurrency(maxConcurrency: unknown): number {
+  const wanted = typeof maxConcurrency === 'number' && Number.isInteger(maxConcurrency) && maxConcurrency > 0 ? maxConcurrency : 0;
+  return wanted === 0 ? MAX_INLINE_MAP_CONCURRENCY : Math.min(wanted, MAX_INLINE_MAP_CONCURRENCY);
+}

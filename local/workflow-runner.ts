@@ -5,7 +5,7 @@ import type { Clock } from '../domain/shared/index.ts';
 import type { ServerlessDefinition } from './serverless-config.ts';
 import {
   HISTORY_LIMIT_CAUSE, HISTORY_LIMIT_ERROR, HistoryCounter, MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES, type StateShape,
-  exceedsPayloadLimit, invalidNameReason, payloadBytes,
+  exceedsPayloadLimit, inlineMapConcurrency, invalidNameReason, payloadBytes,
 } from './sfn-limits.ts';
 
 /**
@@ -175,6 +175,7 @@ export class LocalWorkflowEngine {
         overrides[stateName] = this.guarded(executionArn, stateName, this.waitHandler(state));
         return;
       }
+      if (state['Type'] === 'Map') capInlineMap(stateName, state);
       if (state['Type'] === 'Task') overrides[stateName] = this.guarded(executionArn, stateName, this.withTimeout(state, this.taskHandler(state, executionArn)));
       // The interpreter takes one fixed interval per retrier (no backoff). Keep the first interval
       // (so a machine that is ready early is seen early) and allow as many attempts as it takes to
@@ -445,6 +446,21 @@ export function attemptsForSamePatience(r: Record<string, unknown>): number {
   let total = 0;
   for (let i = 0; i < attempts; i++) total += Math.min(cap, base * rate ** i);
   return Math.min(1000, Math.max(attempts, Math.ceil(total / base)));
+}
+
+/**
+ * An inline Map runs at most 40 iterations at once on AWS, and MaxConcurrency 0 means as many as
+ * possible (sfn-limits.ts). The interpreter runs `MaxConcurrency || 40` iterations through
+ * p-limit, so 0 already gives 40 there but a MaxConcurrency over 40 would run that many: the
+ * definition is capped at 40. MaxConcurrencyPath is resolved by the interpreter at run time, past
+ * any hook, so it cannot be capped: it is refused rather than run with more iterations in flight
+ * than AWS allows (no Cleanpoint machine uses it).
+ */
+function capInlineMap(stateName: string, state: Record<string, unknown>): void {
+  const mode = ((state['ItemProcessor'] as Record<string, unknown> | undefined)?.['ProcessorConfig'] as { Mode?: string } | undefined)?.Mode;
+  if (mode === 'DISTRIBUTED') return;
+  if (state['MaxConcurrencyPath'] !== undefined) throw new Error(`Map state '${stateName}': MaxConcurrencyPath is not supported by the local engine (it cannot hold it to the inline Map's 40 concurrent iterations); use MaxConcurrency`);
+  state['MaxConcurrency'] = inlineMapConcurrency(state['MaxConcurrency']);
 }
 
 /** A Wait state rewritten as a pass-through Task (same transitions and paths). */

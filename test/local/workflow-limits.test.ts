@@ -226,3 +226,55 @@ describe('execution history quota (25,000 events)', () => {
     expect(calls.n).toBe(3571);
   }, 60_000);
 });
+
+describe('inline Map concurrency (at most 40 iterations at once)', () => {
+  function fanOut(mapFields: Record<string, unknown>): Record<string, unknown> {
+    return {
+      StartAt: 'Each',
+      States: {
+        Each: {
+          Type: 'Map', ItemsPath: '$.items', ...mapFields,
+          ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: 'Work', States: { Work: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke', Parameters: { FunctionName: 'work', 'Payload.$': '$' }, OutputPath: '$.Payload', End: true } } },
+          End: true,
+        },
+      },
+    };
+  }
+  /** Runs 100 items; each task stays in flight for 5 ms. Returns the most tasks in flight at once. */
+  async function mostInFlight(mapFields: Record<string, unknown>): Promise<number> {
+    let inFlight = 0;
+    let most = 0;
+    const e = engine({ m: fanOut(mapFields) }, async (_fn, item) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      return item;
+    });
+    const items = Array.from({ length: 100 }, (_, i) => ({ i }));
+    const done = await e.start('m', 'fan-out', { items }).execution.done;
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.output).toEqual(items);
+    return most;
+  }
+
+  it('runs 40 iterations at once when MaxConcurrency is 0 (as many as possible)', async () => {
+    expect(await mostInFlight({ MaxConcurrency: 0 })).toBe(40);
+  });
+
+  it('runs 40 iterations at once when MaxConcurrency is not given', async () => {
+    expect(await mostInFlight({})).toBe(40);
+  });
+
+  it('holds a MaxConcurrency over 40 to 40', async () => {
+    expect(await mostInFlight({ MaxConcurrency: 100 })).toBe(40);
+  });
+
+  it('runs at most MaxConcurrency iterations at once when it is under 40', async () => {
+    expect(await mostInFlight({ MaxConcurrency: 5 })).toBe(5);
+  });
+
+  it('refuses a MaxConcurrencyPath, which it could not hold to 40', () => {
+    const e = engine({ m: fanOut({ MaxConcurrencyPath: '$.concurrency' }) });
+    expect(() => e.start('m', 'by-path', { items: [1], concurrency: 100 })).toThrow(/MaxConcurrencyPath/);
+  });
+});
