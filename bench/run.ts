@@ -33,6 +33,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   'cold-start': async () => (await import('./cold-start.ts')).coldStartBenchmark,
   orchestration: async () => (await import('./orchestration.ts')).orchestrationBenchmark,
   'e2e-latency': async () => (await import('./e2e-latency.ts')).e2eLatencyBenchmark,
+  'slack-ack': async () => (await import('./slack-ack.ts')).slackAckBenchmark,
 };
 
 /** Benchmarks that measure single-core throughput run pinned to one CPU when `taskset` exists. */

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ValidationError, UnsupportedEventError } from '../domain/shared/index.ts';
+import { parameterSizeRefusal, parameterTierNote, type ParameterDocument } from '../functions/shared/parameter-limits.ts';
 
 /** Exit codes: 0 success, 2 invalid input (the message names the file and the path), 1 otherwise. */
 export const EXIT_OK = 0;
@@ -36,6 +37,17 @@ export async function readInput(io: Io, file: string, what: string): Promise<{ t
     const code = (e as NodeJS.ErrnoException).code;
     throw new UsageError(`${file}: cannot read ${what} (${code === 'ENOENT' ? 'no such file' : code ?? (e as Error).message})`);
   }
+}
+
+/**
+ * The inventory and policy are SSM parameters on AWS (docs/deploy.md): refuse a file no
+ * parameter holds (over 8 KB, exit 2), and say on stderr when it needs the Advanced tier (over 4 KB).
+ */
+export function checkParameterSize(io: Io, what: ParameterDocument, input: { text: string; name: string }): void {
+  const refusal = parameterSizeRefusal(what, input.name, input.text);
+  if (refusal) throw new UsageError(refusal);
+  const note = parameterTierNote(what, input.name, input.text);
+  if (note) io.stderr(`note: ${note}`);
 }
 
 export function parseJsonText(text: string, name: string): unknown {

@@ -6,27 +6,11 @@
  *    Time when one is given, plus the UTF-8 bytes of Source, DetailType, Detail and of each
  *    Resources entry.
  * Both are refused for the whole request (a ValidationException), nothing is put on the bus.
+ * The figures and the size function are shared with the publisher (functions/shared/eventbridge-limits.ts).
  */
+import { entrySize, MAX_ENTRIES_BYTES, MAX_ENTRIES_PER_CALL, type PutEventsEntry } from '../functions/shared/eventbridge-limits.ts';
 
-export const MAX_ENTRIES_PER_CALL = 10;
-/** 256 KB, in bytes. */
-export const MAX_ENTRIES_BYTES = 256 * 1024;
-
-export interface PutEventsEntry {
-  Time?: unknown;
-  Source?: string;
-  DetailType?: string;
-  Detail?: string;
-  Resources?: (string | null | undefined)[];
-}
-
-const utf8 = (s: string | undefined | null) => (s ? Buffer.byteLength(s, 'utf8') : 0);
-
-/** One entry's size as EventBridge counts it. */
-export function entrySize(e: PutEventsEntry): number {
-  return (e.Time !== undefined && e.Time !== null ? 14 : 0) + utf8(e.Source) + utf8(e.DetailType) + utf8(e.Detail)
-    + (e.Resources ?? []).reduce((n, r) => n + utf8(r), 0);
-}
+export { entrySize, MAX_ENTRIES_BYTES, MAX_ENTRIES_PER_CALL, type PutEventsEntry };
 
 /** Why EventBridge refuses this PutEvents request, or undefined when it accepts it. */
 export function putEventsRefusal(entries: readonly PutEventsEntry[]): string | undefined {

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ValidationError } from '../domain/shared/index.ts';
 import { parseInventoryText } from '../domain/inventory/index.ts';
 import { parsePolicyText } from '../domain/findings/index.ts';
+import { oversizeReason, parameterTierNote, type ParameterDocument } from '../functions/shared/parameter-limits.ts';
 import { minutes } from './console/html.ts';
 import { drillExecution } from './drills-api.ts';
 import { parseFaults, type Ec2Faults } from './ec2-sim/index.ts';
@@ -65,8 +66,8 @@ export function parseStartArgs(argv: string[]): StartOptions | 'help' {
   const speed = numberFlag('--speed', v.speed ?? '20', 0.001, 100_000);
   const dataDir = v['in-memory'] ? null : dataDirFlag(v['data-dir'] ?? '.cleanpoint');
   const inventoryFile = v.inventory ?? 'examples/inventory.yaml';
-  fileFlag('--inventory', inventoryFile, (text) => parseInventoryText(text, inventoryFile));
-  if (v.policy !== undefined) fileFlag('--policy', v.policy, (text) => parsePolicyText(text, v.policy));
+  fileFlag('--inventory', inventoryFile, (text) => parseInventoryText(fitsParameter('inventory', text), inventoryFile));
+  if (v.policy !== undefined) fileFlag('--policy', v.policy, (text) => parsePolicyText(fitsParameter('policy', text), v.policy));
   const faults = v.faults === undefined ? undefined : fileFlag('--faults', v.faults, (text) => parseFaults(parseJson(text, v.faults!)));
   return {
     port, speed, dataDir, inventoryFile, ...(v.policy !== undefined ? { policyFile: v.policy } : {}), ...(faults ? { faults } : {}),
@@ -105,6 +106,22 @@ function fileFlag<T>(flag: string, file: string, parse: (text: string) => T): T 
   } catch (e) {
     throw new StartUsageError(`${flag} ${file}: ${(e as Error).message}`);
   }
+}
+
+/** On AWS the inventory and policy are SSM parameters: a file no parameter holds is refused (functions/shared/parameter-limits.ts). */
+function fitsParameter(what: ParameterDocument, text: string): string {
+  const refusal = oversizeReason(what, text);
+  if (refusal) throw new Error(refusal);
+  return text;
+}
+
+/** What to tell the user about the SSM tier the inventory and policy files need (over 4 KB: Advanced). */
+export function parameterNotes(options: Pick<StartOptions, 'inventoryFile' | 'policyFile'>): string[] {
+  const files: [ParameterDocument, string | undefined][] = [['inventory', options.inventoryFile], ['policy', options.policyFile]];
+  return files.flatMap(([what, file]) => {
+    const note = file ? parameterTierNote(what, file, readFileSync(file, 'utf8')) : undefined;
+    return note ? [`note: ${note}`] : [];
+  });
 }
 
 function parseJson(text: string, file: string): unknown {
@@ -157,6 +174,7 @@ export async function start(argv: string[]): Promise<number> {
     return 2;
   }
   if (options === 'help') { process.stdout.write(`${START_USAGE}\n`); return 0; }
+  for (const note of parameterNotes(options)) process.stderr.write(`${note}\n`);
   let system: LocalSystem;
   try {
     system = await startLocalSystem({ ...options, echoOutbox: true });

@@ -62,7 +62,9 @@ export async function startBenchRuntime(groups: GroupSpec[], options: { speed: n
   const inventory = inventoryDocument(groups);
   const inventoryFile = path.join(dir, 'inventory.json');
   writeFileSync(inventoryFile, JSON.stringify(inventory, null, 2));
-  const rt = await startSeededRuntime({ inventoryFile, speed: options.speed, infected: {}, logLevel: 'ERROR' });
+  // A benchmark estate may be larger than one SSM parameter holds on AWS (8 KB; e2e-latency's
+  // 21 groups are about 13 KB even as compact JSON): the runtime's parameter limit is off here.
+  const rt = await startSeededRuntime({ inventoryFile, speed: options.speed, infected: {}, logLevel: 'ERROR', ssmParameterLimit: 'off' });
   const instances = new Map<string, string>();
   for (const g of inventory['groups'] as { machines: { id: string; instanceId: string }[] }[]) for (const m of g.machines) instances.set(m.id, m.instanceId);
   return {

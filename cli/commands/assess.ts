@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { assessFinding, DEFAULT_POLICY, parseFinding, parsePolicyText, type Assessment, type Policy } from '../../domain/findings/index.ts';
 import { indexInventory, parseInventoryText, type InventoryIndex } from '../../domain/inventory/index.ts';
-import { inFile, parseJsonText, readInput, UsageError, type Io } from '../io.ts';
+import { checkParameterSize, inFile, parseJsonText, readInput, UsageError, type Io } from '../io.ts';
 
 export const ASSESS_USAGE = 'cleanpoint assess FINDING_FILE --inventory FILE [--policy FILE] [--json]';
 
@@ -19,10 +19,12 @@ export async function loadAndAssess(io: Io, findingFile: string, inventoryFile: 
   }
   const finding = await readInput(io, findingFile, 'the finding');
   const inventory = await readInput(io, inventoryFile, 'the inventory');
+  checkParameterSize(io, 'inventory', inventory);
   const index = indexInventory(await inFile(inventory.name, () => parseInventoryText(inventory.text, 'inventory')));
   let policy = DEFAULT_POLICY;
   if (policyFile) {
     const p = await readInput(io, policyFile, 'the policy');
+    checkParameterSize(io, 'policy', p);
     policy = await inFile(p.name, () => parsePolicyText(p.text, 'policy'));
   }
   const parsed = await inFile(finding.name, () => parseFinding(parseJsonText(finding.text, 'finding')));

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { parseInventoryText } from '../../domain/inventory/index.ts';
 import { diffInventories, renderInventoryDiff } from '../../domain/protection/index.ts';
-import { inFile, readInput, UsageError, type Io } from '../io.ts';
+import { checkParameterSize, inFile, readInput, UsageError, type Io } from '../io.ts';
 
 export const INVENTORY_USAGE = 'cleanpoint inventory diff OLD NEW [--json] [--fail-on-weaken]';
 
@@ -19,6 +19,8 @@ export async function inventoryCommand(io: Io, argv: string[]): Promise<number> 
   if (sub !== 'diff' || !oldFile || !newFile || rest.length) throw new UsageError(`expected "inventory diff OLD NEW"\nusage: ${INVENTORY_USAGE}`);
   if (oldFile === '-' && newFile === '-') throw new UsageError('only one argument may read standard input (-)');
   const [a, b] = [await readInput(io, oldFile, 'the old inventory'), await readInput(io, newFile, 'the new inventory')];
+  // Either must fit the SSM parameter it lives in (the new one is about to be put there).
+  for (const file of [a, b]) checkParameterSize(io, 'inventory', file);
   const before = await inFile(a.name, () => parseInventoryText(a.text, 'inventory'));
   const after = await inFile(b.name, () => parseInventoryText(b.text, 'inventory'));
   const diff = diffInventories(before, after);

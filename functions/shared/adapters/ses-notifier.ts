@@ -29,13 +29,28 @@ export class SesNotifier implements Notifier {
     const index = await this.options.index();
     const addresses = (n.recipients ?? []).map((id) => index.personById.get(id)?.email).filter((e): e is string => !!e);
     const to = addresses.length ? addresses : this.options.fallbackTo;
+    const content = { Simple: { Subject: { Data: n.subject.replace(/[\r\n]+/g, ' ').slice(0, 200), Charset: 'UTF-8' }, Body: { Text: { Data: renderText(n), Charset: 'UTF-8' }, Html: { Data: renderHtml(n), Charset: 'UTF-8' } } } };
+    // One refused copy (MessageRejected: over SES's 40 MB, or content SES will not send; a
+    // throttled send) must not cost the other recipients theirs: every copy is tried, then the
+    // send fails naming the ones that did not go, so the caller records it (audit, alarm).
+    const failures: { address: string; error: Error }[] = [];
     for (const address of to) {
-      await this.client.send(new SendEmailCommand({
-        FromEmailAddress: this.options.from,
-        Destination: { ToAddresses: [address] },
-        Content: { Simple: { Subject: { Data: n.subject.replace(/[\r\n]+/g, ' ').slice(0, 200), Charset: 'UTF-8' }, Body: { Text: { Data: renderText(n), Charset: 'UTF-8' }, Html: { Data: renderHtml(n), Charset: 'UTF-8' } } } },
-      }));
+      try {
+        await this.client.send(new SendEmailCommand({ FromEmailAddress: this.options.from, Destination: { ToAddresses: [address] }, Content: content }));
+      } catch (e) {
+        failures.push({ address, error: e as Error });
+      }
     }
+    if (failures.length) throw new EmailNotSentError(failures, to.length);
+  }
+}
+
+/** Copies SES did not accept, each with SES's reason (e.g. MessageRejected); the others were sent. */
+export class EmailNotSentError extends Error {
+  override readonly name = 'EmailNotSentError' as const;
+  constructor(readonly failures: { address: string; error: Error }[], total: number) {
+    const reasons = failures.map((f) => `${f.address}: ${f.error.name}: ${f.error.message}`).join('; ');
+    super(`SES did not send ${failures.length} of ${total} e-mail cop${total === 1 ? 'y' : 'ies'} (${reasons.slice(0, 500)})`, { cause: failures[0]?.error });
   }
 }
 

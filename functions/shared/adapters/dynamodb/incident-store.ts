@@ -87,9 +87,16 @@ export class DynamoIncidentStore implements IncidentStore {
       ScanIndexForward: false,
     };
     // The index is eventually consistent on AWS: a just-created incident may show up a moment later.
-    const items = limit === undefined
-      ? await this.table.queryAll(query)
-      : ((await this.table.query({ ...query, Limit: limit })).Items ?? []) as Item[];
+    if (limit === undefined) return (await this.table.queryAll(query)).map(toIncident);
+    // A page holds at most 1 MB of data, whatever `Limit` says: page on until `limit` incidents
+    // (large incidents would otherwise cut a listing short, e.g. the open-incident check of a drill).
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.table.query({ ...query, Limit: limit - items.length, ExclusiveStartKey: start });
+      items.push(...((page.Items ?? []) as Item[]));
+      start = page.LastEvaluatedKey;
+    } while (start && items.length < limit);
     return items.map(toIncident);
   }
 
