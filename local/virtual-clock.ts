@@ -49,15 +49,8 @@ class TimerHeap {
   }
 
   push(timer: Timer): void {
-    const items = this.items;
-    items.push(timer);
-    let i = items.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(items[i]!, items[parent]!)) break;
-      swap(items, i, parent);
-      i = parent;
-    }
+    this.items.push(timer);
+    this.siftUp(this.items.length - 1);
   }
 
   pop(): Timer | undefined {
@@ -66,7 +59,38 @@ class TimerHeap {
     const last = items.pop();
     if (top === undefined || last === undefined || items.length === 0) return top;
     items[0] = last;
-    let i = 0;
+    this.siftDown(0);
+    return top;
+  }
+
+  /** Take a pending timer out (a cancelled sleep). O(n) to find it; cancelling is rare. */
+  remove(timer: Timer): boolean {
+    const items = this.items;
+    const i = items.indexOf(timer);
+    if (i < 0) return false;
+    const last = items.pop()!;
+    if (i < items.length) {
+      items[i] = last;
+      this.siftDown(i);
+      this.siftUp(i);
+    }
+    return true;
+  }
+
+  private siftUp(start: number): void {
+    const items = this.items;
+    let i = start;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(items[i]!, items[parent]!)) break;
+      swap(items, i, parent);
+      i = parent;
+    }
+  }
+
+  private siftDown(start: number): void {
+    const items = this.items;
+    let i = start;
     for (;;) {
       const left = 2 * i + 1;
       const right = left + 1;
@@ -77,7 +101,6 @@ class TimerHeap {
       swap(items, i, smallest);
       i = smallest;
     }
-    return top;
   }
 }
 
@@ -129,11 +152,27 @@ export class VirtualClock implements Clock {
     return this.base + (performance.now() - this.wallAnchor) * this.speed;
   }
 
-  sleep(ms: number): Promise<void> {
+  /**
+   * Resolve after `ms` of virtual time. With a `signal`, aborting it takes the sleeper off the
+   * clock (it no longer counts as pending, so a discrete clock does not jump to it) and rejects
+   * with the signal's reason, as `timers/promises` does.
+   */
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
     const delay = Number.isNaN(ms) ? 0 : Math.max(0, ms);
     if (!Number.isFinite(delay)) return Promise.reject(new RangeError('VirtualClock.sleep: ms must be finite'));
-    return new Promise<void>((resolve) => {
-      this.timers.push({ due: this.now() + delay, seq: this.seq++, resolve });
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const timer: Timer = { due: this.now() + delay, seq: this.seq++, resolve };
+      if (signal) {
+        const onAbort = (): void => {
+          if (!this.timers.remove(timer)) return;
+          this.schedule();
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        timer.resolve = () => { signal.removeEventListener('abort', onAbort); resolve(); };
+      }
+      this.timers.push(timer);
       this.schedule();
     });
   }
@@ -265,4 +304,15 @@ function settle(turns: number): Promise<void> {
 /** True when `clock` can be held still (a VirtualClock or anything with the same `hold`). */
 export function isHoldableClock(clock: Clock): clock is Clock & { hold(): () => void } {
   return typeof (clock as { hold?: unknown }).hold === 'function';
+}
+
+/**
+ * Sleep `ms` on `clock` unless `signal` aborts first: true when the time elapsed, false when it
+ * was cancelled. A VirtualClock drops a cancelled sleeper at once; another Clock cannot cancel,
+ * so its sleep runs out and then reports false.
+ */
+export function sleepUnlessAborted(clock: Clock, ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  if (clock instanceof VirtualClock) return clock.sleep(ms, signal).then(() => true, () => false);
+  return clock.sleep(ms).then(() => !signal.aborted);
 }

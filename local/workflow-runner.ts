@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { Clock } from '../domain/shared/index.ts';
 import type { ServerlessDefinition } from './serverless-config.ts';
+import { sleepUnlessAborted } from './virtual-clock.ts';
 import {
   HISTORY_LIMIT_CAUSE, HISTORY_LIMIT_ERROR, HistoryCounter, MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES, type StateShape,
   exceedsPayloadLimit, inlineMapConcurrency, invalidNameReason, payloadBytes,
@@ -15,8 +16,8 @@ import {
  *  - `.waitForTaskToken` tasks call the handler with a fresh token and then wait until the
  *    real SendTaskSuccess/SendTaskFailure code path (through the SFN client) settles it;
  *  - `states:startExecution.sync:2` runs the nested machine and returns its output.
- * Waits and retry intervals are divided by `timeScale` and task timeouts run on the runtime's
- * clock, matching the simulator's sped-up time.
+ * Waits, task timeouts, heartbeats and the machine's own TimeoutSeconds run on the runtime's
+ * clock, matching the simulator's sped-up time; retry intervals are divided by `timeScale`.
  */
 /** The interpreter's event log entries (its type is not exported). */
 export interface EventLog { type: string; timestamp: number; state?: { name: string; type: string; input?: unknown; output?: unknown }; Error?: string; Cause?: unknown; [k: string]: unknown }
@@ -49,20 +50,65 @@ export class TaskTokenError extends Error {
 }
 
 interface Running {
+  /** Stops the interpreter and aborts `halt`. */
   abort: () => void;
   aborted: boolean;
   children: Set<string>;
   /**
-   * A terminal error (States.DataLimitExceeded, States.Runtime) that ended the execution past
-   * Catch and Retry. `historyFull`: the history quota was reached, so no event after it is kept.
+   * A terminal error (States.DataLimitExceeded, States.Runtime, or the machine's own
+   * States.Timeout) that ended the execution past Catch and Retry. `historyFull`: the history
+   * quota was reached, so no event after it is kept. `status`: TIMED_OUT for the machine's timeout.
    */
-  terminal?: { error: string; cause: string; historyFull?: boolean };
+  terminal?: { error: string; cause: string; historyFull?: boolean; status?: 'TIMED_OUT' };
+  /** Aborted once the execution stops for any reason: its timers are cancelled, its tasks let go. */
+  halt: AbortController;
 }
 
-interface Waiter { resolve: (v: unknown) => void; reject: (e: Error) => void; settled: boolean; executionArn: string }
+interface Waiter {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  settled: boolean;
+  executionArn: string;
+  /** SendTaskHeartbeat: restarts the task's heartbeat timer (absent without HeartbeatSeconds). */
+  beat?: () => void;
+}
+
+/** One attempt of a Task, as its handler sees it. */
+interface TaskAttempt {
+  /** HeartbeatSeconds (or HeartbeatSecondsPath resolved) for this attempt. */
+  heartbeatSeconds?: number;
+  /** Aborted when the attempt is over: it settled, it timed out, or the execution stopped. */
+  signal: AbortSignal;
+  /** A callback task's token, which expires with the attempt's timeout. */
+  token?: string;
+}
+
+type TaskRun = (input: unknown, attempt: TaskAttempt) => Promise<unknown>;
+
+/**
+ * The interpreter races every Task against its own wall-clock timer: TimeoutSeconds, or 60 s
+ * when the state has none (aws-local-stepfunctions 3.0.0, TaskStateAction DEFAULT_TIMEOUT_SECONDS),
+ * and the timer cannot be turned off (a falsy TimeoutSeconds means 60 s). Every Task gets the
+ * longest timer setTimeout accepts instead, 2^31 - 1 ms (24.8 days of wall time; a longer delay
+ * fires at once), and the state's own timeouts run on the runtime's clock (withTimeouts).
+ */
+export const INTERPRETER_TIMER_CEILING_SECONDS = Math.floor(2_147_483_647 / 1000);
+
+/**
+ * A Task's TimeoutSecondsPath / HeartbeatSecondsPath is resolved against the state input (after
+ * InputPath): the engine adds these fields around the Task's Parameters so that the interpreter
+ * hands them over (it passes a Task handler only the input after Parameters).
+ */
+const WRAPPED = 'cleanpoint:wrapped';
+interface Wrapped { [WRAPPED]: true; state: unknown; context?: unknown; input?: unknown }
+
+function statesError(name: string, message: string): Error {
+  return Object.assign(new Error(message), { name });
+}
 
 const ACCOUNT = '000000000000';
 const END_EVENTS = new Set(['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionAborted', 'ExecutionTimeout']);
+const STOPPED = Symbol('stopped');
 const REGION = 'us-east-1';
 
 export class LocalWorkflowEngine {
@@ -129,6 +175,19 @@ export class LocalWorkflowEngine {
   }
 
   /**
+   * SendTaskHeartbeat: the task is still making progress, so its HeartbeatSeconds start again
+   * ("This action resets the Heartbeat clock"; its TimeoutSeconds do not: "the Timeout of a task
+   * … is its maximum allowed duration, regardless of the number of SendTaskHeartbeat requests").
+   * As SendTaskSuccess, an unknown token is InvalidToken and a timed-out task TaskTimedOut.
+   */
+  sendTaskHeartbeat(token: string): void {
+    const w = this.waiters.get(token);
+    if (!w) throw new TaskTokenError('InvalidToken', 'Invalid token');
+    if (w.settled) throw new TaskTokenError('TaskTimedOut', 'Task Timed Out');
+    w.beat?.();
+  }
+
+  /**
    * StopExecution: the execution ends ABORTED, and (as `.sync` integrations do on AWS) so do the
    * executions its running tasks started. Task invocations already in flight run to their end,
    * as Lambda invocations do. Stopping an execution that has ended changes nothing.
@@ -160,6 +219,9 @@ export class LocalWorkflowEngine {
   private run(key: string, executionArn: string, name: string, input: unknown): LocalExecution {
     const scale = this.options.timeScale ?? 1;
     const definition = structuredClone(this.machines.get(key)!.definition);
+    // The machine's TimeoutSeconds runs on the runtime's clock too (the interpreter would time it on the wall clock).
+    const machineTimeout = positiveInteger(definition['TimeoutSeconds']);
+    delete definition['TimeoutSeconds'];
     const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
     const retries: Record<string, number[]> = {};
     // State names are unique in the whole machine (nested ones included), so one map serves the
@@ -172,11 +234,12 @@ export class LocalWorkflowEngine {
         // Waits run on the runtime's clock (sped up with the simulator): the Wait becomes a task
         // that sleeps and passes its input through unchanged.
         parent[stateName] = waitAsTask(state);
-        overrides[stateName] = this.guarded(executionArn, stateName, this.waitHandler(state));
+        const wait = this.waitHandler(executionArn, state);
+        overrides[stateName] = (input) => this.guarded(executionArn, stateName, input, wait);
         return;
       }
       if (state['Type'] === 'Map') capInlineMap(stateName, state);
-      if (state['Type'] === 'Task') overrides[stateName] = this.guarded(executionArn, stateName, this.withTimeout(state, this.taskHandler(state, executionArn)));
+      if (state['Type'] === 'Task') overrides[stateName] = this.withTimeouts(executionArn, stateName, state, this.taskHandler(state, executionArn));
       // The interpreter takes one fixed interval per retrier (no backoff). Keep the first interval
       // (so a machine that is ready early is seen early) and allow as many attempts as it takes to
       // wait as long in total as the backoff schedule does on AWS.
@@ -191,16 +254,25 @@ export class LocalWorkflowEngine {
     };
     this.executions.set(executionArn, execution);
     const tokenFactory = { get Token() { return `${randomUUID()}.${randomUUID()}`; } };
-    const handle = machine.run(input as never, {
+    // Registered before the interpreter starts: it runs the first state's task synchronously.
+    const halt = new AbortController();
+    let handle: { abort: () => void; result: Promise<unknown>; eventLogs?: unknown } | undefined;
+    this.running.set(executionArn, { abort: () => { halt.abort(); handle?.abort(); }, aborted: false, children: new Set(), halt });
+    handle = machine.run(input as never, {
       overrides: { taskResourceLocalHandlers: overrides as never, retryIntervalOverrides: retries },
       context: { Execution: { Id: executionArn, Name: name, Input: input as never, StartTime: execution.startDate }, Task: tokenFactory, StateMachine: { Id: this.machineArn(key), Name: this.machines.get(key)!.name } } as never,
       noThrowOnAbort: true,
     } as never);
-    this.running.set(executionArn, { abort: () => handle.abort(), aborted: false, children: new Set() });
+    if (halt.signal.aborted) handle.abort();
+    if (machineTimeout !== undefined) {
+      void this.sleep(machineTimeout * 1000, halt.signal).then((elapsed) => {
+        if (elapsed) this.failTerminal(executionArn, { error: 'States.Timeout', cause: `The execution ran longer than the state machine's TimeoutSeconds (${machineTimeout} s)`, status: 'TIMED_OUT' });
+      });
+    }
     const replaceEnd = (ev: EventLog): EventLog => {
       const terminal = this.running.get(executionArn)?.terminal;
       if (!terminal || !END_EVENTS.has(ev.type)) return ev;
-      return { type: 'ExecutionFailed', timestamp: ev.timestamp, Error: terminal.error, Cause: terminal.cause };
+      return { type: terminal.status === 'TIMED_OUT' ? 'ExecutionTimeout' : 'ExecutionFailed', timestamp: ev.timestamp, Error: terminal.error, Cause: terminal.cause };
     };
     const history = new HistoryCounter((stateName) => shapes.get(stateName));
     execution.done = (async () => {
@@ -237,13 +309,14 @@ export class LocalWorkflowEngine {
       if (this.running.get(executionArn)?.aborted) execution.status = 'ABORTED';
       const terminal = this.running.get(executionArn)?.terminal;
       if (terminal) {
-        execution.status = 'FAILED';
+        execution.status = terminal.status ?? 'FAILED';
         execution.error = terminal.error;
         execution.cause = terminal.cause;
         delete execution.output;
       }
       execution.stopDate = new Date().toISOString();
       for (const [token, w] of this.waiters) if (w.executionArn === executionArn && !w.settled) { w.settled = true; this.waiters.delete(token); }
+      this.running.get(executionArn)?.halt.abort();
       this.running.delete(executionArn);
       this.options.onStatusChange?.(execution);
       return execution;
@@ -258,12 +331,21 @@ export class LocalWorkflowEngine {
    */
   private checkPayload(executionArn: string, what: string, value: unknown): boolean {
     if (!exceedsPayloadLimit(value)) return false;
+    this.failTerminal(executionArn, { error: 'States.DataLimitExceeded', cause: `The state/task returned a result with a size exceeding the maximum number of bytes service limit: ${what} is ${payloadBytes(value)} bytes of UTF-8, over ${MAX_PAYLOAD_BYTES} (256 KiB).` });
+    return true;
+  }
+
+  /**
+   * Ends the execution with an error no Catch or Retry handles (States.DataLimitExceeded,
+   * States.Runtime) or with the machine's own timeout: the interpreter and the executions its
+   * `.sync` tasks started are stopped, and its end event is reported as this error.
+   */
+  private failTerminal(executionArn: string, terminal: NonNullable<Running['terminal']>): void {
     const r = this.running.get(executionArn);
-    if (!r || r.aborted || r.terminal) return true;
-    r.terminal = { error: 'States.DataLimitExceeded', cause: `The state/task returned a result with a size exceeding the maximum number of bytes service limit: ${what} is ${payloadBytes(value)} bytes of UTF-8, over ${MAX_PAYLOAD_BYTES} (256 KiB).` };
+    if (!r || r.aborted || r.terminal) return;
+    r.terminal = terminal;
     for (const child of r.children) this.abort(child);
     r.abort();
-    return true;
   }
 
   /**
@@ -282,13 +364,8 @@ export class LocalWorkflowEngine {
     } else {
       // The events that fit are written, then ExecutionFailed as event 25,000.
       history.total = MAX_HISTORY_EVENTS;
-      if (!r.terminal) {
-        r.terminal = { error: HISTORY_LIMIT_ERROR, cause: HISTORY_LIMIT_CAUSE, historyFull: true };
-        for (const child of r.children) this.abort(child);
-        r.abort();
-      } else {
-        r.terminal.historyFull = true;
-      }
+      if (r.terminal) r.terminal.historyFull = true;
+      else this.failTerminal(executionArn, { error: HISTORY_LIMIT_ERROR, cause: HISTORY_LIMIT_CAUSE, historyFull: true });
     }
     execution.historyEvents = history.total;
   }
@@ -300,57 +377,126 @@ export class LocalWorkflowEngine {
   }
 
   /**
-   * A Task (or rewritten Wait) handler held to the payload quota: its input (after Parameters)
-   * and its result. It first lets the event collector catch up, so that a state before it whose
-   * output was over the quota ends the execution before this one has any effect.
+   * Runs a Task (or rewritten Wait) held to the payload quota: its input (after Parameters) and
+   * its result. It first lets the event collector catch up, so that a state before it whose
+   * output was over a quota ends the execution before this one has any effect. Once the
+   * execution has stopped the task is let go at once (its invocation may still run to its end,
+   * as a Lambda invocation does): the interpreter's own timer for it is then cleared.
    */
-  private guarded(executionArn: string, stateName: string, run: (input: unknown) => Promise<unknown>): (input: unknown) => Promise<unknown> {
-    const never = () => new Promise<never>(() => undefined);
-    return async (input) => {
-      for (let i = 0; i < 20; i++) await Promise.resolve();
-      if (this.halted(executionArn) || this.checkPayload(executionArn, `the input of task '${stateName}'`, input)) return never();
-      const result = await run(input);
-      if (this.halted(executionArn) || this.checkPayload(executionArn, `the result of task '${stateName}'`, result)) return never();
-      return result;
-    };
+  private async guarded(executionArn: string, stateName: string, input: unknown, run: (input: unknown) => Promise<unknown>): Promise<unknown> {
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    const r = this.running.get(executionArn);
+    if (!r || this.halted(executionArn) || this.checkPayload(executionArn, `the input of task '${stateName}'`, input)) return input;
+    const stopped = new Promise<typeof STOPPED>((resolve) => {
+      if (r.halt.signal.aborted) resolve(STOPPED);
+      else r.halt.signal.addEventListener('abort', () => resolve(STOPPED), { once: true });
+    });
+    const work = run(input);
+    work.catch(() => undefined);
+    const result = await Promise.race([work, stopped]);
+    if (result === STOPPED || this.halted(executionArn) || this.checkPayload(executionArn, `the result of task '${stateName}'`, result)) return input;
+    return result;
   }
 
-  private waitHandler(state: Record<string, unknown>): (input: unknown) => Promise<unknown> {
+  /** Sleeps `ms` of the runtime's clock: true when the time elapsed, false when `signal` cancelled it. */
+  private sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+    const clock = this.options.clock;
+    if (clock) return sleepUnlessAborted(clock, ms, signal);
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const onAbort = () => { clearTimeout(timer); resolve(false); };
+      const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve(true); }, ms / (this.options.timeScale ?? 1));
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private waitHandler(executionArn: string, state: Record<string, unknown>): (input: unknown) => Promise<unknown> {
     return async (input) => {
       const clock = this.options.clock;
       const ms = waitMs(state, input, clock ? clock.now() : Date.now());
-      if (clock) await clock.sleep(ms);
-      else await new Promise((r) => setTimeout(r, ms / (this.options.timeScale ?? 1)));
+      const halt = this.running.get(executionArn)?.halt.signal;
+      if (halt) await this.sleep(ms, halt);
       return input;
     };
   }
 
   /**
-   * Task timeouts are enforced here, on the runtime's clock, instead of by the interpreter's
-   * wall-clock timer: a one-hour approval wait lasts an hour of (possibly sped-up) virtual
-   * time. TimeoutSecondsPath is read from the task's payload `timeoutSeconds`, which the static
-   * ASL test requires to carry the same value (the interpreter cannot read the state input).
+   * A Task's timeouts, as Step Functions applies them (Developer Guide, "Task workflow state"),
+   * on the runtime's clock instead of the interpreter's wall-clock timer, so that a ten-hour
+   * approval wait lasts ten hours of (possibly sped-up) virtual time:
+   *  - TimeoutSeconds, or TimeoutSecondsPath read from the state input (after InputPath, not from
+   *    the task's payload): each attempt that runs longer fails with States.Timeout. "If not
+   *    provided, the default value is 99999999" seconds (over three years): no timer then, and
+   *    in particular no cut at the interpreter's 60 s;
+   *  - HeartbeatSeconds or HeartbeatSecondsPath: a callback task (`.waitForTaskToken`) with no
+   *    SendTaskHeartbeat for that long fails with States.HeartbeatTimeout (taskHandler). Other
+   *    tasks cannot heartbeat here (a Lambda invocation gets no token), so it does not apply to them;
+   *  - a path that selects no positive integer fails the execution with States.Runtime, which no
+   *    Catch or Retry handles.
+   * After a timeout the task's token is spent: a late SendTaskSuccess answers TaskTimedOut.
    */
-  private withTimeout(state: Record<string, unknown>, run: (input: unknown) => Promise<unknown>): (input: unknown) => Promise<unknown> {
-    const fixed = typeof state['TimeoutSeconds'] === 'number' ? state['TimeoutSeconds'] : undefined;
-    const byPath = typeof state['TimeoutSecondsPath'] === 'string';
-    delete state['TimeoutSeconds'];
-    delete state['TimeoutSecondsPath'];
-    delete state['HeartbeatSeconds'];
-    delete state['HeartbeatSecondsPath'];
-    if (fixed === undefined && !byPath) return run;
-    return async (input) => {
-      const p = input as { Payload?: { timeoutSeconds?: unknown }; timeoutSeconds?: unknown };
-      const seconds = fixed ?? Number(p.Payload?.timeoutSeconds ?? p.timeoutSeconds);
-      if (!(seconds > 0)) throw new Error('TimeoutSecondsPath is used but the task payload carries no timeoutSeconds');
-      const sleep = this.options.clock ? this.options.clock.sleep(seconds * 1000) : new Promise<void>((r) => setTimeout(r, (seconds * 1000) / (this.options.timeScale ?? 1)));
-      const timer = sleep.then(() => { throw Object.assign(new Error('States.Timeout'), { name: 'States.Timeout' }); });
-      timer.catch(() => undefined);
-      return Promise.race([run(input), timer]);
+  private withTimeouts(executionArn: string, stateName: string, state: Record<string, unknown>, run: TaskRun): (input: unknown) => Promise<unknown> {
+    const fixedTimeout = positiveInteger(state['TimeoutSeconds']);
+    const fixedHeartbeat = positiveInteger(state['HeartbeatSeconds']);
+    const timeoutPath = typeof state['TimeoutSecondsPath'] === 'string' ? state['TimeoutSecondsPath'] : undefined;
+    const heartbeatPath = typeof state['HeartbeatSecondsPath'] === 'string' ? state['HeartbeatSecondsPath'] : undefined;
+    for (const k of ['TimeoutSeconds', 'TimeoutSecondsPath', 'HeartbeatSeconds', 'HeartbeatSecondsPath']) delete state[k];
+    state['TimeoutSeconds'] = INTERPRETER_TIMER_CEILING_SECONDS;
+    const byPath = timeoutPath !== undefined || heartbeatPath !== undefined;
+    if (byPath) {
+      const usesContext = [timeoutPath, heartbeatPath].some((p) => p?.startsWith('$$'));
+      state['Parameters'] = {
+        [WRAPPED]: true, 'state.$': '$', ...(usesContext ? { 'context.$': '$$' } : {}),
+        ...(state['Parameters'] !== undefined ? { input: state['Parameters'] } : {}),
+      };
+    }
+    return async (raw) => {
+      let input = raw;
+      let timeoutSeconds = fixedTimeout;
+      let heartbeatSeconds = fixedHeartbeat;
+      if (byPath) {
+        const w = raw as Wrapped;
+        input = 'input' in w ? w.input : w.state;
+        try {
+          if (timeoutPath !== undefined) timeoutSeconds = secondsAt(timeoutPath, w, 'TimeoutSecondsPath');
+          if (heartbeatPath !== undefined) heartbeatSeconds = secondsAt(heartbeatPath, w, 'HeartbeatSecondsPath');
+        } catch (e) {
+          this.failTerminal(executionArn, { error: 'States.Runtime', cause: `Task state '${stateName}': ${(e as Error).message}` });
+          return input;
+        }
+      }
+      return this.guarded(executionArn, stateName, input, (taskInput) => this.attempt(executionArn, taskInput, { timeoutSeconds, heartbeatSeconds }, run));
     };
   }
 
-  private taskHandler(state: Record<string, unknown>, executionArn: string): (input: unknown) => Promise<unknown> {
+  /** One attempt of a Task: its handler, raced against its TimeoutSeconds. */
+  private async attempt(executionArn: string, input: unknown, limits: { timeoutSeconds?: number; heartbeatSeconds?: number }, run: TaskRun): Promise<unknown> {
+    const over = new AbortController();
+    const halt = this.running.get(executionArn)?.halt.signal;
+    const attempt: TaskAttempt = { signal: halt ? AbortSignal.any([over.signal, halt]) : over.signal, ...(limits.heartbeatSeconds ? { heartbeatSeconds: limits.heartbeatSeconds } : {}) };
+    try {
+      const work = run(input, attempt);
+      if (limits.timeoutSeconds === undefined) return await work;
+      work.catch(() => undefined);
+      const seconds = limits.timeoutSeconds;
+      const timer = this.sleep(seconds * 1000, attempt.signal).then((elapsed) => {
+        if (!elapsed) return new Promise<never>(() => undefined);
+        if (attempt.token) this.expire(attempt.token);
+        throw statesError('States.Timeout', `The task ran longer than its TimeoutSeconds (${seconds} s)`);
+      });
+      return await Promise.race([work, timer]);
+    } finally {
+      over.abort();
+    }
+  }
+
+  /** A callback task that timed out: its token is spent (SendTask* answer TaskTimedOut). */
+  private expire(token: string): void {
+    const w = this.waiters.get(token);
+    if (w && !w.settled) w.settled = true;
+  }
+
+  private taskHandler(state: Record<string, unknown>, executionArn: string): TaskRun {
     const resource = state['Resource'];
     const service = typeof resource === 'string' ? resource : '';
     if (service.startsWith('arn:aws:states:::states:startExecution')) {
@@ -368,22 +514,48 @@ export class LocalWorkflowEngine {
     }
     if (service.startsWith('arn:aws:states:::lambda:invoke')) {
       const callback = service.endsWith('.waitForTaskToken');
-      return async (input) => {
+      return async (input, attempt) => {
         const p = input as { FunctionName: unknown; Payload?: unknown };
         const fn = resolveRef(p.FunctionName, this.def, 'function');
         if (!callback) return { Payload: await this.invoke(fn, p.Payload ?? {}), StatusCode: 200, ExecutedVersion: '$LATEST' };
         const token = findToken(p.Payload);
         if (!token) throw new Error(`${fn}: a waitForTaskToken task must pass $$.Task.Token in its payload`);
-        const wait = new Promise((resolve, reject) => this.waiters.set(token, { resolve, reject, settled: false, executionArn }));
+        const waiter = { settled: false, executionArn } as Waiter;
+        const wait = new Promise((resolve, reject) => Object.assign(waiter, { resolve, reject }));
+        this.waiters.set(token, waiter);
+        attempt.token = token;
         // The callback may arrive while the function still runs (a request superseded the moment
         // it was sent): the task then fails with it, as on AWS, once the invocation returns.
         wait.catch(() => undefined);
+        if (attempt.heartbeatSeconds) this.watchHeartbeat(waiter, attempt.heartbeatSeconds, attempt.signal);
         await this.invoke(fn, p.Payload ?? {});
         return wait;
       };
     }
     const fn = resolveRef(resource, this.def, 'function');
     return (input) => this.invoke(fn, input);
+  }
+
+  /**
+   * HeartbeatSeconds of a callback task: "If more time than the specified seconds elapses
+   * between heartbeats from the task, this state fails with a States.HeartbeatTimeout error"
+   * (Developer Guide, "Task workflow state"). The clock starts with the task; each
+   * SendTaskHeartbeat starts it again. Like a timeout, it spends the token.
+   */
+  private watchHeartbeat(waiter: Waiter, seconds: number, over: AbortSignal): void {
+    let beat: AbortController | undefined;
+    const arm = (): void => {
+      beat?.abort();
+      const current = new AbortController();
+      beat = current;
+      void this.sleep(seconds * 1000, AbortSignal.any([current.signal, over])).then((elapsed) => {
+        if (!elapsed || waiter.settled) return;
+        waiter.settled = true;
+        waiter.reject(statesError('States.HeartbeatTimeout', `No SendTaskHeartbeat for HeartbeatSeconds (${seconds} s)`));
+      });
+    };
+    waiter.beat = arm;
+    arm();
   }
 }
 
@@ -463,9 +635,9 @@ function capInlineMap(stateName: string, state: Record<string, unknown>): void {
   state['MaxConcurrency'] = inlineMapConcurrency(state['MaxConcurrency']);
 }
 
-/** A Wait state rewritten as a pass-through Task (same transitions and paths). */
+/** A Wait state rewritten as a pass-through Task (same transitions and paths, no interpreter timeout). */
 function waitAsTask(state: Record<string, unknown>): Record<string, unknown> {
-  const task: Record<string, unknown> = { Type: 'Task', Resource: 'arn:aws:states:::local:wait', Comment: state['Comment'] ?? 'wait' };
+  const task: Record<string, unknown> = { Type: 'Task', Resource: 'arn:aws:states:::local:wait', Comment: state['Comment'] ?? 'wait', TimeoutSeconds: INTERPRETER_TIMER_CEILING_SECONDS };
   for (const k of ['Next', 'End', 'InputPath', 'OutputPath']) if (k in state) task[k] = state[k];
   return task;
 }
@@ -479,4 +651,43 @@ export function waitMs(state: Record<string, unknown>, input: unknown, nowMs: nu
   return ts ? Math.max(0, Date.parse(ts) - nowMs) : 0;
 }
 
+function positiveInteger(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
+}
 
+/** TimeoutSecondsPath / HeartbeatSecondsPath: a reference path that must select a positive integer. */
+function secondsAt(path: string, wrapped: Wrapped, field: string): number {
+  const found = path.startsWith('$$') ? referencePath(path.slice(1), wrapped.context) : referencePath(path, wrapped.state);
+  const seconds = found.found ? positiveInteger(found.value) : undefined;
+  if (seconds === undefined) {
+    throw new Error(found.found ? `${field} '${path}' selects ${JSON.stringify(found.value)}, not a positive integer` : `${field} '${path}' selects nothing in the state input`);
+  }
+  return seconds;
+}
+
+const PATH_STEP = /\.([^.[\]]+)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]|\["((?:[^"\\]|\\.)*)"\]/y;
+
+/**
+ * The value a Reference Path (`$.a.b`, `$['a']`, `$.list[0]`: one node, no wildcards or
+ * filters; Amazon States Language, "Reference Paths") selects in `root`.
+ */
+export function referencePath(path: string, root: unknown): { found: boolean; value?: unknown } {
+  if (!path.startsWith('$')) return { found: false };
+  let value = root;
+  PATH_STEP.lastIndex = 1;
+  while (PATH_STEP.lastIndex < path.length) {
+    const at = PATH_STEP.lastIndex;
+    const m = PATH_STEP.exec(path);
+    if (!m || m.index !== at) return { found: false };
+    const key = m[1] ?? m[3] ?? m[4];
+    if (key !== undefined) {
+      if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, key)) return { found: false };
+      value = (value as Record<string, unknown>)[key];
+    } else {
+      const index = Number(m[2]);
+      if (!Array.isArray(value) || index >= value.length) return { found: false };
+      value = value[index];
+    }
+  }
+  return { found: true, value };
+}

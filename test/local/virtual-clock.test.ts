@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../local/virtual-clock.ts';
+import { VirtualClock, sleepUnlessAborted } from '../../local/virtual-clock.ts';
 
 const START = Date.UTC(2025, 0, 1);
 
@@ -207,5 +207,53 @@ describe('VirtualClock in real-time-scaled mode', () => {
     // Assess
     expect(clock.now() - START).toBeGreaterThanOrEqual(60_000);
     expect(clock.pendingTimers()).toBe(0);
+  });
+});
+
+describe('VirtualClock: cancelled sleeps', () => {
+  it('takes a sleeper off the clock when its signal aborts, so time does not jump to it', async () => {
+    // Prepare: a timeout that is no longer needed, and a real sleeper after it
+    const clock = new VirtualClock({ startMs: START });
+    const cancel = new AbortController();
+    const stale = clock.sleep(3_600_000, cancel.signal);
+    const order: string[] = [];
+    const later = clock.sleep(7_200_000).then(() => order.push(`later@${clock.now() - START}`));
+
+    // Act
+    cancel.abort();
+    await expect(stale).rejects.toMatchObject({ name: 'AbortError' });
+    await later;
+
+    // Assess: the clock went straight to the remaining sleeper
+    expect(order).toEqual(['later@7200000']);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('keeps the other sleepers in order when one in the middle is cancelled', async () => {
+    // Prepare
+    const clock = new VirtualClock({ startMs: START, autoAdvance: false });
+    const woke: number[] = [];
+    const cancels = Array.from({ length: 50 }, () => new AbortController());
+    const sleeps = cancels.map((c, i) => clock.sleep((i * 37) % 50 * 10, c.signal).then(() => woke.push((i * 37) % 50), () => undefined));
+
+    // Act: cancel every third
+    cancels.forEach((c, i) => { if (i % 3 === 0) c.abort(); });
+    await clock.advanceAsync(1_000);
+    await Promise.all(sleeps);
+
+    // Assess
+    const expected = cancels.map((_, i) => (i * 37) % 50).filter((_, i) => i % 3 !== 0).sort((a, b) => a - b);
+    expect(woke).toEqual(expected);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('rejects at once when the signal is already aborted, and sleepUnlessAborted reports it', async () => {
+    const clock = new VirtualClock({ startMs: START });
+    const done = new AbortController();
+    done.abort();
+    await expect(clock.sleep(10, done.signal)).rejects.toBeDefined();
+    expect(clock.pendingTimers()).toBe(0);
+    expect(await sleepUnlessAborted(clock, 10, done.signal)).toBe(false);
+    expect(await sleepUnlessAborted(clock, 10, new AbortController().signal)).toBe(true);
   });
 });
