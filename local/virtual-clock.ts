@@ -1,3 +1,4 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Clock } from '../domain/shared/index.ts';
 
 /**
@@ -12,6 +13,9 @@ import type { Clock } from '../domain/shared/index.ts';
  *   `now() = startMs + wallElapsed * k`, and `sleep(ms)` resolves after `ms / k` wall milliseconds.
  *
  * Timers always resolve in (due time, registration order), so runs are deterministic.
+ *
+ * With `persistTo`, the clock never goes backwards across restarts, clean or not (kill -9): see
+ * VirtualClockOptions.persistTo.
  */
 export interface VirtualClockOptions {
   /** Virtual epoch milliseconds at construction. */
@@ -28,7 +32,23 @@ export interface VirtualClockOptions {
    * (default 1). Raise it when code under test takes several macrotasks between two sleeps.
    */
   settleTurns?: number;
+  /**
+   * A file that keeps the clock's high-water mark, so that a clock started again over it never
+   * reads earlier than anything this one returned, even when the process was killed without
+   * closing. The clock starts at max(startMs, the mark in the file). It writes (atomically: a
+   * temporary file, then a rename) a lease ahead of the current time, `now + leaseMs`, and renews
+   * it before `now()` can pass it: on a wall-clock interval of `persistEveryMs` in scaled mode,
+   * and at the latest when `now()` is read past the lease. A restart after a crash may therefore
+   * start up to one lease ahead of where the clock stopped, never behind. `dispose()` writes the
+   * exact time, so a clean restart resumes where it stopped.
+   */
+  persistTo?: string;
+  /** Scaled mode: wall milliseconds between lease renewals (default 1000). */
+  persistEveryMs?: number;
 }
+
+/** The high-water mark a `persistTo` file holds. */
+interface PersistedMark { virtualNowMs: number; writtenAt: string }
 
 interface Timer {
   due: number;
@@ -130,6 +150,18 @@ export class VirtualClock implements Clock {
   private immediate: NodeJS.Immediate | undefined;
   private immediateTurns = 0;
   private realTimeout: NodeJS.Timeout | undefined;
+  private readonly persist: { file: string; leaseMs: number; mark: number; renew?: NodeJS.Timeout } | undefined;
+
+  /** The mark a `persistTo` file holds, or undefined when there is none (missing or unreadable). */
+  static readPersisted(file: string): number | undefined {
+    if (!existsSync(file)) return undefined;
+    try {
+      const mark = (JSON.parse(readFileSync(file, 'utf8')) as Partial<PersistedMark>).virtualNowMs;
+      return typeof mark === 'number' && Number.isFinite(mark) ? mark : undefined;
+    } catch {
+      return undefined;
+    }
+  }
 
   constructor(options: VirtualClockOptions) {
     if (!Number.isFinite(options.startMs)) throw new RangeError('VirtualClock: startMs must be a finite number');
@@ -143,13 +175,47 @@ export class VirtualClock implements Clock {
     this.speed = options.speed;
     this.autoAdvance = options.autoAdvance ?? true;
     this.settleTurns = settleTurns;
-    this.base = options.startMs;
+    const everyMs = options.persistEveryMs ?? 1000;
+    if (!(everyMs > 0 && Number.isFinite(everyMs))) throw new RangeError('VirtualClock: persistEveryMs must be a positive finite number');
+    const persisted = options.persistTo === undefined ? undefined : VirtualClock.readPersisted(options.persistTo);
+    this.base = Math.max(options.startMs, persisted ?? -Infinity);
     this.wallAnchor = performance.now();
+    if (options.persistTo !== undefined) {
+      // Scaled: two renewal intervals of virtual time. Discrete: time moves in jumps, each
+      // written when it is first read past the lease; a minute of lease spares the small ones.
+      const leaseMs = this.speed === undefined ? 60_000 : 2 * everyMs * this.speed;
+      this.persist = { file: options.persistTo, leaseMs, mark: -Infinity };
+      this.writeMark(this.base + leaseMs);
+      if (this.speed !== undefined) {
+        this.persist.renew = setInterval(() => {
+          const t = this.now();
+          if (t + leaseMs / 2 > this.persist!.mark) this.writeMark(t + leaseMs);
+        }, everyMs);
+        this.persist.renew.unref();
+      }
+    }
   }
 
   now(): number {
-    if (this.speed === undefined) return this.base;
-    return this.base + (performance.now() - this.wallAnchor) * this.speed;
+    const t = this.speed === undefined ? this.base : this.base + (performance.now() - this.wallAnchor) * this.speed;
+    if (this.persist !== undefined && t > this.persist.mark) this.writeMark(t + this.persist.leaseMs);
+    return t;
+  }
+
+  /** Write the exact current time to the `persistTo` file now (dispose does it too). */
+  flush(): void {
+    if (this.persist === undefined) return;
+    const t = this.speed === undefined ? this.base : this.base + (performance.now() - this.wallAnchor) * this.speed;
+    this.writeMark(t);
+  }
+
+  private writeMark(mark: number): void {
+    const persist = this.persist!;
+    persist.mark = mark;
+    const body: PersistedMark = { virtualNowMs: mark, writtenAt: new Date().toISOString() };
+    const tmp = `${persist.file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(body));
+    renameSync(tmp, persist.file);
   }
 
   /**
@@ -236,6 +302,9 @@ export class VirtualClock implements Clock {
 
   /** Cancel the driver's pending wake-ups (sleepers stay pending). Call `advance` or `sleep` to restart. */
   dispose(): void {
+    if (this.persist?.renew !== undefined) clearInterval(this.persist.renew);
+    if (this.persist !== undefined) delete this.persist.renew;
+    this.flush();
     if (this.immediate !== undefined) clearImmediate(this.immediate);
     if (this.realTimeout !== undefined) clearTimeout(this.realTimeout);
     this.immediate = undefined;

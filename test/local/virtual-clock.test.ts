@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock, sleepUnlessAborted } from '../../local/virtual-clock.ts';
 
 const START = Date.UTC(2025, 0, 1);
@@ -255,5 +258,86 @@ describe('VirtualClock: cancelled sleeps', () => {
     expect(clock.pendingTimers()).toBe(0);
     expect(await sleepUnlessAborted(clock, 10, done.signal)).toBe(false);
     expect(await sleepUnlessAborted(clock, 10, new AbortController().signal)).toBe(true);
+  });
+});
+
+describe('VirtualClock: persistTo keeps time from going backwards across restarts', () => {
+  const dirs: string[] = [];
+  const clocks: VirtualClock[] = [];
+  function markFile(): string {
+    const dir = mkdtempSync(path.join(tmpdir(), 'clock-'));
+    dirs.push(dir);
+    return path.join(dir, 'virtual-clock.json');
+  }
+  function clockOver(file: string, options: { startMs?: number; speed?: number; persistEveryMs?: number } = {}): VirtualClock {
+    const clock = new VirtualClock({ startMs: options.startMs ?? START, persistTo: file, ...(options.speed ? { speed: options.speed } : {}), ...(options.persistEveryMs ? { persistEveryMs: options.persistEveryMs } : {}) });
+    clocks.push(clock);
+    return clock;
+  }
+  afterEach(() => {
+    for (const c of clocks.splice(0)) c.dispose();
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('a sped-up clock killed without closing restarts no earlier than anything it returned', async () => {
+    // Prepare: 20× faster than the wall clock, as the local runtime runs
+    const file = markFile();
+    const first = clockOver(file, { speed: 20, persistEveryMs: 20 });
+    const seen: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 15));
+      seen.push(first.now());
+    }
+
+    // Act: "kill -9": the first clock is never disposed; a new one starts from the wall clock's
+    // time, which is behind the sped-up virtual time
+    const restarted = clockOver(file, { startMs: START, speed: 20 });
+
+    // Assess
+    expect(Math.max(...seen)).toBeGreaterThan(START + 2_000);
+    expect(restarted.now()).toBeGreaterThanOrEqual(Math.max(...seen));
+  });
+
+  it('a discrete clock that jumped hours ahead restarts no earlier than its last reading', async () => {
+    // Prepare
+    const file = markFile();
+    const first = clockOver(file);
+    await first.sleep(6 * 3_600_000);
+    const last = first.now();
+    first.advance(90_000);
+    const afterAdvance = first.now();
+
+    // Act: restarted without dispose
+    const restarted = clockOver(file, { startMs: START });
+
+    // Assess
+    expect(last).toBe(START + 6 * 3_600_000);
+    expect(restarted.now()).toBeGreaterThanOrEqual(afterAdvance);
+  });
+
+  it('resumes exactly where it stopped after a clean dispose', async () => {
+    // Prepare
+    const file = markFile();
+    const first = new VirtualClock({ startMs: START, persistTo: file });
+    await first.sleep(42_000);
+
+    // Act
+    first.dispose();
+    const written = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    const restarted = clockOver(file, { startMs: START });
+
+    // Assess
+    expect(written).toMatchObject({ virtualNowMs: START + 42_000 });
+    expect(restarted.now()).toBe(START + 42_000);
+  });
+
+  it('starts at startMs when it is later than the mark, or when the file is missing or unreadable', () => {
+    const file = markFile();
+    writeFileSync(file, JSON.stringify({ virtualNowMs: START }));
+    expect(clockOver(file, { startMs: START + 5_000 }).now()).toBe(START + 5_000);
+    const broken = markFile();
+    writeFileSync(broken, '{"virtualNowMs": ');
+    expect(clockOver(broken, { startMs: START }).now()).toBe(START);
+    expect(clockOver(markFile(), { startMs: START }).now()).toBe(START);
   });
 });
