@@ -1,9 +1,22 @@
+import { randomBytes } from 'node:crypto';
+
 /**
- * Deterministic, realistic-looking resource IDs: `<prefix>-0` + 16 hex digits, like current AWS IDs
- * (e.g. `i-0a1b2c3d4e5f60718`). The 16 digits are a bijective 64-bit mix of a per-simulator counter and
- * seed, so IDs never collide and the same run always produces the same IDs.
+ * Realistic-looking resource IDs: `<prefix>-` + 17 hex digits, like current AWS IDs (e.g.
+ * `i-0a1b2c3d4e5f60718`; here the first digit is always 0). The last 16 are a bijective 64-bit
+ * mix of an ID space (high 32 bits) and a counter (low 32 bits), so within one space no two IDs
+ * collide, and two spaces never share an ID.
+ *
+ * A simulator draws its space at random when it starts (idSpace()), unless it is given a seed:
+ * EC2 IDs are unique and never reused, and a counter alone would hand out again the IDs of a
+ * previous run whose saved state was lost or older, or that another simulator over the same
+ * saved state also handed out. Two random spaces coincide with probability 2^-32.
  */
 const MASK64 = (1n << 64n) - 1n;
+
+/** A fresh random ID space (32 bits). */
+export function idSpace(): number {
+  return randomBytes(4).readUInt32BE(0);
+}
 
 function mix64(x: bigint): bigint {
   let z = (x + 0x9e3779b97f4a7c15n) & MASK64;
@@ -12,8 +25,8 @@ function mix64(x: bigint): bigint {
   return z ^ (z >> 31n);
 }
 
-export function formatId(prefix: string, counter: number, seed: number): string {
-  const value = mix64((BigInt(counter) ^ (BigInt(seed >>> 0) << 32n)) & MASK64);
+export function formatId(prefix: string, counter: number, space: number): string {
+  const value = mix64((BigInt(counter) ^ (BigInt(space >>> 0) << 32n)) & MASK64);
   return `${prefix}-0${value.toString(16).padStart(16, '0')}`;
 }
 

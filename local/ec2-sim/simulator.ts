@@ -4,7 +4,7 @@ import { COMMANDS, isSupportedCommand } from './commands/index.ts';
 import type { CommandHandler } from './commands/types.ts';
 import { ec2Error } from './errors.ts';
 import { type Ec2Faults, FaultInjector, readFaultsFile } from './faults.ts';
-import { formatId } from './ids.ts';
+import { formatId, idSpace } from './ids.ts';
 import { imageState, instanceState, instanceVisible, snapshotState, volumeExists } from './lifecycle.ts';
 import { type Ec2SimState, emptyState, type RouteRecord, type SimContext, type SimSettings, type Tags } from './state.ts';
 import { type BucketName, CallStats, type CallStatsSnapshot, type ThrottlingConfig, Throttler } from './throttling.ts';
@@ -14,7 +14,11 @@ import { ID_KINDS } from './query.ts';
 export interface Ec2SimulatorOptions extends Partial<SimSettings> {
   /** Drives every lifecycle and the token buckets; a VirtualClock in tests and the local runtime. */
   clock: Clock;
-  /** Seeds resource IDs and the failure-rate RNG (default 1). */
+  /**
+   * Seeds the failure-rate RNG (default 1) and, when given, the resource IDs, which are then the
+   * same on every run (benchmarks). Without a seed the IDs come from a random ID space drawn at
+   * start (ids.ts), so no ID is handed out twice, even across restarts from lost or older state.
+   */
   seed?: number;
   /** Override bucket sizes/rates, or `false` to disable throttling. Default: EC2's documented buckets. */
   throttling?: Partial<ThrottlingConfig> | false;
@@ -135,6 +139,7 @@ export class Ec2Simulator {
   readonly settings: SimSettings;
   private state: Ec2SimState;
   private readonly seed: number;
+  private readonly idSpace: number;
   private readonly faultInjector: FaultInjector;
   private readonly throttler: Throttler;
   private readonly callStats = new CallStats();
@@ -146,6 +151,7 @@ export class Ec2Simulator {
     this.clock = clock;
     this.settings = { ...DEFAULT_SETTINGS, ...stripUndefined(settings) };
     this.seed = seed ?? 1;
+    this.idSpace = seed ?? idSpace();
     this.faultInjector = new FaultInjector(this.seed);
     if (faults !== undefined) this.faultInjector.set(faults);
     this.throttler = new Throttler(clock, throttling ?? {});
@@ -159,8 +165,21 @@ export class Ec2Simulator {
       clock,
       settings: this.settings,
       faults: this.faultInjector,
-      newId: (prefix) => formatId(prefix, ++self.state.idCounter, self.seed),
+      newId: (prefix) => self.freshId(prefix),
     };
+  }
+
+  /**
+   * The next ID of this simulator's space. One already in the state (a resource kept from a
+   * run whose space coincided, or given explicitly) is skipped.
+   */
+  private freshId(prefix: string): string {
+    const s = this.state;
+    for (;;) {
+      const id = formatId(prefix, ++s.idCounter, this.idSpace);
+      const taken = id in s.instances || id in s.images || id in s.snapshots || id in s.volumes || id in s.vpcs || id in s.subnets || id in s.securityGroups || id in s.routeTables;
+      if (!taken) return id;
+    }
   }
 
   /**
@@ -322,7 +341,7 @@ export class Ec2Simulator {
       instanceId: options.instanceId,
       reservationId: this.ctx.newId('r'),
       launchIndex: 0,
-      imageId: options.imageId ?? formatId('ami', 0, this.seed),
+      imageId: options.imageId ?? formatId('ami', 0, this.idSpace),
       instanceType: options.instanceType ?? 't3.micro',
       subnet,
       privateIpAddress,
