@@ -69,7 +69,13 @@ async function sendFinding(deps: RouteDeps, req: LocalRequest): Promise<LocalRes
   const deliveries = await deps.rt.putEvent(event);
   const delivery = deliveries.find((d) => d.functionName === 'assess-finding');
   if (!delivery) throw new HttpError(422, 'no rule on the local event bus sends this event to assess-finding');
-  if (delivery.status === 'failed') throw new HttpError(/^ValidationError|^UnsupportedEventError/.test(delivery.error ?? '') ? 422 : 502, `assess-finding refused the event: ${delivery.error}`);
+  if (delivery.status === 'failed') {
+    // Our own refusals name the offending path and reach the caller; anything else (a store's or
+    // an SDK's message, a crash) stays in the log under a reference the caller can quote.
+    if (/^(ValidationError|UnsupportedEventError): /.test(delivery.error ?? '')) throw new HttpError(422, `assess-finding refused the event: ${delivery.error!.slice(0, 2000)}`);
+    process.stderr.write(`local API: assess-finding failed on event ${delivery.id}: ${delivery.error}\n`);
+    throw new HttpError(502, `assess-finding failed on this event (reference ${delivery.id}; the cause is in the runtime's log)`);
+  }
   const result = delivery.result as { incidentId: string; action: string; delivery: string; created: boolean; correlated: boolean; reinfected?: boolean; alsoFolded?: string[] };
   const approval = result.action === 'failover-proposal' ? await awaitApprovalLink(deps, result.incidentId, wait * 1000) : null;
   const incident = await deps.stores.incidents.getIncident(result.incidentId);

@@ -1,32 +1,41 @@
 import { z } from 'zod';
-import { isIsoTimestamp, parseWith, UnsupportedEventError, ValidationError } from '../shared/index.ts';
+import {
+  AWS_ACCOUNT_ID, AWS_ARN, AWS_REGION, checkShape, EC2_TAG_KEY_MAX, EC2_TAG_VALUE_MAX, GUARDDUTY_FINDING_ID, idSchema, INSTANCE_ID, isIsoTimestamp, parseWith,
+  quoted, UnsupportedEventError, ValidationError,
+} from '../shared/index.ts';
 
 /**
  * GuardDuty finding intake. Powertools' parser has no GuardDuty schema, so this is ours.
- * Only the fields Cleanpoint reads are checked strictly; everything else passes through
- * untouched (GuardDuty adds fields over time and we must not reject new findings).
+ * Only the fields Cleanpoint reads are checked strictly, to the formats AWS documents (ids,
+ * account, Region, ARN, tag lengths); everything else passes through untouched (GuardDuty adds
+ * fields over time and we must not reject new findings), but the whole event is bounded first
+ * (checkShape: 32 levels, 256 KiB) so nothing recursive ever sees a pathological value.
  */
 
-const isoDate = z.string().refine(isIsoTimestamp, { message: 'must be an ISO-8601 timestamp with a time zone' });
+const isoDate = z.string().max(64).refine(isIsoTimestamp, { message: 'must be an ISO-8601 timestamp with a time zone' });
 
-const tagSchema = z.looseObject({ key: z.string(), value: z.string().nullable().optional() });
+/** Longer than any title GuardDuty writes (a template around resource names of at most 253 characters). */
+export const MAX_FINDING_TITLE = 1024;
+
+const tagSchema = z.looseObject({ key: z.string().max(EC2_TAG_KEY_MAX), value: z.string().max(EC2_TAG_VALUE_MAX).nullable().optional() });
 
 const instanceDetailsSchema = z.looseObject({
-  instanceId: z.string().min(1).optional(),
+  instanceId: idSchema(INSTANCE_ID).optional(),
   tags: z.array(tagSchema).nullable().optional(),
 });
 
 export const guardDutyFindingSchema = z.looseObject({
   schemaVersion: z.string().optional(),
   /** Optional: a partial envelope may omit it; it is then taken from the ARN. */
-  accountId: z.string().min(1, 'must not be empty').optional(),
-  region: z.string().min(1, 'must not be empty'),
-  partition: z.string().optional(),
-  id: z.string().min(1, 'must not be empty'),
-  arn: z.string().optional(),
-  type: z.string().min(1, 'must not be empty').regex(/^[A-Za-z]+:[^\s]+$/, 'must look like ThreatPurpose:ResourceType/ThreatFamily'),
+  accountId: idSchema(AWS_ACCOUNT_ID).optional(),
+  region: z.string().min(1, 'must not be empty').pipe(idSchema(AWS_REGION)),
+  partition: z.string().max(32).optional(),
+  id: z.string().min(1, 'must not be empty').pipe(idSchema(GUARDDUTY_FINDING_ID)),
+  arn: idSchema(AWS_ARN).optional(),
+  // 1 to 100 characters (GuardDuty API reference, FindingDetail.findingType); the longest type today has 93.
+  type: z.string().min(1, 'must not be empty').max(100).regex(/^[A-Za-z]+:[^\s]+$/, 'must look like ThreatPurpose:ResourceType/ThreatFamily'),
   resource: z.looseObject({
-    resourceType: z.string().min(1, 'must not be empty'),
+    resourceType: z.string().min(1, 'must not be empty').max(128),
     instanceDetails: instanceDetailsSchema.nullable().optional(),
   }),
   service: z.looseObject({
@@ -39,7 +48,7 @@ export const guardDutyFindingSchema = z.looseObject({
   severity: z.number().min(0, 'must be between 0 and 10').max(10, 'must be between 0 and 10'),
   createdAt: isoDate,
   updatedAt: isoDate.optional(),
-  title: z.string().optional(),
+  title: z.string().max(MAX_FINDING_TITLE).optional(),
   description: z.string().optional(),
 });
 export type GuardDutyFinding = z.infer<typeof guardDutyFindingSchema>;
@@ -108,17 +117,19 @@ export function parseFinding(input: unknown): Finding {
   if (!isObject(input)) {
     throw new ValidationError('GuardDuty finding', [{ path: '', message: `expected a JSON object, got ${describe(input)}` }]);
   }
+  // Before anything recursive (zod, and later the stores and the logs) sees it.
+  checkShape(input, 'GuardDuty finding');
   const envelope = 'detail-type' in input || 'source' in input || 'detail' in input;
   if (!envelope) return normaliseFinding(parseWith(guardDutyFindingSchema, input, 'GuardDuty finding'));
 
   const source = input['source'];
   const detailType = input['detail-type'];
   if (source !== undefined && source !== GUARDDUTY_SOURCE) {
-    throw new UnsupportedEventError(`event source ${JSON.stringify(source)} is not ${GUARDDUTY_SOURCE}`);
+    throw new UnsupportedEventError(`event source ${quoted(source)} is not ${GUARDDUTY_SOURCE}`);
   }
   if (detailType !== undefined && detailType !== GUARDDUTY_DETAIL_TYPE) {
     throw new UnsupportedEventError(
-      `detail-type ${JSON.stringify(detailType)} is not a GuardDuty finding (expected ${JSON.stringify(GUARDDUTY_DETAIL_TYPE)})`,
+      `detail-type ${quoted(detailType)} is not a GuardDuty finding (expected ${JSON.stringify(GUARDDUTY_DETAIL_TYPE)})`,
     );
   }
   if (!isObject(input['detail'])) {

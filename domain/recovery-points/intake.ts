@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DRS_SOURCE_SERVER_ARN, idSchema, isIsoTimestamp, parseWith, UnsupportedEventError, ValidationError } from '../shared/index.ts';
+import { checkShape, DRS_SOURCE_SERVER_ARN, idSchema, isIsoTimestamp, parseWith, quoted, UnsupportedEventError, ValidationError } from '../shared/index.ts';
 import type { InventoryIndex } from '../inventory/index.ts';
 import type { RecoveryPointWriter, SnapshotDirectory } from '../ports/index.ts';
 import type { SnapshotInfo } from './snapshot-info.ts';
@@ -8,7 +8,7 @@ import type { RecoveryPoint } from './catalogue.ts';
 /** Snapshot tags Cleanpoint reads: which machine a snapshot belongs to, and as which device. */
 export const SNAPSHOT_TAG = { machine: 'cleanpoint:machine', device: 'cleanpoint:device' } as const;
 
-const snapshotArn = z.string().regex(/snapshot\/snap-[0-9a-f]+$/, 'must be an EBS snapshot ARN');
+const snapshotArn = z.string().max(2048).regex(/snapshot\/snap-[0-9a-f]+$/, 'must be an EBS snapshot ARN');
 const ebsSingle = z.looseObject({
   source: z.literal('aws.ec2'),
   'detail-type': z.literal('EBS Snapshot Notification'),
@@ -29,7 +29,12 @@ const drsPit = z.looseObject({
   'detail-type': z.literal('DRS PIT Snapshot Taken'),
   time: z.string().refine(isIsoTimestamp, 'must be an ISO-8601 timestamp'),
   resources: z.array(idSchema(DRS_SOURCE_SERVER_ARN)).min(1),
-  detail: z.looseObject({ DrsSnapshotID: z.string().min(1), EbsSnapshotIDs: z.string().optional() }),
+  // DrsSnapshotID becomes part of a catalogue key (DynamoDB refuses sort keys over 1024 bytes):
+  // DRS's own ids are `pit-` and 17 hex digits (21 characters); 128 is ours, for any future form.
+  detail: z.looseObject({
+    DrsSnapshotID: z.string().min(1).max(128).regex(/^[A-Za-z0-9_-]+$/, 'must be a DRS snapshot id'),
+    EbsSnapshotIDs: z.string().max(4096).regex(/^[\sA-Za-z0-9,-]*$/, 'must be snapshot ids separated by commas').optional(),
+  }),
 });
 
 const idFromArn = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
@@ -53,6 +58,7 @@ export interface RecordedPoints {
  */
 export function recordRecoveryPoints(deps: { snapshots: SnapshotDirectory; writer: RecoveryPointWriter; index: InventoryIndex }) {
   return async (event: unknown): Promise<RecordedPoints> => {
+    checkShape(event, 'snapshot event'); // before anything recursive sees it
     const e = event as { source?: unknown; 'detail-type'?: unknown };
     let snapshotIds: string[];
     let pointKey: string;
@@ -82,7 +88,7 @@ export function recordRecoveryPoints(deps: { snapshots: SnapshotDirectory; write
       pointKey = `ebs-${snapshotIds[0]}`;
       source = 'ebs';
     } else {
-      throw new UnsupportedEventError(`not a snapshot event (source ${JSON.stringify(e?.source)}, detail-type ${JSON.stringify(e?.['detail-type'])})`);
+      throw new UnsupportedEventError(`not a snapshot event (source ${quoted(e?.source)}, detail-type ${quoted(e?.['detail-type'])})`);
     }
 
     const infos = snapshotIds.length ? await deps.snapshots.describeSnapshots(snapshotIds) : [];

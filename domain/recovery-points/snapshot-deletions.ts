@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, NotFoundError, parseWith, SNAPSHOT_ID, toIso, UnsupportedEventError, type Clock } from '../shared/index.ts';
+import { checkShape, idSchema, NotFoundError, parseWith, SNAPSHOT_ID, toIso, UnsupportedEventError, type Clock } from '../shared/index.ts';
 import type { AuditLog, EventPublisher, RecoveryPointSnapshotIndex, RecoveryPointWriter } from '../ports/index.ts';
 import { catalogAuditStream } from './verdicts.ts';
 
@@ -18,7 +18,7 @@ const deleteSnapshotSchema = z.looseObject({
     eventSource: z.literal('ec2.amazonaws.com'),
     eventName: z.literal('DeleteSnapshot'),
     eventTime: z.string().optional(),
-    errorCode: z.string().optional(),
+    errorCode: z.string().max(256).optional(),
     requestParameters: z.looseObject({ snapshotId: idSchema(SNAPSHOT_ID) }),
   }),
 });
@@ -42,6 +42,7 @@ export function recordSnapshotDeletion(deps: {
   catalog: RecoveryPointSnapshotIndex & Pick<RecoveryPointWriter, 'markPoint'>; audit: AuditLog; events: EventPublisher; clock: Clock;
 }) {
   return async (event: unknown): Promise<DeletionResult> => {
+    checkShape(event, 'DeleteSnapshot event'); // before anything recursive sees it
     if (!isSnapshotDeletion(event)) throw new UnsupportedEventError('not a DeleteSnapshot call recorded by CloudTrail');
     const e = parseWith(deleteSnapshotSchema, event, 'DeleteSnapshot event');
     const snapshotId = e.detail.requestParameters.snapshotId;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isIsoTimestamp, MINUTE_MS, parseWith, toIso, UnsupportedEventError, ValidationError, type Clock } from '../shared/index.ts';
+import { checkShape, GUARDDUTY_FINDING_ID, idSchema, isIsoTimestamp, MINUTE_MS, parseWith, quoted, toIso, UnsupportedEventError, ValidationError, type Clock } from '../shared/index.ts';
 import { BACKUP_MALWARE_FINDING_TYPES, GUARDDUTY_DETAIL_TYPE, GUARDDUTY_SOURCE } from '../findings/model.ts';
 import type { InventoryIndex } from '../inventory/index.ts';
 import type {
@@ -35,6 +35,8 @@ export const BACKUP_SOURCE = 'aws.backup';
 export const BACKUP_SCAN_DETAIL_TYPE = 'Scan Job State Change';
 
 const MAX_THREATS = 50;
+/** Scan and scan job ids become audit and record keys; AWS issues UUIDs (36 characters). 128 is ours. */
+const SCAN_ID_MAX = 128;
 
 const isoDate = z.string().refine(isIsoTimestamp, { message: 'must be an ISO-8601 timestamp with a time zone' });
 /** ec2 snapshot / image ARNs have an empty account field; Backup vault recovery points do not. */
@@ -56,7 +58,7 @@ const malwareFindingSchema = z.looseObject({
   source: z.literal(GUARDDUTY_SOURCE),
   'detail-type': z.literal(GUARDDUTY_DETAIL_TYPE),
   detail: z.looseObject({
-    id: z.string().min(1, 'must not be empty'),
+    id: z.string().min(1, 'must not be empty').pipe(idSchema(GUARDDUTY_FINDING_ID)),
     type: z.enum(BACKUP_MALWARE_FINDING_TYPES),
     createdAt: isoDate,
     resource: z.looseObject({
@@ -67,7 +69,7 @@ const malwareFindingSchema = z.looseObject({
     service: z.looseObject({
       additionalInfo: z.looseObject({ sample: z.boolean().optional() }).nullable().optional(),
       malwareScanDetails: z.looseObject({
-        scanId: z.string().min(1).optional(),
+        scanId: z.string().min(1).max(SCAN_ID_MAX).optional(),
         threats: z.array(threatSchema).nullable().optional(),
       }).nullable().optional(),
     }),
@@ -81,8 +83,8 @@ const backupScanSchema = z.looseObject({
   time: isoDate.optional(),
   detail: z.looseObject({
     state: z.string().min(1, 'must not be empty'),
-    scanJobId: z.string().min(1, 'must not be empty'),
-    scanId: z.string().min(1).optional(),
+    scanJobId: z.string().min(1, 'must not be empty').max(SCAN_ID_MAX),
+    scanId: z.string().min(1).max(SCAN_ID_MAX).optional(),
     recoveryPointArn: backupResourceArn,
     resourceArn: z.string().optional(),
     resourceType: z.string().optional(),
@@ -155,19 +157,20 @@ const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…`
  */
 export function parseScanEvent(event: unknown): ScanReport {
   if (!isObject(event)) throw new ValidationError('scan event', [{ path: '', message: 'expected an EventBridge event object' }]);
+  checkShape(event, 'scan event'); // before anything recursive sees it
   const source = event['source'];
   const detailType = event['detail-type'];
   if (source === GUARDDUTY_SOURCE && detailType === GUARDDUTY_DETAIL_TYPE) {
     const type = isObject(event['detail']) ? event['detail']['type'] : undefined;
     if (!(BACKUP_MALWARE_FINDING_TYPES as readonly unknown[]).includes(type)) {
-      throw new UnsupportedEventError(`GuardDuty finding type ${JSON.stringify(type)} is not a Malware Protection for Backup finding on EC2/EBS`);
+      throw new UnsupportedEventError(`GuardDuty finding type ${quoted(type)} is not a Malware Protection for Backup finding on EC2/EBS`);
     }
     return fromFinding(parseWith(malwareFindingSchema, event, 'GuardDuty Malware Protection for Backup finding'));
   }
   if (source === BACKUP_SOURCE && detailType === BACKUP_SCAN_DETAIL_TYPE) {
     return fromBackupScan(parseWith(backupScanSchema, event, 'AWS Backup scan job event'));
   }
-  throw new UnsupportedEventError(`not a malware-scan verdict (source ${JSON.stringify(source)}, detail-type ${JSON.stringify(detailType)})`);
+  throw new UnsupportedEventError(`not a malware-scan verdict (source ${quoted(source)}, detail-type ${quoted(detailType)})`);
 }
 
 function targetOf(arn: string, vault: { instanceId?: string; createdAt?: string } = {}): ScanTarget {

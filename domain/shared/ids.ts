@@ -23,6 +23,23 @@ export const DRILL_ID: IdFormat = { pattern: /^drill-[A-Za-z0-9-]{1,74}$/, label
 export const RUN_ID: IdFormat = { pattern: /^[A-Za-z0-9_-]+$/, maxLength: 80, label: 'a run id' };
 /** A name in the inventory: a machine id, a group name, a person id. */
 export const INVENTORY_NAME: IdFormat = { pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/, maxLength: 128, label: 'a name from the inventory' };
+/**
+ * A GuardDuty finding id. GuardDuty documents its ids only as 1 to 300 characters (API reference,
+ * FindingDetail.findingId, FindingReference.uid); the ids it issues are 32 lower-case hex digits.
+ * The character set is ours: what GuardDuty issues, what our tests use, and nothing that needs
+ * escaping in a key, a log line or a URL.
+ */
+export const GUARDDUTY_FINDING_ID: IdFormat = { pattern: /^[A-Za-z0-9][A-Za-z0-9._:-]*$/, maxLength: 300, label: 'a GuardDuty finding id', example: '16afba5c5c43e07c9e3e5e2e544e95df' };
+/** An AWS account id: 12 digits. */
+export const AWS_ACCOUNT_ID: IdFormat = { pattern: /^\d{12}$/, label: 'an AWS account id (12 digits)', example: '111122223333' };
+/** An AWS Region name (us-east-1, us-gov-west-1, cn-north-1, eusc-de-east-1). */
+export const AWS_REGION: IdFormat = { pattern: /^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/, maxLength: 32, label: 'an AWS Region name', example: 'eu-west-1' };
+/** An ARN: `arn:partition:service:region:account:resource`, at most 2048 characters (the longest IAM allows). */
+export const AWS_ARN: IdFormat = { pattern: /^arn:aws(-[a-z]+)*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:\S+$/, maxLength: 2048, label: 'an ARN', example: 'arn:aws:guardduty:eu-west-1:111122223333:detector/d1/finding/f1' };
+/** An EC2 tag (User Guide, "Tag restrictions"): key 1 to 128 characters, value up to 256. */
+export const EC2_TAG_KEY_MAX = 128;
+export const EC2_TAG_VALUE_MAX = 256;
+/** `i-` and 8 (older) or 17 hex digits, as EC2 issues them; lengths between are accepted too. */
 export const INSTANCE_ID: IdFormat = { pattern: /^i-[0-9a-f]{8,17}$/, label: 'an EC2 instance id', example: 'i-0123456789abcdef0' };
 export const SNAPSHOT_ID: IdFormat = { pattern: /^snap-[0-9a-f]{8,17}$/, label: 'a snapshot id', example: 'snap-0123abcd' };
 export const SUBNET_ID: IdFormat = { pattern: /^subnet-[0-9a-f]{8,17}$/, label: 'a subnet id', example: 'subnet-0123abcd' };

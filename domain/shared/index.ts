@@ -5,3 +5,4 @@ export * from './validation.ts';
 export * from './notification.ts';
 export * from './ids.ts';
 export * from './concurrency.ts';
+export * from './bounds.ts';

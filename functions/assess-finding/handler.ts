@@ -3,7 +3,7 @@ import { intakeFinding, type IntakeDeps, type IntakeResult } from '../../domain/
 import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
-import { logger, metrics } from '../shared/observability.ts';
+import { logger, metrics, refusalsLogged } from '../shared/observability.ts';
 import { catalogStore, estate, eventPublisher, notifier, stateStores, workflowEngine } from '../shared/wiring.ts';
 
 /**
@@ -14,7 +14,7 @@ import { catalogStore, estate, eventPublisher, notifier, stateStores, workflowEn
  */
 export function makeHandler(deps: () => Promise<IntakeDeps>) {
   return async (event: unknown): Promise<Omit<IntakeResult, 'incident' | 'assessment'> & { action: string }> => {
-    const result = await intakeFinding(await deps())(event);
+    const result = await refusalsLogged('finding', async () => intakeFinding(await deps())(event));
     logger.appendKeys({ incidentId: result.incidentId });
     logger.info('finding assessed', { delivery: result.delivery, action: result.assessment.action, created: result.created, correlated: result.correlated });
     if (result.created) metrics.addMetric(result.assessment.action === 'failover-proposal' ? 'FailoverProposals' : 'IncidentsOpened', MetricUnit.Count, 1);

@@ -6,7 +6,7 @@ import type { AuditLog, EventPublisher, RecoveryPointSnapshotIndex, RecoveryPoin
 import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
-import { logger, metrics } from '../shared/observability.ts';
+import { logger, metrics, refusalsLogged } from '../shared/observability.ts';
 import { catalogStore, estate, eventPublisher, snapshotDirectory, stateStores } from '../shared/wiring.ts';
 
 export interface Deps {
@@ -20,7 +20,8 @@ export interface Deps {
  * so EventBridge's redeliveries rewrite the same point.
  */
 export function makeHandler(deps: () => Promise<Deps>) {
-  return async (event: unknown): Promise<{ recorded: { machineId: string; pointId: string; capturedAt: string }[]; ignored: RecordedPoints['ignored']; expired?: { machineId: string; pointId: string }[] }> => {
+  type Out = { recorded: { machineId: string; pointId: string; capturedAt: string }[]; ignored: RecordedPoints['ignored']; expired?: { machineId: string; pointId: string }[] };
+  return (event: unknown): Promise<Out> => refusalsLogged('snapshot event', async () => {
     const d = await deps();
     if (isSnapshotDeletion(event)) {
       const out = await recordSnapshotDeletion({ catalog: d.writer, audit: d.audit, events: d.events, clock: d.clock })(event);
@@ -31,7 +32,7 @@ export function makeHandler(deps: () => Promise<Deps>) {
     for (const i of result.ignored) logger.info('snapshot ignored', i);
     if (result.recorded.length) metrics.addMetric('RecoveryPointsRecorded', MetricUnit.Count, result.recorded.length);
     return { recorded: result.recorded.map((p) => ({ machineId: p.machineId, pointId: p.pointId, capturedAt: p.capturedAt })), ignored: result.ignored };
-  };
+  });
 }
 
 /** The dependencies from the function's environment (compose.ts). */

@@ -3,7 +3,7 @@ import { recordScanVerdict, type ScanVerdictDeps, type ScanVerdictResult } from 
 import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
-import { logger, metrics } from '../shared/observability.ts';
+import { logger, metrics, refusalsLogged } from '../shared/observability.ts';
 import { catalogStore, estate, eventPublisher, imageDirectory, stateStores } from '../shared/wiring.ts';
 
 /**
@@ -15,7 +15,7 @@ import { catalogStore, estate, eventPublisher, imageDirectory, stateStores } fro
  */
 export function makeHandler(deps: () => Promise<ScanVerdictDeps>) {
   return async (event: unknown): Promise<ScanVerdictResult> => {
-    const result = await recordScanVerdict(await deps())(event);
+    const result = await refusalsLogged('scan verdict event', async () => recordScanVerdict(await deps())(event));
     logger.appendKeys({ scanId: result.scanId });
     if (result.unmapped) logger.warn('scan verdict names no catalogue point', { target: result.target, verdict: result.verdict, reason: result.unmapped });
     else logger.info('scan verdict recorded', { source: result.source, verdict: result.verdict, ignored: result.ignored, points: result.points });

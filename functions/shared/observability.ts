@@ -29,3 +29,21 @@ const metricsLogger = {
   error: (...a: unknown[]) => logger.error(String(a[0] ?? '')),
 };
 export const metrics = new Metrics({ serviceName, namespace: process.env['POWERTOOLS_METRICS_NAMESPACE'] ?? 'Cleanpoint', logger: metricsLogger });
+
+/**
+ * An event refused at intake (ValidationError or UnsupportedEventError): logged with the paths
+ * it broke and what was wrong (never the offending value itself), then rethrown, so on AWS it
+ * ends in the function's dead-letter queue and the local runtime does not retry it.
+ */
+export async function refusalsLogged<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const name = (e as { name?: unknown } | null)?.name;
+    if (name === 'ValidationError' || name === 'UnsupportedEventError') {
+      const issues = (e as { issues?: { path: string; message: string }[] }).issues;
+      logger.warn(`${what} refused`, { error: name, ...(issues ? { issues: issues.slice(0, 20) } : { reason: (e as Error).message.slice(0, 500) }) });
+    }
+    throw e;
+  }
+}

@@ -41,6 +41,51 @@ export function jsonDepth(text: string): number {
   return deepest;
 }
 
+/**
+ * Where JSON text first nests deeper than `max` levels, as a path (`detail.evidence[0][0]`),
+ * or null when it never does. One pass over the text, no recursion and no parse, so it is safe
+ * on any input; the text need not be valid JSON (JSON.parse judges that afterwards).
+ */
+export function jsonTooDeepAt(text: string, max: number): string | null {
+  const frames: { object: boolean; key: string; index: number }[] = [];
+  let expectKey = false;
+  let start = -1;
+  const where = () => {
+    let out = '';
+    for (const f of frames) out += f.object ? (out ? `.${f.key}` : f.key) : `[${f.index}]`;
+    return out;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (start >= 0) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) {
+        const top = frames[frames.length - 1];
+        if (top?.object && expectKey) {
+          let key: string;
+          try { key = JSON.parse(text.slice(start, i + 1)) as string; } catch { key = text.slice(start + 1, i); }
+          top.key = key.length > 64 ? `${key.slice(0, 64)}…` : key;
+          expectKey = false;
+        }
+        start = -1;
+      }
+    } else if (c === 0x22) start = i;
+    else if (c === 0x7b || c === 0x5b) {
+      if (frames.length + 1 > max) return where();
+      frames.push({ object: c === 0x7b, key: '', index: 0 });
+      expectKey = c === 0x7b;
+    } else if (c === 0x7d || c === 0x5d) {
+      frames.pop();
+      expectKey = false;
+    } else if (c === 0x2c) {
+      const top = frames[frames.length - 1];
+      if (top?.object) expectKey = true;
+      else if (top) top.index++;
+    }
+  }
+  return null;
+}
+
 export interface JsonBodyOptions {
   /** What an empty body stands for; without it an empty body is refused. */
   ifEmpty?: unknown;
@@ -62,7 +107,8 @@ export function parseJsonBody(body: string, contentType: string | undefined, opt
     if ('ifEmpty' in options) return options.ifEmpty;
     throw new HttpError(400, `the request body is empty; expected ${options.object ? 'a JSON object' : 'JSON'}`);
   }
-  if (jsonDepth(body) > MAX_JSON_DEPTH) throw new HttpError(400, `the request body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  const tooDeep = jsonTooDeepAt(body, MAX_JSON_DEPTH);
+  if (tooDeep !== null) throw new HttpError(400, `the request body nests deeper than ${MAX_JSON_DEPTH} levels${tooDeep ? ` at ${tooDeep}` : ''}`);
   let value: unknown;
   try {
     value = JSON.parse(body);
