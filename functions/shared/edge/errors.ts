@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ApprovalExpiredError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../../domain/shared/index.ts';
 import { logger } from '../observability.ts';
 
@@ -39,11 +40,17 @@ export function statusFor(e: unknown, options: { byName?: boolean } = {}): numbe
   return 500;
 }
 
-/** Message safe to show: the error's own message for 4xx, a generic line for 5xx (logged). */
+/**
+ * Message safe to show: the error's own message for 4xx (ours, written for the caller), for 5xx
+ * a generic line with a fresh reference and never a word of the error (a dependency's message —
+ * DynamoDB's, the SDK's, a stack overflow's — says how the system is built). The error is logged
+ * under the same reference, so what the caller quotes finds it.
+ */
 export function publicMessage(e: unknown, status: number): string {
   if (status < 500) return (e as Error).message;
-  logger.error('request failed', { error: e as Error });
-  return 'Something went wrong on our side. The request was not changed; try again or use another channel.';
+  const reference = randomUUID();
+  logger.error('request failed', { reference, status, error: e instanceof Error ? e : String(e) });
+  return `Something went wrong on our side. The request was not changed; try again or use another channel (reference ${reference})`;
 }
 
 /** Runs `fn`; a domain error a caller can act on becomes an HttpError with its status, anything else is rethrown. */
