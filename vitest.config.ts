@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],
+    globalSetup: ['test/global-setup.ts'],
     // Two cores: forks keep memory isolated; the embedded servers are per file.
     pool: 'forks',
     maxWorkers: 2,
@@ -17,5 +17,10 @@ export default defineConfig({
       SLS_TELEMETRY_DISABLED: '1',
       POWERTOOLS_DEV: 'false',
     },
+    projects: [
+      { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: ['test/coverage/**'], sequence: { groupOrder: 0 } } },
+      // After the whole suite: did the suite's calls use every permission of every role?
+      { extends: true, test: { name: 'least-privilege', include: ['test/coverage/**/*.test.ts'], sequence: { groupOrder: 1 } } },
+    ],
   },
 });

@@ -25,8 +25,15 @@ import { compilePattern } from './event-pattern.ts';
 import { attachEc2Simulator, Ec2Simulator, type Ec2SimState } from './ec2-sim/index.ts';
 import { awsError, attachEmulator } from './sdk-emulator.ts';
 import { putEventsRefusal } from './eventbridge-limits.ts';
-import { eventRules, functionEnvironment, loadServerlessDefinition, type DeployTarget, type ServerlessDefinition } from './serverless-config.ts';
+import { isPayloadRefusal, requestRefusal, responseRefusal, type InvocationType } from './lambda-limits.ts';
+import { sendEmailRefusal, type SendEmailInput } from './ses-limits.ts';
+import { attachItemSizeLimit } from './dynamodb-limits.ts';
+import { parameterSizeRefusal } from '../functions/shared/parameter-limits.ts';
+import { eventRules, functionEnvironment, functionRoleStatements, loadServerlessDefinition, resolveForTarget, type DeployTarget, type ServerlessDefinition } from './serverless-config.ts';
 import { VirtualClock } from './virtual-clock.ts';
+import { IamEnforcer, type FunctionRole } from './iam/enforce.ts';
+import type { Statement } from './iam/evaluate.ts';
+import type { ServiceName } from './iam/sdk-requests.ts';
 import { LocalAcceptanceRunner } from './acceptance-runner.ts';
 import { GuardDutySimulator, hiddenThreatsFrom, type GuardDutySimState } from './guardduty-sim.ts';
 import { LocalWorkflowEngine, TaskTokenError, type LocalExecution } from './workflow-runner.ts';
@@ -58,10 +65,25 @@ export interface LocalRuntimeOptions {
   slackTransport?: SlackTransport;
   /** How verified Slack clicks reach the asynchronous leg (default: the bus, whose rule invokes decide-slack-action). */
   slackJobDispatcher?: SlackJobDispatcher;
+  /**
+   * Per-function IAM (default 'on'): every SDK call a function makes is authorized against its
+   * own role from serverless.yml, and refused as AWS refuses it. 'off' exists only to debug.
+   */
+  iam?: 'on' | 'off';
+  /**
+   * The inventory and policy files stand for SSM parameters (default 'on'): one larger than a
+   * parameter holds (8 KB) is refused. 'off' only for tests and benchmarks of estates larger than
+   * a deployment can hold.
+   */
+  ssmParameterLimit?: 'on' | 'off';
 }
 
 export interface OutboxMessage { id: string; at: string; to: string[]; subject: string; text: string; html: string }
-export interface BusDelivery { id: string; at: string; event: Record<string, unknown>; functionName: string; status: 'delivered' | 'failed'; error?: string; result?: unknown }
+export interface BusDelivery {
+  id: string; at: string; event: Record<string, unknown>; functionName: string; status: 'delivered' | 'failed'; error?: string; result?: unknown;
+  /** A failed delivery's fate: sent to the function's failure destination, or why Lambda could not send it there. */
+  failureDestination?: { arn: string; sent: boolean; error?: string };
+}
 
 export interface LocalRuntime {
   options: LocalRuntimeOptions;
@@ -79,8 +101,17 @@ export interface LocalRuntime {
   dynamoEndpoint: string;
   tables: { catalog: string; state: string };
   secrets: Record<string, string>;
-  /** The SDK clients every function uses here, pointed at the emulators. */
+  /**
+   * SDK clients pointed at the emulators with no role: the operator's (tests, the console's read
+   * model). Each function gets its own set, authorized against its own role (`iam`).
+   */
   clients: AwsClients;
+  /** The IAM enforcement: every decision made for a function's call (`iam.decisions`); null with `iam: 'off'`. */
+  iam: IamEnforcer | null;
+  /** A function's role statements, resolved as the packaged template holds them for this deployment. */
+  roleOf(functionName: string): FunctionRole;
+  /** A function's own SDK clients (its calls authorized against its role). */
+  clientsOf(functionName: string): AwsClients;
   /** What every function is composed over: the virtual clock, these clients, the outbox, the simulated account checks. */
   platform: Platform;
   /** KMS and SES are not emulated: readiness asks this stand-in (disableKey, emailSenderVerified). */
@@ -89,8 +120,8 @@ export interface LocalRuntime {
   environmentOf(functionName: string): Env;
   /** The dependencies a function is composed with here (its compose(environmentOf(name), platform)). */
   dependenciesOf(functionName: string): Promise<() => Promise<unknown>>;
-  /** Call a function's handler as Lambda would (JSON in, JSON out). */
-  invoke(functionName: string, event: unknown): Promise<unknown>;
+  /** Call a function's handler as Lambda would (JSON in, JSON out; synchronous unless `type` is 'Event'), within Lambda's payload quotas (lambda-limits.ts). */
+  invoke(functionName: string, event: unknown, type?: InvocationType): Promise<unknown>;
   /** Put an event on the local bus: every matching rule's function gets it (at least once semantics). */
   putEvent(event: Record<string, unknown>): Promise<BusDelivery[]>;
   /** One tick of every schedule in serverless.yml: invokes each scheduled function with its rule's input (the functions decide what is due). */
@@ -134,6 +165,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const def = loadServerlessDefinition();
   const inventoryText = readFileSync(options.inventoryFile, 'utf8');
+  if ((options.ssmParameterLimit ?? 'on') === 'on') assertFitsParameters(options, inventoryText);
   const index = indexInventory(parseInventoryText(inventoryText, options.inventoryFile));
   const secrets = loadSecrets(options.dataDir);
 
@@ -144,11 +176,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
   const simFile = options.dataDir ? path.join(options.dataDir, 'ec2-simulator.json') : null;
   const saved = simFile && existsSync(simFile) ? JSON.parse(readFileSync(simFile, 'utf8')) as { state: Ec2SimState; virtualNow: number } : null;
-  const clock = new VirtualClock({ startMs: Math.max(Date.now(), saved?.virtualNow ?? 0), speed: options.speed });
-  const engine = new LocalWorkflowEngine(def, (fn, event) => invoke(fn, event), { timeScale: options.speed, clock, onStatusChange: (ex) => void statusChanged(ex) });
-  // The handlers share this process's logger (one per container on AWS): the runtime sets its level.
-  logger.setLogLevel((options.logLevel ?? process.env['POWERTOOLS_LOG_LEVEL'] ?? 'WARN') as Parameters<typeof logger.setLogLevel>[0]);
-
+  const clock = new VirtualClock({ startMs: Math.max(Date.now(), saved?.virtualNow ?? 0), speed: options.speed, ...(options.dataDir ? { persistTo: path.join(options.dataDir, 'virtual-clock.json') } : {}) });
   // Each function's own environment, resolved from serverless.yml as CloudFormation would for
   // this stage: the state machines' Refs are the local engine's ARNs, the params are the
   // local ones. The inventory is a file here (an SSM parameter on AWS).
@@ -160,6 +188,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     },
     stateMachineArn: (key) => engine.machineArn(key),
   };
+  // The state machines as deployed to this stage (their names resolved, e.g. cleanpoint-local-drill):
+  // the ARNs the functions' environments and roles name are these.
+  const deployed: ServerlessDefinition = {
+    ...def,
+    stateMachines: new Map([...def.stateMachines].map(([key, m]) => [key, { ...m, name: String(resolveForTarget(def, { ...target, stateMachineArn: undefined }, m.name)) }])),
+  };
+  const engine = new LocalWorkflowEngine(deployed, (fn, event) => invoke(fn, event), { timeScale: options.speed, clock, onStatusChange: (ex) => void statusChanged(ex) });
+  // The handlers share this process's logger (one per container on AWS): the runtime sets its level.
+  logger.setLogLevel((options.logLevel ?? process.env['POWERTOOLS_LOG_LEVEL'] ?? 'WARN') as Parameters<typeof logger.setLogLevel>[0]);
+
   const environments = new Map<string, Env>();
   const environmentOf = (functionName: string): Env => {
     let env = environments.get(functionName);
@@ -177,15 +215,27 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const provided = environmentOf(def.functions.keys().next().value!);
   const tables = { catalog: String(provided['CATALOG_TABLE']), state: String(provided['STATE_TABLE']) };
 
-  // The SDK clients of every function here: real clients, answered by the emulators below.
+  // The SDK clients: real clients, answered by the emulators below. `clients` is the operator's
+  // set; each function gets its own (clientsOf), whose calls its role must allow.
   const sdk = { region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
-  const dynamo = new DynamoDBClient({ ...sdk, endpoint: dynamoEndpoint });
-  const clients: AwsClients = {
-    dynamo, document: documentClientOver(dynamo),
-    // As on AWS, the EC2 adapter owns its retry policy (clients.ts).
-    ec2: new EC2Client({ ...sdk, maxAttempts: 1 }),
-    sfn: new SFNClient(sdk), eventBridge: new EventBridgeClient(sdk), ses: new SESv2Client(sdk), ssm: new SSMClient(sdk),
-    kms: new KMSClient(sdk), guardDuty: new GuardDutyClient(sdk),
+  const newClients = (): AwsClients => {
+    const dynamo = new DynamoDBClient({ ...sdk, endpoint: dynamoEndpoint });
+    attachItemSizeLimit(dynamo); // 400 KB counted in UTF-8 bytes, as DynamoDB counts (dynalite counts UTF-16 units)
+    return {
+      dynamo, document: documentClientOver(dynamo),
+      // As on AWS, the EC2 adapter owns its retry policy (clients.ts).
+      ec2: new EC2Client({ ...sdk, maxAttempts: 1 }),
+      sfn: new SFNClient(sdk), eventBridge: new EventBridgeClient(sdk), ses: new SESv2Client(sdk), ssm: new SSMClient(sdk),
+      kms: new KMSClient(sdk), guardDuty: new GuardDutyClient(sdk),
+    };
+  };
+  const clients = newClients();
+  // Each emulator is registered once (serve) and attached to every client set.
+  type Emulated = Exclude<keyof AwsClients, 'dynamo' | 'document' | 'ec2'>;
+  const emulators: { key: Emulated; name: string; handle: Parameters<typeof attachEmulator>[2] }[] = [];
+  const serve = (key: Emulated, name: string, handle: Parameters<typeof attachEmulator>[2]) => {
+    emulators.push({ key, name, handle });
+    attachEmulator(clients[key], name, handle);
   };
   await ensureTables(clients.dynamo, tables);
   // KMS and SES are not emulated: readiness asks a stand-in that answers "usable/verified" and says so.
@@ -195,9 +245,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const sim = new Ec2Simulator({ clock, ...(options.ec2?.bootMs !== undefined ? { bootMs: options.ec2.bootMs } : {}), ...(options.ec2?.statusCheckMs !== undefined ? { statusCheckMs: options.ec2.statusCheckMs } : {}), ...(saved ? { state: saved.state } : {}) });
   if (options.ec2?.faults) sim.setFaults(options.ec2.faults as never);
   attachEc2Simulator(clients.ec2, sim);
+  const iamEnabled = (options.iam ?? 'on') === 'on';
+  const iam = iamEnabled ? new IamEnforcer({
+    view: { region: LOCAL_REGION, account: LOCAL_ACCOUNT, ec2: (id) => sim.iamFacts(id) },
+    onDenied: (d) => logger.error('IAM denied a call the function\'s role does not allow (serverless.yml iamRoleStatements)', {
+      function: d.functionName, action: d.action, resource: d.resource, reason: d.reason,
+      missingStatement: d.missingStatement, requestContext: d.requestContext,
+    }),
+  }) : null;
 
   // Step Functions: the local engine behind the real SFN client.
-  attachEmulator(clients.sfn, 'cleanpointLocalSfn', (command, input) => {
+  serve('sfn', 'cleanpointLocalSfn', (command, input) => {
     try {
       switch (command) {
         case 'StartExecutionCommand': {
@@ -205,6 +263,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           return { executionArn: started.executionArn, startDate: new Date(started.execution.startDate) };
         }
         case 'SendTaskSuccessCommand': engine.sendTaskSuccess(String(input['taskToken']), JSON.parse(String(input['output'] ?? '{}'))); return {};
+        case 'SendTaskHeartbeatCommand': engine.sendTaskHeartbeat(String(input['taskToken'])); return {};
         case 'SendTaskFailureCommand': engine.sendTaskFailure(String(input['taskToken']), String(input['error'] ?? ''), String(input['cause'] ?? '')); return {};
         case 'DescribeExecutionCommand': {
           const ex = engine.executions.get(String(input['executionArn']));
@@ -223,8 +282,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   // Kept across restarts with the data folder, so approval links sent before a restart still show.
   const outboxFile = options.dataDir ? path.join(options.dataDir, 'outbox.json') : null;
   const outbox: OutboxMessage[] = outboxFile && existsSync(outboxFile) ? JSON.parse(readFileSync(outboxFile, 'utf8')) as OutboxMessage[] : [];
-  attachEmulator(clients.ses, 'cleanpointLocalSes', (command, input) => {
+  serve('ses', 'cleanpointLocalSes', (command, input) => {
     if (command !== 'SendEmailCommand') throw awsError('UnsupportedOperation', `${command} is not emulated locally`);
+    const tooLarge = sendEmailRefusal(input as SendEmailInput); // SES v2's 40 MB per message (ses-limits.ts)
+    if (tooLarge) throw awsError('MessageRejected', tooLarge);
     const content = (input['Content'] as { Simple?: { Subject?: { Data?: string }; Body?: { Text?: { Data?: string }; Html?: { Data?: string } } } }).Simple;
     const msg: OutboxMessage = {
       id: randomUUID(), at: new Date(clock.now()).toISOString(), to: ((input['Destination'] as { ToAddresses?: string[] })?.ToAddresses ?? []),
@@ -249,7 +310,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
   // SSM: parameters (the generated secrets) answering GetParameter.
   const acceptance = new LocalAcceptanceRunner(sim, clock);
-  attachEmulator(clients.ssm, 'cleanpointLocalSsm', (command, input) => {
+  serve('ssm', 'cleanpointLocalSsm', (command, input) => {
     if (command === 'SendCommandCommand' || command === 'GetCommandInvocationCommand') return acceptance.handle(command, input);
     if (command !== 'GetParameterCommand') throw awsError('UnsupportedOperation', `${command} is not emulated locally`);
     const name = String(input['Name']);
@@ -265,7 +326,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     snapshotExists: (id) => sim.hasSnapshot(id),
     ...(guardDutyFile && existsSync(guardDutyFile) ? { state: JSON.parse(readFileSync(guardDutyFile, 'utf8')) as GuardDutySimState } : {}),
   });
-  attachEmulator(clients.guardDuty, 'cleanpointLocalGuardDuty', (command, input) => guardDuty.handle(command, input));
+  serve('guardDuty', 'cleanpointLocalGuardDuty', (command, input) => guardDuty.handle(command, input));
 
   // What every function is composed over here.
   const overrides: Overrides = {
@@ -274,7 +335,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   };
 
   // EventBridge: rules from serverless.yml; PutEvents from the app lands on the same bus.
-  const rules = eventRules(def).map((r) => ({ ...r, match: compilePattern(r.pattern) }));
+  // The rules' patterns as deployed to this stage (`${sls:stage}` in a pattern resolved).
+  const rules = eventRules(def).map((r) => ({ ...r, match: compilePattern(resolveForTarget(def, target, r.pattern) as Record<string, unknown>) }));
   const deliveries: BusDelivery[] = [];
   const putEvent = async (event: Record<string, unknown>): Promise<BusDelivery[]> => {
     const envelope = { version: '0', id: randomUUID(), account: LOCAL_ACCOUNT, time: new Date(clock.now()).toISOString(), region: LOCAL_REGION, resources: [], ...event };
@@ -285,17 +347,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       // (serverless.yml) says, then the event goes to the failure destination (the dead-letter queue).
       const attempts = 1 + def.functions.get(rule.functionName)!.asyncInvocation.maximumRetryAttempts;
       for (let attempt = 0; attempt < attempts; attempt++) {
-        try { d.result = await invoke(rule.functionName, envelope); d.status = 'delivered'; delete d.error; break; } catch (e) {
+        try { d.result = await invoke(rule.functionName, envelope, 'Event'); d.status = 'delivered'; delete d.error; break; } catch (e) {
           d.status = 'failed'; d.error = `${(e as Error).name}: ${(e as Error).message}`;
-          if (/ValidationError|UnsupportedEventError/.test((e as Error).name)) break; // retrying cannot fix a bad event
+          if (/ValidationError|UnsupportedEventError/.test((e as Error).name) || isPayloadRefusal(e)) break; // retrying cannot fix a bad event
         }
       }
+      if (d.status === 'failed') d.failureDestination = await toFailureDestination(rule.functionName);
       deliveries.push(d);
       out.push(d);
     }
     return out;
   };
-  attachEmulator(clients.eventBridge, 'cleanpointLocalEvents', (command, input) => {
+  serve('eventBridge', 'cleanpointLocalEvents', (command, input) => {
     if (command !== 'PutEventsCommand') throw awsError('UnsupportedOperation', `${command} is not emulated locally`);
     const entries = (input['Entries'] ?? []) as { Source?: string; DetailType?: string; Detail?: string; EventBusName?: string }[];
     const refusal = putEventsRefusal(entries);
@@ -308,6 +371,55 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     return { FailedEntryCount: 0, Entries: results };
   });
 
+  // Each function's own role and SDK clients: its calls are authorized against its role (iam).
+  const roles = new Map<string, FunctionRole>();
+  const roleOf = (functionName: string): FunctionRole => {
+    let role = roles.get(functionName);
+    if (!role) {
+      const roleName = `cleanpoint-${LOCAL_STAGE}-${functionName}-${LOCAL_REGION}-lambdaRole`.slice(0, 64);
+      role = {
+        functionName,
+        principalArn: `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/${roleName}/cleanpoint-${LOCAL_STAGE}-${functionName}`,
+        statements: functionRoleStatements(def, functionName, target) as unknown as Statement[],
+      };
+      roles.set(functionName, role);
+    }
+    return role;
+  };
+  const SERVICE_OF: Record<Exclude<keyof AwsClients, 'document'>, ServiceName> = {
+    dynamo: 'dynamodb', ec2: 'ec2', sfn: 'states', eventBridge: 'events', ses: 'ses', ssm: 'ssm', kms: 'kms', guardDuty: 'guardduty',
+  };
+  const functionClients = new Map<string, AwsClients>();
+  const clientsOf = (functionName: string): AwsClients => {
+    let set = functionClients.get(functionName);
+    if (!set) {
+      set = newClients();
+      attachEc2Simulator(set.ec2, sim);
+      for (const e of emulators) attachEmulator(set[e.key], e.name, e.handle);
+      if (iam) {
+        const role = roleOf(functionName);
+        // The document client sends through `dynamo`'s middleware stack: one attachment covers both.
+        for (const [key, service] of Object.entries(SERVICE_OF)) iam.attach(set[key as keyof typeof SERVICE_OF], service, role);
+      }
+      functionClients.set(functionName, set);
+    }
+    return set;
+  };
+
+  // Lambda sends an asynchronous invocation that failed every attempt to the function's failure
+  // destination with the function's own role: its role must allow sqs:SendMessage on the queue.
+  async function toFailureDestination(functionName: string): Promise<BusDelivery['failureDestination']> {
+    const spec = def.functions.get(functionName)!;
+    if (spec.onFailureDestination === undefined) return undefined;
+    const arn = String(resolveForTarget(def, target, spec.onFailureDestination));
+    try {
+      await iam?.authorizeAs('sqs', { action: 'sqs:SendMessage', resources: [{ arn, type: 'queue' }] }, roleOf(functionName));
+      return { arn, sent: true };
+    } catch (e) {
+      return { arn, sent: false, error: `${(e as Error).name}: ${(e as Error).message}` };
+    }
+  }
+
   // One composition per function, on its first invocation (a cold start), over its own environment.
   type Composed = { deps: () => Promise<unknown>; handler: (event: unknown, context: unknown) => Promise<unknown> };
   const composed = new Map<string, Promise<Composed>>();
@@ -316,7 +428,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     if (!c) {
       c = (async () => {
         const mod = handlerModuleOf(def, functionName);
-        const deps = mod.compose(environmentOf(functionName), overrides);
+        const deps = mod.compose(environmentOf(functionName), { ...overrides, clients: clientsOf(functionName) });
         const wrapped = lambda(mod.makeHandler(deps as never) as (event: unknown, context: unknown) => Promise<unknown>, { publishMetrics: false });
         return { deps, handler: wrapped as unknown as Composed['handler'] };
       })();
@@ -328,20 +440,28 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   // Every invocation still running, so close() can let them finish before the database goes.
   const inFlight = new Set<Promise<unknown>>();
   let closing = false;
-  function invoke(functionName: string, event: unknown): Promise<unknown> {
+  function invoke(functionName: string, event: unknown, type: InvocationType = 'RequestResponse'): Promise<unknown> {
     if (closing) return Promise.reject(new Error(`${functionName} not invoked: the local runtime is shutting down`));
-    const run = invokeNow(functionName, event);
+    const run = invokeNow(functionName, event, type);
     const tracked = run.then(() => undefined, () => undefined);
     inFlight.add(tracked);
     void tracked.then(() => inFlight.delete(tracked));
     return run;
   }
-  async function invokeNow(functionName: string, event: unknown): Promise<unknown> {
+  async function invokeNow(functionName: string, event: unknown, type: InvocationType): Promise<unknown> {
+    // JSON in, JSON out: what crosses a Lambda boundary is data, never shared objects, and
+    // within Lambda's payload quotas (an oversized event never reaches the function).
+    const request = JSON.stringify(event ?? null);
+    const refused = requestRefusal(request, type);
+    if (refused) throw refused;
     const fn = (await composition(functionName)).handler;
     const context = lambdaContext(functionName);
-    // JSON in, JSON out: what crosses a Lambda boundary is data, never shared objects.
-    const result = await fn(JSON.parse(JSON.stringify(event ?? null)), context);
-    return result === undefined ? null : JSON.parse(JSON.stringify(result));
+    const result = await fn(JSON.parse(request), context);
+    if (result === undefined) return null;
+    const response = JSON.stringify(result);
+    const tooLarge = responseRefusal(response, type);
+    if (tooLarge) throw tooLarge;
+    return JSON.parse(response);
   }
 
   // Step Functions publishes every execution's end on the default bus; rules (e.g. the drill abort rule) match it.
@@ -362,7 +482,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         const rule = (ev['eventBridge'] ?? ev['schedule']) as Record<string, unknown> | undefined;
         if (!rule || (!('schedule' in ev) && rule['schedule'] === undefined)) continue;
         const input = rule['input'] ?? { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} };
-        try { out.push({ functionName: fn.name, input, result: await invoke(fn.name, input) }); } catch (e) { out.push({ functionName: fn.name, input, error: `${(e as Error).name}: ${(e as Error).message}` }); }
+        try { out.push({ functionName: fn.name, input, result: await invoke(fn.name, input, 'Event') }); } catch (e) { out.push({ functionName: fn.name, input, error: `${(e as Error).name}: ${(e as Error).message}` }); }
       }
     }
     return out;
@@ -375,7 +495,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   };
   return {
     options, def, index, clock, sim, engine, outbox, deliveries, dynamoEndpoint, tables, secrets,
-    clients, platform: platform(overrides), accountChecks, environmentOf,
+    clients, iam, roleOf, clientsOf, platform: platform(overrides), accountChecks, environmentOf,
     dependenciesOf: async (functionName) => (await composition(functionName)).deps,
     acceptance, guardDuty, invoke, putEvent, runSchedules,
     // The incident's latest round: `incident-<id>`, then `incident-<id>-r2`, … after a re-infection.
@@ -396,10 +516,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       const deadline = Date.now() + 5_000;
       while (inFlight.size > 0 && Date.now() < deadline) await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, 100))]);
       clock.dispose?.();
-      for (const client of Object.values(clients)) client.destroy();
+      for (const set of [clients, ...functionClients.values()]) for (const client of Object.values(set)) client.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The inventory and policy are SSM parameters on AWS: refuse files no parameter could hold (functions/shared/parameter-limits.ts). */
+function assertFitsParameters(options: LocalRuntimeOptions, inventoryText: string): void {
+  const refusal = parameterSizeRefusal('inventory', options.inventoryFile, inventoryText)
+    ?? (options.policyFile ? parameterSizeRefusal('policy', options.policyFile, readFileSync(options.policyFile, 'utf8')) : undefined);
+  if (refusal) throw new Error(refusal);
 }
 
 /** The handler module serverless.yml names for the function (local/functions.ts). */

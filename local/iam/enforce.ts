@@ -6,8 +6,9 @@
  * `AccessDeniedException` from the JSON services — with AWS's message, and is logged with the
  * function, the action, the resource and the statement that would allow it.
  *
- * Every decision is recorded (`decisions`), so a test can prove that no call was refused and
- * that every statement of every role was used by some call (least privilege).
+ * Every refusal is recorded (`denials`) and every allowed call counted against the statements
+ * that allow it (`usage`), so a test can prove that no call was refused and that every
+ * statement of every role was used by some call (least privilege).
  */
 import { conditionKeysOf } from './service-reference.ts';
 import { evaluate, type Statement } from './evaluate.ts';
@@ -22,15 +23,16 @@ export interface FunctionRole {
   readonly statements: readonly Statement[];
 }
 
-/** One authorization the runtime made. */
+/** One refusal the runtime made. */
 export interface IamDecision {
   readonly functionName: string;
   readonly action: string;
   readonly resource: string;
-  readonly decision: 'allow' | 'explicit-deny' | 'implicit-deny';
-  /** Indexes of the role's statements that allow the request on its own (empty when refused). */
+  readonly decision: 'explicit-deny' | 'implicit-deny';
   readonly allowedBy: readonly number[];
   readonly reason: string;
+  /** Made inside expectDenials(): a refusal the caller provoked on purpose. */
+  readonly expected: boolean;
 }
 
 export interface IamEnforcementOptions {
@@ -51,7 +53,7 @@ export interface IamDenial {
 }
 
 /** The error AWS answers a refused call with: the service's code and message. */
-export function accessDeniedError(service: ServiceName, message: string): Error {
+export function accessDeniedError(service: ServiceName | 'sqs', message: string): Error {
   const ec2 = service === 'ec2';
   return Object.assign(new Error(ec2 ? `You are not authorized to perform this operation. ${message}` : message), {
     name: ec2 ? 'UnauthorizedOperation' : 'AccessDeniedException',
@@ -74,12 +76,51 @@ function globalContext(role: FunctionRole, view: AccountView): Record<string, Co
   };
 }
 
-export class IamEnforcer {
-  /** Every authorization made, in order. */
-  readonly decisions: IamDecision[] = [];
-  private readonly keyCache = new Map<string, Promise<readonly string[]>>();
+/** Every enforcer of this process that is still open (the test setup reads their decisions). */
+const LIVE = new Set<IamEnforcer>();
 
-  constructor(private readonly options: IamEnforcementOptions) {}
+export class IamEnforcer {
+  /** Every refusal, in order (allowed calls are only counted, in usage()). */
+  readonly denials: IamDecision[] = [];
+  /** Calls authorized so far. */
+  allowed = 0;
+  private readonly used = new Map<string, Set<string>>();
+  private readonly keyCache = new Map<string, Promise<readonly string[]>>();
+  private expecting = 0;
+
+  constructor(private readonly options: IamEnforcementOptions) {
+    LIVE.add(this);
+  }
+
+  /** The enforcers of this process (each local runtime has one while IAM is on). */
+  static all(): IamEnforcer[] {
+    return [...LIVE];
+  }
+
+  /** Forget this enforcer (its decisions were read). */
+  retire(): void {
+    LIVE.delete(this);
+  }
+
+  /** Runs `call`, marking the refusals it provokes as expected (a test of the enforcement itself). */
+  async expectDenials<T>(call: () => Promise<T>): Promise<T> {
+    this.expecting += 1;
+    try {
+      return await call();
+    } finally {
+      this.expecting -= 1;
+    }
+  }
+
+  /** Refusals nobody provoked on purpose: each is a role that lacks what its function calls. */
+  unexpectedDenials(): IamDecision[] {
+    return this.denials.filter((d) => !d.expected);
+  }
+
+  /** What each function's calls used of its role: `function ▶ ["<statement index>|<action>", ...]`. */
+  usage(): Record<string, string[]> {
+    return Object.fromEntries([...this.used].map(([fn, set]) => [fn, [...set].sort()]));
+  }
 
   /** Authorizes each call `client` makes as `role` before it reaches the service. */
   attach(client: AnyClient, service: ServiceName, role: FunctionRole): void {
@@ -100,11 +141,11 @@ export class IamEnforcer {
   }
 
   /** Authorizes a permission the runtime itself exercises for a function (Lambda's failure destination). */
-  async authorizeAs(service: ServiceName, request: PermissionRequest, role: FunctionRole): Promise<void> {
+  async authorizeAs(service: ServiceName | 'sqs', request: PermissionRequest, role: FunctionRole): Promise<void> {
     await this.authorizeOne(service, request, role);
   }
 
-  private async authorizeOne(service: ServiceName, request: PermissionRequest, role: FunctionRole): Promise<void> {
+  private async authorizeOne(service: ServiceName | 'sqs', request: PermissionRequest, role: FunctionRole): Promise<void> {
     const base = { ...globalContext(role, this.options.view), ...request.context };
     const resourceContext: Record<string, RequestContext> = {};
     for (const resource of request.resources) {
@@ -112,18 +153,19 @@ export class IamEnforcer {
     }
     const arns = request.resources.map((r) => r.arn);
     const result = authorize(role.statements, { action: request.action, resources: arns, context: {}, resourceContext });
-    for (const arn of arns.length > 0 ? arns : ['*']) {
-      const context = resourceContext[arn] ?? {};
-      const refused = result.decision !== 'allow' && result.resource === arn;
-      this.decisions.push({
-        functionName: role.functionName, action: request.action, resource: arn,
-        decision: refused ? result.decision : 'allow',
-        allowedBy: refused ? [] : this.allowingStatements(role, request.action, arn, context),
-        reason: refused ? result.reason : 'allowed',
-      });
-      if (refused) break;
+    if (result.decision === 'allow') {
+      this.allowed += 1;
+      const used = this.used.get(role.functionName) ?? new Set<string>();
+      for (const arn of arns) {
+        for (const index of this.allowingStatements(role, request.action, arn, resourceContext[arn] ?? {})) used.add(`${index}|${request.action}`);
+      }
+      this.used.set(role.functionName, used);
+      return;
     }
-    if (result.decision === 'allow') return;
+    this.denials.push({
+      functionName: role.functionName, action: request.action, resource: result.resource, decision: result.decision,
+      allowedBy: [], reason: result.reason, expected: this.expecting > 0,
+    });
     const denial: IamDenial = {
       functionName: role.functionName, action: request.action, resource: result.resource, reason: result.reason,
       missingStatement: { Effect: 'Allow', Action: request.action, Resource: result.resource },

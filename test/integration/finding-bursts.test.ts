@@ -69,7 +69,8 @@ describe('a burst of distinct findings for one machine', () => {
       const requested = audit.filter((e) => e.type === 'approval.requested').map((e) => String(e.data['approvalId']));
       expect(requested.at(-1)).toBe(pending[0]!.approvalId);
       for (const earlier of requested.slice(0, -1)) expect((await (await stores()).approvals.getApproval(earlier))?.status).toBe('superseded');
-      expect(rt.outbox.some((m) => m.text.includes(`/approvals/${pending[0]!.approvalId}?`))).toBe(true);
+      // The request is audited before its notifications go out: wait for the e-mail itself.
+      await until(`the e-mail for ${pending[0]!.approvalId}`, () => rt.outbox.some((m) => m.text.includes(`/approvals/${pending[0]!.approvalId}?`)), 30_000);
     }, 90_000);
   }
 });

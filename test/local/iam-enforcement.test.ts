@@ -13,7 +13,7 @@ beforeAll(async () => { rt = await startSeededRuntime({ infected: {} }); }, 120_
 afterAll(async () => { await rt?.close(); });
 
 /** The runtime's refusals so far, for one function. */
-const denials = (functionName: string) => rt.iam!.decisions.filter((d) => d.functionName === functionName && d.decision !== 'allow');
+const denials = (functionName: string) => rt.iam!.denials.filter((d) => d.functionName === functionName);
 
 /** Two machines a run launched in the test network, and one it launched in recovery mode. */
 function seedRunMachines(runId: string) {
@@ -42,25 +42,24 @@ describe('how a refusal looks', () => {
   it('EC2 answers UnauthorizedOperation naming the action and the resource, and the runtime logs the missing statement', async () => {
     // Arrange: the role of cleanup-test-machines may terminate only instances tagged cleanpoint:mode = test.
     const { recovery } = seedRunMachines('drill-iam-refusal-1');
-    const before = rt.iam!.decisions.length;
+    const before = rt.iam!.denials.length;
 
     // Act: the function's own EC2 client, as its adapter would use it
-    const error = await clientOf('cleanup-test-machines').ec2.send(new TerminateInstancesCommand({ InstanceIds: [recovery] })).catch((e: Error) => e);
+    const error = await rt.iam!.expectDenials(() => clientOf('cleanup-test-machines').ec2.send(new TerminateInstancesCommand({ InstanceIds: [recovery] })).catch((e: Error) => e));
 
     // Assess
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).name).toBe('UnauthorizedOperation');
     expect((error as Error).message).toContain(`is not authorized to perform: ec2:TerminateInstances on resource: arn:aws:ec2:us-east-1:000000000000:instance/${recovery}`);
     expect(rt.sim.resources().find((r) => r.id === recovery)?.state).toBe('running');
-    const refused = rt.iam!.decisions.slice(before).find((d) => d.decision !== 'allow');
-    expect(refused).toMatchObject({ functionName: 'cleanup-test-machines', action: 'ec2:TerminateInstances', decision: 'implicit-deny' });
+    expect(rt.iam!.denials.slice(before)).toMatchObject([{ functionName: 'cleanup-test-machines', action: 'ec2:TerminateInstances', decision: 'implicit-deny', expected: true }]);
   });
 
   it('a JSON service answers AccessDeniedException: a function may not write to a table its role does not name', async () => {
     // Act: check-machine's role allows the state table only
-    const error = await clientOf('check-machine').dynamo.send(new PutItemCommand({
+    const error = await rt.iam!.expectDenials(() => clientOf('check-machine').dynamo.send(new PutItemCommand({
       TableName: rt.tables.catalog, Item: { pk: { S: 'x' }, sk: { S: 'y' } },
-    })).catch((e: Error) => e);
+    })).catch((e: Error) => e));
 
     // Assess
     expect((error as Error).name).toBe('AccessDeniedException');
