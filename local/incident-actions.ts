@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { buildEvidencePack, verifyAuditChain } from '../domain/evidence/index.ts';
-import { contentSecurityPolicy, domainErrorsAsHttp, HTML_CONTENT_TYPE, HttpError, idSchemas, parseInput, parseJsonBody, securityHeaders } from '../functions/shared/edge/index.ts';
-import { renderEvidenceHtml } from '../functions/shared/presenters/evidence-html.ts';
+import { domainErrorsAsHttp, HttpError, idSchemas, parseInput, parseJsonBody } from '../functions/shared/edge/index.ts';
+import { EVIDENCE_HEADERS, renderEvidenceHtml } from '../functions/shared/presenters/evidence-html.ts';
 import { json, type LocalRequest, type LocalResponse, type Route, type RouteDeps } from './routes.ts';
 import { decideAsOperator } from './approval-decisions.ts';
 
@@ -15,8 +15,6 @@ const failbackBody = z.strictObject({ by: person });
 const closeBody = z.strictObject({ by: person, reason: z.string().trim().min(1, 'a reason is required').max(1000) });
 const decisionBody = z.strictObject({ as: person, decision: z.enum(['approve', 'reject']), reason: z.string().max(1000).optional(), confirmUnverified: z.boolean().optional() });
 
-/** The exported evidence pack: its inline stylesheet and nothing else; no forms, no framing. */
-const EVIDENCE_HEADERS = { 'content-type': HTML_CONTENT_TYPE, ...securityHeaders(contentSecurityPolicy({ style: "'unsafe-inline'" })) };
 
 export function incidentActionRoutes(deps: RouteDeps): Route[] {
   return [
@@ -37,7 +35,7 @@ async function evidence(deps: RouteDeps, req: LocalRequest): Promise<LocalRespon
   if (format !== 'json' && format !== 'html') throw new HttpError(400, `format must be json or html, not ${JSON.stringify(format)}`);
   const pack = await mapErrors(() => buildEvidencePack({ ...deps.stores, index: deps.rt.index, now: () => new Date(deps.rt.clock.now()).toISOString() })(incidentParam(req)));
   if (format === 'json') return json(200, pack);
-  return { status: 200, headers: EVIDENCE_HEADERS, body: renderEvidenceHtml(pack) };
+  return { status: 200, headers: { ...EVIDENCE_HEADERS }, body: renderEvidenceHtml(pack) };
 }
 
 async function verify(deps: RouteDeps, req: LocalRequest): Promise<LocalResponse> {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { contentSecurityPolicy, HTML_CONTENT_TYPE, securityHeaders } from '../../functions/shared/edge/index.ts';
+import { contentSecurityPolicy, htmlHeaders } from '../../functions/shared/edge/index.ts';
 import type { LocalResponse } from '../routes.ts';
 import { e } from './html.ts';
 
@@ -57,10 +57,7 @@ svg.chart .objective-label{fill:#8b1d1d}
 
 const STYLE_HASH = `sha256-${createHash('sha256').update(STYLE).digest('base64')}`;
 
-export const CONSOLE_HEADERS: Record<string, string> = {
-  'content-type': HTML_CONTENT_TYPE,
-  ...securityHeaders(contentSecurityPolicy({ style: `'${STYLE_HASH}'`, img: "'self'" })),
-};
+export const CONSOLE_HEADERS: Record<string, string> = htmlHeaders(contentSecurityPolicy({ style: `'${STYLE_HASH}'`, img: "'self'" }));
 
 const NAV: [string, string][] = [['/', 'Overview'], ['/machines', 'Machines'], ['/incidents', 'Incidents'], ['/drills', 'Drills'], ['/outbox', 'Outbox']];
 

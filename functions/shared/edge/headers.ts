@@ -34,15 +34,26 @@ export function securityHeaders(csp: string, options: { referrer?: 'no-referrer'
 }
 
 /**
+ * The security headers every HTML response carries, whatever its CSP (the approval pages, the
+ * console, the evidence export, every error page): the list a test holds each HTML route to.
+ */
+export const HTML_SECURITY_HEADERS = ['content-security-policy', 'x-content-type-options', 'referrer-policy', 'cache-control', 'x-frame-options'] as const;
+
+/** The headers of an HTML response: its content type and securityHeaders(csp). Every HTML response is built from this. */
+export function htmlHeaders(csp: string, options: { referrer?: 'no-referrer' | 'same-origin' } = {}): Record<string, string> {
+  return { 'content-type': HTML_CONTENT_TYPE, ...securityHeaders(csp, options) };
+}
+
+/**
  * What every Lambda HTTP response carries (the approval pages and the Slack endpoint). The
  * page URL carries the personal link's signature: the referrer never leaves the site, but stays
  * `same-origin` because the decision form's post is checked by its Origin, which browsers
  * withhold (`Origin: null`) under `no-referrer`.
  */
-export const SECURITY_HEADERS: Record<string, string> = securityHeaders(
-  contentSecurityPolicy({ style: "'unsafe-inline'", img: "'self' data:", formAction: "'self'" }),
-  { referrer: 'same-origin' },
-);
+const APPROVAL_PAGE_CSP = contentSecurityPolicy({ style: "'unsafe-inline'", img: "'self' data:", formAction: "'self'" });
+export const SECURITY_HEADERS: Record<string, string> = securityHeaders(APPROVAL_PAGE_CSP, { referrer: 'same-origin' });
+/** An approval page (or its error page) as a Lambda answers it. */
+export const APPROVAL_PAGE_HEADERS: Record<string, string> = htmlHeaders(APPROVAL_PAGE_CSP, { referrer: 'same-origin' });
 
 /** A JSON answer: never cached, never sniffed as something else. */
 export const JSON_HEADERS: Record<string, string> = {

@@ -1,11 +1,11 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { HTML_CONTENT_TYPE, SECURITY_HEADERS } from './headers.ts';
+import { APPROVAL_PAGE_HEADERS, SECURITY_HEADERS } from './headers.ts';
 
 /** What a Lambda behind API Gateway (HTTP API, payload 2.0) answers. */
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string>; body: string };
 
 export function html(statusCode: number, body: string): HttpResult {
-  return { statusCode, headers: { 'content-type': HTML_CONTENT_TYPE, ...SECURITY_HEADERS }, body };
+  return { statusCode, headers: { ...APPROVAL_PAGE_HEADERS }, body };
 }
 
 export function json(statusCode: number, value: unknown): HttpResult {

@@ -1,6 +1,6 @@
 import type { EvidencePack } from '../../../domain/evidence/index.ts';
 import { minutesBetween } from '../../../domain/shared/index.ts';
-import { escapeHtml as esc } from '../edge/index.ts';
+import { contentSecurityPolicy, escapeHtml as esc, htmlHeaders } from '../edge/index.ts';
 
 /**
  * The evidence pack (domain/evidence) as one self-contained HTML document, for the auditor and
@@ -9,12 +9,22 @@ import { escapeHtml as esc } from '../edge/index.ts';
 const table = (head: string[], rows: unknown[][]) =>
   `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
 
+/**
+ * The export allows its inline stylesheet and nothing else: no scripts, images, forms, framing.
+ * Served with EVIDENCE_HEADERS; the same policy (and no referrer) is also written into the
+ * document, so a copy saved to disk and opened from there is held to it too (a <meta> CSP
+ * cannot forbid framing: only the served copy's headers can).
+ */
+const EVIDENCE_CSP = contentSecurityPolicy({ style: "'unsafe-inline'" });
+export const EVIDENCE_HEADERS: Record<string, string> = htmlHeaders(EVIDENCE_CSP);
+const META_CSP = EVIDENCE_CSP.split('; ').filter((d) => !d.startsWith('frame-ancestors')).join('; ');
+
 /** A self-contained HTML rendering (no scripts, no external assets). */
 export function renderEvidenceHtml(p: EvidencePack): string {
   const i = p.incident;
   const a = p.assessment;
   const duration = (from: string | null, to: string | null) => (from && to ? `${minutesBetween(Date.parse(to), Date.parse(from))} min` : '');
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Evidence pack ${esc(i.incidentId)}</title>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${META_CSP}"><meta name="referrer" content="no-referrer"><title>Evidence pack ${esc(i.incidentId)}</title>
 <style>body{font:14px/1.45 system-ui,sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#1d2430}table{border-collapse:collapse;width:100%;margin:8px 0 20px}th,td{border-bottom:1px solid #e3e6eb;padding:4px 6px;text-align:left;vertical-align:top}th{color:#5a6372}.ok{color:#17602a}.bad{color:#9c250b}code{font-size:12px}</style></head><body>
 <h1>Evidence pack — incident ${esc(i.incidentId)}</h1>
 <p>Generated ${esc(p.generatedAt)}. Status <b>${esc(i.status)}</b>; mode ${esc(i.mode)}; groups ${esc(i.groups.join(', '))}.
