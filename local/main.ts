@@ -17,7 +17,7 @@ import { seededAt, startLocalSystem, type LocalSystem } from './system.ts';
  * serves the console and approval pages on 127.0.0.1, prints what to do next, and on
  * Ctrl-C / SIGTERM stops serving, saves the simulator and closes the embedded DynamoDB.
  */
-export const START_USAGE = `usage: npm start -- [--port N] [--data-dir DIR | --in-memory] [--speed N] [--inventory FILE] [--policy FILE] [--faults FILE] [--no-schedules]
+export const START_USAGE = `usage: npm start -- [--port N] [--data-dir DIR | --in-memory] [--speed N] [--inventory FILE] [--policy FILE] [--faults FILE] [--no-schedules] [--iam on|off]
 
   --port N          HTTP port on 127.0.0.1 (default 8787; 0 picks a free one)
   --data-dir DIR    where state is kept between runs (default .cleanpoint/)
@@ -27,7 +27,10 @@ export const START_USAGE = `usage: npm start -- [--port N] [--data-dir DIR | --i
   --policy FILE     assessment policy (default: the built-in policy)
   --faults FILE     EC2 fault injection for the simulator (JSON; see local/ec2-sim/faults.ts)
   --no-schedules    do not tick the schedules (scheduled drills, the daily drill check) every virtual
-                    hour; tick them by hand with: npx cleanpoint drills tick`;
+                    hour; tick them by hand with: npx cleanpoint drills tick
+  --iam on|off      per-function IAM (default on): every AWS call a function makes is checked
+                    against its own role in serverless.yml and refused as AWS would refuse it.
+                    'off' only to debug a refusal: what works with it off may fail on AWS`;
 
 export interface StartOptions {
   port: number;
@@ -38,6 +41,8 @@ export interface StartOptions {
   faults?: Ec2Faults;
   /** false: no schedule ticks while running (--no-schedules). Absent: they run. */
   schedules?: false;
+  /** --iam off: no per-function IAM enforcement (debugging only). Absent: on. */
+  iam?: 'off';
 }
 
 /** A flag the user can fix. */
@@ -52,7 +57,7 @@ export function parseStartArgs(argv: string[]): StartOptions | 'help' {
       args: argv, strict: true, allowPositionals: false,
       options: {
         port: { type: 'string' }, 'data-dir': { type: 'string' }, 'in-memory': { type: 'boolean' }, speed: { type: 'string' },
-        inventory: { type: 'string' }, policy: { type: 'string' }, faults: { type: 'string' }, 'no-schedules': { type: 'boolean' },
+        inventory: { type: 'string' }, policy: { type: 'string' }, faults: { type: 'string' }, 'no-schedules': { type: 'boolean' }, iam: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -68,10 +73,12 @@ export function parseStartArgs(argv: string[]): StartOptions | 'help' {
   const inventoryFile = v.inventory ?? 'examples/inventory.yaml';
   fileFlag('--inventory', inventoryFile, (text) => parseInventoryText(fitsParameter('inventory', text), inventoryFile));
   if (v.policy !== undefined) fileFlag('--policy', v.policy, (text) => parsePolicyText(fitsParameter('policy', text), v.policy));
+  if (v.iam !== undefined && v.iam !== 'on' && v.iam !== 'off') throw new StartUsageError(`--iam must be on or off, not ${JSON.stringify(v.iam)}`);
   const faults = v.faults === undefined ? undefined : fileFlag('--faults', v.faults, (text) => parseFaults(parseJson(text, v.faults!)));
   return {
     port, speed, dataDir, inventoryFile, ...(v.policy !== undefined ? { policyFile: v.policy } : {}), ...(faults ? { faults } : {}),
     ...(v['no-schedules'] ? { schedules: false as const } : {}),
+    ...(v.iam === 'off' ? { iam: 'off' as const } : {}),
   };
 }
 
@@ -143,6 +150,9 @@ export function nextSteps(system: LocalSystem, options: StartOptions): string {
   return `
 Cleanpoint is running on this machine (virtual time ×${options.speed}; ${options.dataDir ? `state kept in ${path.resolve(options.dataDir)}` : 'in memory'}).
 ${estate}
+${options.iam === 'off'
+    ? 'IAM enforcement is OFF (--iam off): calls a function\'s role does not allow go through here, and would fail on AWS.'
+    : 'Each function runs with its own IAM role from serverless.yml: a call its role does not allow is refused, as on AWS.'}
 
   Console         ${url}/
   Drills          ${url}/drills

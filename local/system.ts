@@ -27,6 +27,8 @@ export interface LocalSystemOptions {
   seed?: { days?: number; infectedForMinutes?: Record<string, number> };
   echoOutbox?: boolean;
   logLevel?: string;
+  /** Per-function IAM enforcement (default on); 'off' only to debug. */
+  iam?: 'on' | 'off';
 }
 
 export interface LocalSystem {
@@ -57,6 +59,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
       ec2: { ...options.ec2, ...(options.faults ? { faults: options.faults } : {}) },
       ...(options.echoOutbox !== undefined ? { echoOutbox: options.echoOutbox } : {}),
       ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+      ...(options.iam ? { iam: options.iam } : {}),
     });
     const stores = await localStores(rt);
     const seeded = await seedIfEmpty(rt, stores, options);

@@ -19,6 +19,11 @@ describe('npm start flags', () => {
     });
   });
 
+  it('keeps per-function IAM on unless --iam off asks to debug without it', () => {
+    expect(parseStartArgs(['--iam', 'on'])).not.toHaveProperty('iam');
+    expect(parseStartArgs(['--iam', 'off'])).toMatchObject({ iam: 'off' });
+  });
+
   it.each([
     [['--port', '80x'], /--port must be a whole number from 0 to 65535, not "80x"/],
     [['--port', '70000'], /--port must be a whole number/],
@@ -30,6 +35,7 @@ describe('npm start flags', () => {
     [['--faults', 'BAD_FAULTS'], /--faults .*bad-faults\.json: Invalid EC2 simulator faults:[\s\S]*failureRate/],
     [['--faults', 'NOT_JSON'], /--faults .*not-json\.json: .*not valid JSON/],
     [['--colour'], /Unknown option '--colour'/],
+    [['--iam', 'maybe'], /--iam must be on or off, not "maybe"/],
   ])('refuses %j with a message naming the flag', (argv, message) => {
     const replaced = argv.map((a) => a === 'BAD_INVENTORY' ? file('bad-inventory.yaml', 'version: 1\ngroups: []\n')
       : a === 'BAD_FAULTS' ? file('bad-faults.json', '{"failureRate": 3}')
