@@ -25,6 +25,7 @@ import { compilePattern } from './event-pattern.ts';
 import { attachEc2Simulator, Ec2Simulator, type Ec2SimState } from './ec2-sim/index.ts';
 import { awsError, attachEmulator } from './sdk-emulator.ts';
 import { putEventsRefusal } from './eventbridge-limits.ts';
+import { toJsonText } from './json-text.ts';
 import { isPayloadRefusal, requestRefusal, responseRefusal, type InvocationType } from './lambda-limits.ts';
 import { sendEmailRefusal, type SendEmailInput } from './ses-limits.ts';
 import { attachItemSizeLimit } from './dynamodb-limits.ts';
@@ -451,14 +452,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   async function invokeNow(functionName: string, event: unknown, type: InvocationType): Promise<unknown> {
     // JSON in, JSON out: what crosses a Lambda boundary is data, never shared objects, and
     // within Lambda's payload quotas (an oversized event never reaches the function).
-    const request = JSON.stringify(event ?? null);
+    // (toJsonText: a deeply nested event reaches the handler, whose intake bounds refuse it, as on AWS.)
+    const request = toJsonText(event ?? null);
     const refused = requestRefusal(request, type);
     if (refused) throw refused;
     const fn = (await composition(functionName)).handler;
     const context = lambdaContext(functionName);
     const result = await fn(JSON.parse(request), context);
     if (result === undefined) return null;
-    const response = JSON.stringify(result);
+    const response = toJsonText(result);
     const tooLarge = responseRefusal(response, type);
     if (tooLarge) throw tooLarge;
     return JSON.parse(response);

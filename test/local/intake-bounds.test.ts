@@ -99,12 +99,10 @@ describe('the local bus: a bad finding is one failed delivery (not retried), nev
     expect({ ...(await storedState(system)), deliveries: before.deliveries }).toEqual(before);
   });
 
-  // The runtime copies every event through JSON.stringify before invoking (local/runtime.ts,
-  // invokeNow), which overflows the stack on a 5,000-deep event before the handler can refuse it.
-  // AWS's Lambda runtime parses the event without recursion and hands it to the handler, which
-  // refuses it (test/functions/intake-bounds.test.ts). Drop `.fails` once invokeNow copies the
-  // event without recursion (or refuses it as a ValidationError).
-  it.fails('delivers a 5,000-deep finding to assess-finding as a ValidationError, not a RangeError', async () => {
+  // The runtime copies every event across the Lambda boundary as text; V8's JSON.stringify
+  // overflows on a 5,000-deep event, AWS's Lambda runtime does not: the handler must see it and
+  // refuse it (local/json-text.ts). Failed as a RangeError before toJsonText.
+  it('delivers a 5,000-deep finding to assess-finding as a ValidationError, not a RangeError', async () => {
     // Prepare
     const event = await ransomwareEvent(system) as Json;
     let deep: unknown = 1;
