@@ -126,7 +126,9 @@ export interface LocalRuntime {
   /** Put an event on the local bus: every matching rule's function gets it (at least once semantics). */
   putEvent(event: Record<string, unknown>): Promise<BusDelivery[]>;
   /** One tick of every schedule in serverless.yml: invokes each scheduled function with its rule's input (the functions decide what is due). */
-  runSchedules(): Promise<{ functionName: string; input: unknown; result?: unknown; error?: string }[]>;
+  runSchedules(): Promise<{ functionName: string; input: unknown; result?: unknown; error?: string; failureDestination?: BusDelivery['failureDestination'] }[]>;
+  /** Invoke a function asynchronously as Lambda does (InvocationType Event): its retries, then its failure destination. */
+  invokeAsync(functionName: string, event: Record<string, unknown>): Promise<BusDelivery>;
   executionFor(incidentId: string): LocalExecution | undefined;
   save(): void;
   close(): Promise<void>;
@@ -180,12 +182,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const clock = new VirtualClock({ startMs: Math.max(Date.now(), saved?.virtualNow ?? 0), speed: options.speed, ...(options.dataDir ? { persistTo: path.join(options.dataDir, 'virtual-clock.json') } : {}) });
   // Each function's own environment, resolved from serverless.yml as CloudFormation would for
   // this stage: the state machines' Refs are the local engine's ARNs, the params are the
-  // local ones. The inventory is a file here (an SSM parameter on AWS).
+  // local ones. The inventory and the policy are SSM parameters, as on AWS (the local SSM
+  // serves the files' text under the parameter names serverless.yml gives them).
   const target: DeployTarget = {
     stage: LOCAL_STAGE, region: LOCAL_REGION, account: LOCAL_ACCOUNT,
     params: {
       notifyEmailFrom: LOCAL_ENV.NOTIFY_EMAIL_FROM, publicBaseUrl: options.publicBaseUrl,
-      ...(options.policyFile ? { policySource: `file:${path.resolve(options.policyFile)}` } : {}),
+      ...(options.policyFile ? { policySource: `ssm:/cleanpoint/${LOCAL_STAGE}/policy` } : {}),
     },
     stateMachineArn: (key) => engine.machineArn(key),
   };
@@ -205,7 +208,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     if (!env) {
       env = Object.freeze({
         ...functionEnvironment(def, functionName, target),
-        INVENTORY_SOURCE: `file:${path.resolve(options.inventoryFile)}`,
         // What Lambda itself sets in every function's environment.
         AWS_REGION: LOCAL_REGION, AWS_LAMBDA_FUNCTION_NAME: `cleanpoint-${LOCAL_STAGE}-${functionName}`,
       });
@@ -311,11 +313,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
   // SSM: parameters (the generated secrets) answering GetParameter.
   const acceptance = new LocalAcceptanceRunner(sim, clock);
+  // The inventory and the policy as deployed: parameters holding the files' text at start.
+  const documents: Record<string, string> = {
+    [String(functionEnvironment(def, def.functions.keys().next().value!, target)['INVENTORY_SOURCE']).replace(/^ssm:/, '')]: inventoryText,
+    ...(options.policyFile ? { [`/cleanpoint/${LOCAL_STAGE}/policy`]: readFileSync(options.policyFile, 'utf8') } : {}),
+  };
   serve('ssm', 'cleanpointLocalSsm', (command, input) => {
     if (command === 'SendCommandCommand' || command === 'GetCommandInvocationCommand') return acceptance.handle(command, input);
     if (command !== 'GetParameterCommand') throw awsError('UnsupportedOperation', `${command} is not emulated locally`);
     const name = String(input['Name']);
-    const value = secrets[name];
+    const value = secrets[name] ?? documents[name];
     if (value === undefined) throw awsError('ParameterNotFound', `parameter ${name} not found`);
     return { Parameter: { Name: name, Type: 'SecureString', Value: value, Version: 1 } };
   });
@@ -343,22 +350,28 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const envelope = { version: '0', id: randomUUID(), account: LOCAL_ACCOUNT, time: new Date(clock.now()).toISOString(), region: LOCAL_REGION, resources: [], ...event };
     const out: BusDelivery[] = [];
     for (const rule of rules.filter((r) => r.match(envelope))) {
-      const d: BusDelivery = { id: envelope.id, at: envelope.time, event: envelope, functionName: rule.functionName, status: 'delivered' };
-      // Asynchronous invocation: Lambda retries as often as the function's maximumRetryAttempts
-      // (serverless.yml) says, then the event goes to the failure destination (the dead-letter queue).
-      const attempts = 1 + def.functions.get(rule.functionName)!.asyncInvocation.maximumRetryAttempts;
-      for (let attempt = 0; attempt < attempts; attempt++) {
-        try { d.result = await invoke(rule.functionName, envelope, 'Event'); d.status = 'delivered'; delete d.error; break; } catch (e) {
-          d.status = 'failed'; d.error = `${(e as Error).name}: ${(e as Error).message}`;
-          if (/ValidationError|UnsupportedEventError/.test((e as Error).name) || isPayloadRefusal(e)) break; // retrying cannot fix a bad event
-        }
-      }
-      if (d.status === 'failed') d.failureDestination = await toFailureDestination(rule.functionName);
+      const d = await invokeAsync(rule.functionName, envelope, envelope.id, envelope.time);
       deliveries.push(d);
       out.push(d);
     }
     return out;
   };
+  // Asynchronous invocation (a rule's target, a schedule, Invoke with InvocationType Event):
+  // Lambda retries as often as the function's maximumRetryAttempts (serverless.yml) says, then
+  // the event goes to the function's failure destination (the dead-letter queue), which its role
+  // must allow it to send to.
+  async function invokeAsync(functionName: string, event: Record<string, unknown>, id: string = randomUUID(), at = new Date(clock.now()).toISOString()): Promise<BusDelivery> {
+    const d: BusDelivery = { id, at, event, functionName, status: 'delivered' };
+    const attempts = 1 + def.functions.get(functionName)!.asyncInvocation.maximumRetryAttempts;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      try { d.result = await invoke(functionName, event, 'Event'); d.status = 'delivered'; delete d.error; break; } catch (e) {
+        d.status = 'failed'; d.error = `${(e as Error).name}: ${(e as Error).message}`;
+        if (/ValidationError|UnsupportedEventError/.test((e as Error).name) || isPayloadRefusal(e)) break; // retrying cannot fix a bad event
+      }
+    }
+    if (d.status === 'failed') d.failureDestination = await toFailureDestination(functionName);
+    return d;
+  }
   serve('eventBridge', 'cleanpointLocalEvents', (command, input) => {
     if (command !== 'PutEventsCommand') throw awsError('UnsupportedOperation', `${command} is not emulated locally`);
     const entries = (input['Entries'] ?? []) as { Source?: string; DetailType?: string; Detail?: string; EventBusName?: string }[];
@@ -478,13 +491,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }).catch(() => undefined);
   }
   async function runSchedules() {
-    const out: { functionName: string; input: unknown; result?: unknown; error?: string }[] = [];
+    const out: Awaited<ReturnType<LocalRuntime['runSchedules']>> = [];
     for (const fn of def.functions.values()) {
       for (const ev of fn.events) {
         const rule = (ev['eventBridge'] ?? ev['schedule']) as Record<string, unknown> | undefined;
         if (!rule || (!('schedule' in ev) && rule['schedule'] === undefined)) continue;
         const input = rule['input'] ?? { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} };
-        try { out.push({ functionName: fn.name, input, result: await invoke(fn.name, input, 'Event') }); } catch (e) { out.push({ functionName: fn.name, input, error: `${(e as Error).name}: ${(e as Error).message}` }); }
+        const d = await invokeAsync(fn.name, input as Record<string, unknown>);
+        out.push({ functionName: fn.name, input, ...(d.status === 'delivered' ? { result: d.result } : { error: d.error!, failureDestination: d.failureDestination }) });
       }
     }
     return out;
@@ -499,7 +513,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     options, def, index, clock, sim, engine, outbox, deliveries, dynamoEndpoint, tables, secrets,
     clients, iam, roleOf, clientsOf, platform: platform(overrides), accountChecks, environmentOf,
     dependenciesOf: async (functionName) => (await composition(functionName)).deps,
-    acceptance, guardDuty, invoke, putEvent, runSchedules,
+    acceptance, guardDuty, invoke, invokeAsync: (fn, event) => invokeAsync(fn, event), putEvent, runSchedules,
     // The incident's latest round: `incident-<id>`, then `incident-<id>-r2`, … after a re-infection.
     executionFor: (incidentId) => [...engine.executions.values()]
       .filter((e) => e.machine === machineKeyFor(def, /incident/i) && (e.name.endsWith(incidentId) || e.name.includes(`${incidentId}-r`)))
