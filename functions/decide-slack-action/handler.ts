@@ -2,23 +2,20 @@ import { parseSlackJob } from '../shared/adapters/slack/index.ts';
 import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
-import { logger } from '../shared/observability.ts';
+import { refusalsLogged } from '../shared/observability.ts';
 import { estate, secret, stateStores, workflowEngine } from '../shared/wiring.ts';
 import { decideClick, type SlackDecideDeps, type SlackJobOutcome } from './click.ts';
 
 /**
  * EventBridge "Slack Interaction Received" (queued by receive-slack-action, delivered
  * asynchronously, retried, then dead-lettered): decide a verified Slack click and write the
- * outcome back to Slack. A detail that is not a job is ignored, never acted on.
+ * outcome back to Slack. A detail that is not a job is refused (a ValidationError, dead-lettered),
+ * never acted on.
  */
 export function makeHandler(deps: () => Promise<SlackDecideDeps>) {
   return async (event: unknown): Promise<SlackJobOutcome> => {
-    const detail = parseSlackJob(event);
-    if (!detail) {
-      logger.warn('Slack job refused: malformed');
-      return { outcome: 'ignored', reason: 'malformed job' };
-    }
-    return decideClick(await deps(), detail);
+    const detail = refusalsLogged('Slack job', async () => parseSlackJob(event));
+    return decideClick(await deps(), await detail);
   };
 }
 

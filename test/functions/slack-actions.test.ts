@@ -14,6 +14,7 @@ import { functionEnvironment, loadServerlessDefinition } from '../../local/serve
 import { SLACK, SLACK_SECRET, slackBody, slackClick, slackRequest } from '../approvals/helpers.ts';
 import { approvalFixture } from './approval-page-support.ts';
 import {
+  rejectionOf,
   auditTypesOf, EVENT_BUS, fixedClock, itExportsTheWrappedHandler, lambdaContext, memoryAdapters, NOW, removeTempFiles,
   silenceOutput, STATE_TABLE, stubHandlerEnv, wrapped, writeInventorySource,
 } from './support.ts';
@@ -118,18 +119,20 @@ describe('decide-slack-action handler (wrapped: its composition over the memory 
 
   itExportsTheWrappedHandler(() => decideSlackAction.handler);
 
-  it('refuses a job that was not made by the receiver (forged on the bus), audited, and ignores an event that is no job', async () => {
+  it('refuses a job that was not made by the receiver (forged on the bus), audited, and an event that is no job as a ValidationError (dead-lettered)', async () => {
     // Prepare
     const handler = wrapped(decideSlackAction, { clock: fixedClock(NOW), adapters: stores.adapters });
     const job = { approvalId: approval.approvalId, decision: 'approve' as const, slackUserId: 'U0ALICE001', sourceIp: '10.0.0.1', receivedAt: Date.now() };
 
     // Act
     const forged = await handler(slackJobEvent({ job, mac: signSlackJob('guessed-secret', job) }), lambdaContext());
-    const other = await handler({ source: 'cleanpoint', 'detail-type': SLACK_JOB_DETAIL_TYPE, detail: { job: { approvalId: 'x' } } }, lambdaContext());
+    const other = await rejectionOf(handler({ source: 'cleanpoint', 'detail-type': SLACK_JOB_DETAIL_TYPE, detail: { job: { approvalId: 'x' } } }, lambdaContext()));
 
     // Assess
     expect(forged).toEqual({ outcome: 'refused', reason: 'bad-signature' });
-    expect(other).toEqual({ outcome: 'ignored', reason: 'malformed job' });
+    expect(other.name).toBe('ValidationError');
+    expect(other.message).toMatch(/^not a queued Slack decision: .*detail\.job\.decision/);
+    expect(other.message).toMatch(/detail\.mac/);
     expect(await auditTypesOf(stores.audit, approval.incidentId)).toEqual(['approval.refused']);
   });
 });

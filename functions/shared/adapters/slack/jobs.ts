@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseWith } from '../../../../domain/shared/validation.ts';
 import type { EventPublisher } from '../../../../domain/ports/index.ts';
 import type { Platform, SlackJobDispatcher } from '../../compose.ts';
 import type { SlackDecisionJob } from './interaction.ts';
@@ -46,10 +47,12 @@ const jobSchema = z.strictObject({
   mac: z.string().max(128),
 });
 
-/** The job of a delivered event, or null when its detail is not one (never acted on). */
-export function parseSlackJob(event: unknown): SlackJobDetail | null {
-  const parsed = jobSchema.safeParse((event as { detail?: unknown } | null)?.detail);
-  return parsed.success ? (parsed.data as SlackJobDetail) : null;
+/**
+ * The job of a delivered event. A detail that is not one is never acted on: it is refused as a
+ * ValidationError naming what is wrong (not retried; dead-lettered, so an operator sees it).
+ */
+export function parseSlackJob(event: unknown): SlackJobDetail {
+  return parseWith(jobSchema, (event as { detail?: unknown } | null)?.detail, 'not a queued Slack decision', 'detail') as SlackJobDetail;
 }
 
 /** Who clicked, for the audit trail: `slack:<team>/<user> via <ip>`. */
