@@ -2,7 +2,7 @@ import { ConflictError, ForbiddenError, NotFoundError, toIso, ValidationError, t
 import { failbackRunId, type Incident } from './incident.ts';
 import { changeIncident, moveTo } from './updates.ts';
 import { peopleInRole, type InventoryIndex } from '../inventory/index.ts';
-import type { AuditLog, IncidentStore, WorkflowEngine } from '../ports/index.ts';
+import type { AuditLog, IncidentStore, WorkflowControl, WorkflowEngine } from '../ports/index.ts';
 
 /**
  * What an executor does to an incident after the failover: start the failback, or close it
@@ -11,7 +11,7 @@ import type { AuditLog, IncidentStore, WorkflowEngine } from '../ports/index.ts'
  * with the same rules as a failover (the executor who asked may not approve it where the
  * group forbids self-approval).
  */
-export function manageIncident(deps: { incidents: IncidentStore; audit: AuditLog; workflows: WorkflowEngine; index: InventoryIndex; clock: Clock }) {
+export function manageIncident(deps: { incidents: IncidentStore; audit: AuditLog; workflows: WorkflowEngine & WorkflowControl; index: InventoryIndex; clock: Clock }) {
   return async (input: { action: 'failback' | 'close'; incidentId: string; by: string; reason?: string }): Promise<{ incident: Incident; executionName?: string }> => {
     const incident = await deps.incidents.getIncident(input.incidentId);
     if (!incident) throw new NotFoundError(`incident ${input.incidentId} not found`);
@@ -38,13 +38,29 @@ export function manageIncident(deps: { incidents: IncidentStore; audit: AuditLog
   };
 }
 
+/** Statuses in which a workflow of the incident is still going, and which machine runs it. */
+const RUNNING_MACHINE: Partial<Record<Incident['status'], 'incident-response' | 'failback'>> = {
+  proposed: 'incident-response', 'awaiting-approval': 'incident-response', approved: 'incident-response',
+  'failing-over': 'incident-response', reinfected: 'incident-response', 'failback-pending': 'failback', 'failing-back': 'failback',
+};
+
 /**
  * closeIncident(deps)({ incidentId, by, reason })
  *
- * Closing without a failback needs a reason; it is audited and releases the groups. An
- * incident in the middle of a failover or failback cannot be closed.
+ * Closing without a failback needs a reason; it is audited (who, when, why, which run it
+ * stopped) and releases the groups, so a later finding on them opens a new incident.
+ * Allowed from any status: an operator at 3 a.m. who closes a stuck or still-running incident
+ * means "this is over", so a run still going (the incident-response workflow while proposed,
+ * awaiting approval, approved, failing over or re-infected; the failback while pending or failing
+ * back) is stopped first (StopExecution; Step Functions stops its .sync children too). Machines it
+ * launched are left as they are. Closing a closed incident changes nothing (duplicate delivery).
+ *
+ * 1. Validate the reason; read the incident (NotFoundError).
+ * 2. Already closed: return it.
+ * 3. Stop the running workflow, if the status says one is going.
+ * 4. Conditional move to closed (lost races re-read), release the groups, audit.
  */
-export function closeIncident(deps: { incidents: IncidentStore; audit: AuditLog; clock: Clock }) {
+export function closeIncident(deps: { incidents: IncidentStore; audit: AuditLog; clock: Clock; workflows?: WorkflowControl }) {
   return async (input: { incidentId: string; by: string; reason: string }): Promise<Incident> => {
     const reason = input.reason.trim();
     if (!reason) throw new ValidationError('close', [{ path: 'reason', message: 'closing an incident without failback needs a reason' }]);
@@ -52,11 +68,23 @@ export function closeIncident(deps: { incidents: IncidentStore; audit: AuditLog;
     const current = await deps.incidents.getIncident(input.incidentId);
     if (!current) throw new NotFoundError(`incident ${input.incidentId} not found`);
     if (current.status === 'closed') return current;
-    if (['failing-over', 'failing-back', 'approved'].includes(current.status)) throw new ConflictError(`incident is ${current.status}; wait until it settles`);
+    const stoppedRun = await stopRunning(deps, current, `closed by ${input.by}: ${reason}`.slice(0, 256));
     const closed = await changeIncident(deps.incidents, input.incidentId, moveTo('closed', { updatedAt: now, closure: { by: input.by, at: now, reason, withFailback: false } }));
     if (!closed || closed.status !== 'closed') throw new ConflictError(`an incident that is ${current.status} cannot be closed`);
     await Promise.all(closed.groups.map((g) => deps.incidents.releaseGroup(g, input.incidentId)));
-    await deps.audit.append(input.incidentId, { type: 'incident.closed', actor: input.by, at: now, data: { reason, withFailback: false } });
+    await deps.audit.append(input.incidentId, { type: 'incident.closed', actor: input.by, at: now, data: { reason, withFailback: false, ...(stoppedRun ? { stoppedRun } : {}) } });
     return closed;
   };
+}
+
+async function stopRunning(deps: { audit: AuditLog; workflows?: WorkflowControl }, incident: Incident, cause: string): Promise<{ status: string; machine: string; execution: string } | null> {
+  const machine = RUNNING_MACHINE[incident.status];
+  if (!machine) return null;
+  let name: string | undefined;
+  if (machine === 'incident-response') name = incident.executionName;
+  else name = (await deps.audit.list(incident.incidentId)).filter((a) => a.type === 'failback.requested').map((a) => (a.data as { executionName?: string } | undefined)?.executionName).filter((n): n is string => !!n).at(-1);
+  if (!name) return null;
+  if (!deps.workflows) throw new ConflictError(`incident is ${incident.status} and its ${machine} run ${name} cannot be stopped from here`);
+  await deps.workflows.stopExecution({ machine, name, cause });
+  return { status: incident.status, machine, execution: name };
 }

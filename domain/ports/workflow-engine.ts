@@ -11,3 +11,12 @@ export interface WorkflowEngine {
   sendTaskSuccess(taskToken: string, output: unknown): Promise<void>;
   sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void>;
 }
+
+/**
+ * What an operator's way out needs from the engine (manage-incident): stop a run that is still
+ * going. StopExecution of an execution that has already ended is not an error: the adapter
+ * treats it as done, so a repeated close changes nothing.
+ */
+export interface WorkflowControl {
+  stopExecution(input: { machine: MachineKind; name: string; cause: string }): Promise<void>;
+}
