@@ -15,7 +15,8 @@ type Deps = Parameters<typeof manageIncident>[0];
 
 /**
  * Invoked directly by an executor (CLI or console with their AWS credentials): start the
- * failback of a recovered incident, or close an incident without failback, giving a reason.
+ * failback of a recovered incident, or close an incident without failback, giving a reason,
+ * from any status (a run still going is stopped first: closeIncident).
  */
 export function makeHandler(deps: () => Promise<Deps>) {
   return async (event: unknown) => {
@@ -30,11 +31,11 @@ export function makeHandler(deps: () => Promise<Deps>) {
 export function compose(env: Env, overrides: Overrides = {}): () => Promise<Deps> {
   const config = loadConfig({
     STATE_TABLE: configVars.STATE_TABLE, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE,
-    FAILBACK_STATE_MACHINE_ARN: configVars.INCIDENT_STATE_MACHINE_ARN,
+    FAILBACK_STATE_MACHINE_ARN: configVars.INCIDENT_STATE_MACHINE_ARN, INCIDENT_STATE_MACHINE_ARN: configVars.INCIDENT_STATE_MACHINE_ARN,
   }, env);
   const p = platform(overrides);
   const stores = stateStores(config, p);
-  const fixed = { incidents: stores.incidents, audit: stores.audit, workflows: workflowEngine({ FAILBACK_STATE_MACHINE_ARN: config.FAILBACK_STATE_MACHINE_ARN }, p), clock: p.clock };
+  const fixed = { incidents: stores.incidents, audit: stores.audit, workflows: workflowEngine({ FAILBACK_STATE_MACHINE_ARN: config.FAILBACK_STATE_MACHINE_ARN, INCIDENT_STATE_MACHINE_ARN: config.INCIDENT_STATE_MACHINE_ARN }, p), clock: p.clock };
   return async () => ({ ...fixed, index: (await estate(config, p)).index });
 }
 

@@ -1,4 +1,4 @@
-import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { WorkflowGoneError } from '../../domain/shared/index.ts';
@@ -39,6 +39,26 @@ describe('SfnWorkflowEngine', () => {
     expect(await engine.startExecution({ machine: 'incident-response', name: 'inc-1', input: {} })).toEqual({
       executionArn: 'arn:aws:states:us-east-1:123456789012:execution:cleanpoint-prod-incident:inc-1', alreadyStarted: true,
     });
+  });
+});
+
+describe('SfnWorkflowEngine.stopExecution', () => {
+  it('stops the named execution of the machine by its ARN, with the cause', async () => {
+    sfn.on(StopExecutionCommand).resolves({ stopDate: new Date() });
+    await engine.stopExecution({ machine: 'incident-response', name: 'incident-inc-1', cause: 'closed by carol: stuck' });
+    expect(sfn.commandCalls(StopExecutionCommand).map((c) => c.args[0].input)).toEqual([
+      { executionArn: 'arn:aws:states:us-east-1:123456789012:execution:cleanpoint-prod-incident:incident-inc-1', cause: 'closed by carol: stuck' },
+    ]);
+  });
+
+  it('treats an execution that does not exist as nothing to stop, and lets other errors through', async () => {
+    sfn.on(StopExecutionCommand).rejectsOnce(named('ExecutionDoesNotExist')).rejectsOnce(named('AccessDeniedException'));
+    await expect(engine.stopExecution({ machine: 'incident-response', name: 'gone', cause: 'x' })).resolves.toBeUndefined();
+    await expect(engine.stopExecution({ machine: 'incident-response', name: 'x', cause: 'x' })).rejects.toMatchObject({ name: 'AccessDeniedException' });
+  });
+
+  it('refuses a machine it has no ARN for', async () => {
+    await expect(engine.stopExecution({ machine: 'failback', name: 'x', cause: 'x' })).rejects.toThrow(/no state machine ARN configured for failback/);
   });
 });
 

@@ -411,6 +411,12 @@ describe('IAM', () => {
     expect(start.sort(), JSON.stringify(start)).toEqual(['assess-finding', 'check-drill-schedule', 'finish-aborted-drill', 'manage-incident']);
     expect(allowed(functionStatements('assess-finding'), 'states:StartExecution').map((s) => s.Resource)).toEqual([{ Ref: 'IncidentResponseStateMachine' }]);
     expect(allowed(functionStatements('manage-incident'), 'states:StartExecution').map((s) => s.Resource)).toEqual([{ Ref: 'FailbackStateMachine' }]);
+    // Closing a still-running incident stops its run: only the incident-response and failback executions, and only from manage-incident.
+    expect(FUNCTIONS.filter((k) => allowed(functionStatements(k), 'states:StopExecution').length)).toEqual(['manage-incident']);
+    expect(allowed(functionStatements('manage-incident'), 'states:StopExecution').flatMap((s) => s.Resource as unknown[])).toEqual([
+      { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${IncidentResponseStateMachine.Name}:*' },
+      { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${FailbackStateMachine.Name}:*' },
+    ]);
     for (const key of ['check-drill-schedule', 'finish-aborted-drill']) {
       expect(allowed(functionStatements(key), 'states:StartExecution').map((s) => s.Resource), key).toEqual([{ Ref: 'DrillStateMachine' }]);
     }

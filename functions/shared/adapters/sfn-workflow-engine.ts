@@ -1,6 +1,6 @@
-import { SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { WorkflowGoneError } from '../../../domain/shared/index.ts';
-import type { MachineKind, WorkflowEngine } from '../../../domain/ports/index.ts';
+import type { MachineKind, WorkflowControl, WorkflowEngine } from '../../../domain/ports/index.ts';
 
 /** Step Functions' ways of saying the task waiting for this token is no longer there. */
 const GONE = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
@@ -19,7 +19,7 @@ export async function translated(call: () => unknown): Promise<void> {
 }
 
 /** Step Functions adapter. Execution names are derived from ids, so a start is idempotent. */
-export class SfnWorkflowEngine implements WorkflowEngine {
+export class SfnWorkflowEngine implements WorkflowEngine, WorkflowControl {
   constructor(private readonly client: SFNClient, private readonly machines: Partial<Record<MachineKind, string>>) {}
 
   async startExecution(input: { machine: MachineKind; name: string; input: unknown }) {
@@ -34,6 +34,20 @@ export class SfnWorkflowEngine implements WorkflowEngine {
         return { executionArn: executionArnFor(stateMachineArn, input.name), alreadyStarted: true };
       }
       throw e;
+    }
+  }
+
+  /**
+   * StopExecution of the named execution (Step Functions also stops the executions its .sync
+   * tasks started). An execution that does not exist (never started, or lost) has nothing to stop.
+   */
+  async stopExecution(input: { machine: MachineKind; name: string; cause: string }): Promise<void> {
+    const stateMachineArn = this.machines[input.machine];
+    if (!stateMachineArn) throw new Error(`no state machine ARN configured for ${input.machine}`);
+    try {
+      await this.client.send(new StopExecutionCommand({ executionArn: executionArnFor(stateMachineArn, input.name), cause: input.cause.slice(0, 32768) }));
+    } catch (e) {
+      if ((e as Error).name !== 'ExecutionDoesNotExist') throw e;
     }
   }
 
