@@ -127,6 +127,8 @@ export interface LocalRuntime {
   putEvent(event: Record<string, unknown>): Promise<BusDelivery[]>;
   /** One tick of every schedule in serverless.yml: invokes each scheduled function with its rule's input (the functions decide what is due). */
   runSchedules(): Promise<{ functionName: string; input: unknown; result?: unknown; error?: string; failureDestination?: BusDelivery['failureDestination'] }[]>;
+  /** Resolves once no function invocation is running (the asynchronous deliveries they caused included). */
+  idle(): Promise<void>;
   /** Invoke a function asynchronously as Lambda does (InvocationType Event): its retries, then its failure destination. */
   invokeAsync(functionName: string, event: Record<string, unknown>): Promise<BusDelivery>;
   executionFor(incidentId: string): LocalExecution | undefined;
@@ -267,6 +269,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         }
         case 'SendTaskSuccessCommand': engine.sendTaskSuccess(String(input['taskToken']), JSON.parse(String(input['output'] ?? '{}'))); return {};
         case 'SendTaskHeartbeatCommand': engine.sendTaskHeartbeat(String(input['taskToken'])); return {};
+        case 'StopExecutionCommand': return { stopDate: new Date(engine.abort(String(input['executionArn'])).stopDate ?? Date.now()) };
         case 'SendTaskFailureCommand': engine.sendTaskFailure(String(input['taskToken']), String(input['error'] ?? ''), String(input['cause'] ?? '')); return {};
         case 'DescribeExecutionCommand': {
           const ex = engine.executions.get(String(input['executionArn']));
@@ -513,7 +516,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     options, def, index, clock, sim, engine, outbox, deliveries, dynamoEndpoint, tables, secrets,
     clients, iam, roleOf, clientsOf, platform: platform(overrides), accountChecks, environmentOf,
     dependenciesOf: async (functionName) => (await composition(functionName)).deps,
-    acceptance, guardDuty, invoke, invokeAsync: (fn, event) => invokeAsync(fn, event), putEvent, runSchedules,
+    acceptance, guardDuty, invoke,
+    idle: async () => { while (inFlight.size > 0) await Promise.all([...inFlight]); },
+    invokeAsync: (fn, event) => invokeAsync(fn, event), putEvent, runSchedules,
     // The incident's latest round: `incident-<id>`, then `incident-<id>-r2`, … after a re-infection.
     executionFor: (incidentId) => [...engine.executions.values()]
       .filter((e) => e.machine === machineKeyFor(def, /incident/i) && (e.name.endsWith(incidentId) || e.name.includes(`${incidentId}-r`)))

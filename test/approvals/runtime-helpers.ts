@@ -1,17 +1,15 @@
 /**
  * Driving approvals in the local runtime: the real handlers, DynamoDB (dynalite), the ASL
  * interpreter and the generated secrets. Slack is the only thing that is not real: its
- * HTTPS posts are captured, and the queued decision (EventBridge on AWS) runs right after the
- * acknowledgement, as an invocation of decide-slack-action. HTTP requests reach the functions
+ * HTTPS posts are captured. The queued decision goes as on AWS: receive-slack-action puts it on
+ * the Cleanpoint bus, whose rule delivers it to decide-slack-action. HTTP requests reach the functions
  * the way API Gateway routes them (serverless.yml's httpApi events, local/http-invoke.ts).
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { expect } from 'vitest';
 import type { ApprovalRequest } from '../../domain/approvals/index.ts';
 import type { CliDecisionResult, DecisionKind } from '../../domain/approvals/index.ts';
-import { slackJobEvent } from '../../functions/shared/adapters/slack/index.ts';
 import type { SlackHttpRequest, SlackTransport } from '../../functions/shared/adapters/slack-notifier.ts';
-import type { SlackJobDispatcher } from '../../functions/shared/compose.ts';
 import type { AuditEntry } from '../../domain/evidence/index.ts';
 import { decideAsOperator } from '../../local/approval-decisions.ts';
 import { invokeHttp, type HttpAnswer } from '../../local/http-invoke.ts';
@@ -28,18 +26,17 @@ function invokeSlack(rt: LocalRuntime, event: APIGatewayProxyEventV2): Promise<H
 
 export interface SlackHarness {
   /** Pass these to the runtime (startLocalRuntime options), then `bind` it. */
-  runtimeOptions: { slackTransport: SlackTransport; slackJobDispatcher: SlackJobDispatcher };
+  runtimeOptions: { slackTransport: SlackTransport };
   bind(rt: LocalRuntime): void;
   posts: SlackHttpRequest[];
-  /** Resolves when every queued Slack decision has run. */
-  settle(): Promise<unknown[]>;
+  /** Resolves when every queued Slack decision has run (and whatever it started). */
+  settle(): Promise<void>;
   /** Sign (with the runtime's Slack signing secret unless told otherwise) and POST a click. */
   click(o: { approvalId: string; userId: string; decision?: 'approve' | 'reject'; secret?: string; timestampSec?: number }): Promise<HttpAnswer>;
 }
 
 export function slackHarness(): SlackHarness {
   const posts: SlackHttpRequest[] = [];
-  const queued: Promise<unknown>[] = [];
   let bound: LocalRuntime | undefined;
   const runtime = () => {
     if (!bound) throw new Error('slackHarness: bind(rt) first');
@@ -48,14 +45,10 @@ export function slackHarness(): SlackHarness {
   return {
     runtimeOptions: {
       slackTransport: async (r) => { posts.push(r); return { status: 200, body: 'ok' }; },
-      slackJobDispatcher: async (detail) => {
-        // After the acknowledgement has been returned: a separate (asynchronous) invocation.
-        queued.push(new Promise((resolve) => setImmediate(resolve)).then(() => runtime().invoke('decide-slack-action', slackJobEvent(detail))));
-      },
     },
     bind: (rt) => { bound = rt; },
     posts,
-    settle: () => Promise.all(queued.splice(0)),
+    settle: () => runtime().idle(),
     click: async (o) => {
       const rt = runtime();
       const body = slackBody(slackClick({ approvalId: o.approvalId, userId: o.userId, decision: o.decision ?? 'approve', responseUrl: `https://hooks.slack.com/actions/T111/${posts.length + 1}/resp` }));
