@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseWith } from '../../../../domain/shared/validation.ts';
+import { parseWith } from '../../../../domain/shared/index.ts';
 import type { EventPublisher } from '../../../../domain/ports/index.ts';
 import type { Platform, SlackJobDispatcher } from '../../compose.ts';
 import type { SlackDecisionJob } from './interaction.ts';
