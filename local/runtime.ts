@@ -37,7 +37,7 @@ import type { Statement } from './iam/evaluate.ts';
 import type { ServiceName } from './iam/sdk-requests.ts';
 import { LocalAcceptanceRunner } from './acceptance-runner.ts';
 import { GuardDutySimulator, hiddenThreatsFrom, type GuardDutySimState } from './guardduty-sim.ts';
-import { LocalWorkflowEngine, TaskTokenError, type LocalExecution } from './workflow-runner.ts';
+import { LocalWorkflowEngine, TaskTokenError, redriveStatus, type LocalExecution } from './workflow-runner.ts';
 
 /**
  * The whole system on one machine. Real SDK clients and the real handler code throughout;
@@ -269,12 +269,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         }
         case 'SendTaskSuccessCommand': engine.sendTaskSuccess(String(input['taskToken']), JSON.parse(String(input['output'] ?? '{}'))); return {};
         case 'SendTaskHeartbeatCommand': engine.sendTaskHeartbeat(String(input['taskToken'])); return {};
+        case 'RedriveExecutionCommand': return { redriveDate: new Date(engine.redrive(String(input['executionArn'])).redriveDate) };
         case 'StopExecutionCommand': return { stopDate: new Date(engine.abort(String(input['executionArn'])).stopDate ?? Date.now()) };
         case 'SendTaskFailureCommand': engine.sendTaskFailure(String(input['taskToken']), String(input['error'] ?? ''), String(input['cause'] ?? '')); return {};
         case 'DescribeExecutionCommand': {
           const ex = engine.executions.get(String(input['executionArn']));
           if (!ex) throw awsError('ExecutionDoesNotExist', 'Execution does not exist');
-          return { executionArn: ex.executionArn, name: ex.name, status: ex.status, input: JSON.stringify(ex.input), ...(ex.output !== undefined ? { output: JSON.stringify(ex.output) } : {}), ...(ex.error ? { error: ex.error, cause: ex.cause } : {}) };
+          return { executionArn: ex.executionArn, name: ex.name, status: ex.status, input: JSON.stringify(ex.input), ...(ex.output !== undefined ? { output: JSON.stringify(ex.output) } : {}), ...(ex.error ? { error: ex.error, cause: ex.cause } : {}), redriveCount: ex.redriveCount, ...(ex.redriveDate ? { redriveDate: new Date(ex.redriveDate) } : {}), redriveStatus: redriveStatus(ex) };
         }
         default: throw awsError('UnsupportedOperation', `${command} is not emulated locally`);
       }

@@ -42,6 +42,9 @@ export interface LocalExecution {
   transitions: number;
   /** Events AWS would have recorded in this execution's history so far (see HistoryCounter). */
   historyEvents: number;
+  /** RedriveExecution: how often it was redriven (0 until then), and when last. */
+  redriveCount: number;
+  redriveDate?: string;
   done: Promise<LocalExecution>;
 }
 
@@ -110,6 +113,28 @@ const ACCOUNT = '000000000000';
 const END_EVENTS = new Set(['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionAborted', 'ExecutionTimeout']);
 const STOPPED = Symbol('stopped');
 const REGION = 'us-east-1';
+/** RedriveExecution: "You can redrive an execution … up to 1000 times" (redriveCount). */
+export const MAX_REDRIVES = 1000;
+
+/** DescribeExecution's redriveStatus: whether RedriveExecution would accept the execution now. */
+export function redriveStatus(e: Pick<LocalExecution, 'status' | 'redriveCount' | 'historyEvents'>): 'REDRIVABLE' | 'NOT_REDRIVABLE' {
+  const redrivable = e.status !== 'RUNNING' && e.status !== 'SUCCEEDED' && e.redriveCount < MAX_REDRIVES && e.historyEvents < MAX_HISTORY_EVENTS - 1;
+  return redrivable ? 'REDRIVABLE' : 'NOT_REDRIVABLE';
+}
+
+/**
+ * Where an unfinished or unsuccessful execution goes on: its last top-level state entered (a
+ * nested state, in a Map or Parallel, re-enters its top-level state), with the input it was
+ * entered with; undefined when no state was entered (it starts at StartAt with its input).
+ */
+export function resumePoint(definition: Record<string, unknown>, events: readonly EventLog[]): { name: string; input: unknown } | undefined {
+  const top = new Set(Object.keys((definition['States'] ?? {}) as Record<string, unknown>));
+  for (let i = events.length - 1; i >= 0; i--) {
+    const ev = events[i]!;
+    if (ev.type === 'StateEntered' && ev.state && top.has(ev.state.name) && ev.index === undefined) return { name: ev.state.name, input: ev.state.input };
+  }
+  return undefined;
+}
 
 export class LocalWorkflowEngine {
   readonly executions = new Map<string, LocalExecution>();
@@ -203,6 +228,48 @@ export class LocalWorkflowEngine {
     return execution;
   }
 
+  /**
+   * RedriveExecution, as Step Functions does it: an execution that FAILED, TIMED_OUT or was
+   * ABORTED continues from its unsuccessful top-level state, with that state's recorded input,
+   * under the same ARN; the states that succeeded are not run again, the history goes on
+   * (an ExecutionRedriven event, then the new events) and redriveCount counts up. A Map or
+   * Parallel state is re-entered as a whole (AWS re-runs only its failed iterations and
+   * branches; the tasks here are idempotent). Refused as AWS refuses: ExecutionDoesNotExist,
+   * ExecutionNotRedrivable for a running or succeeded execution, one redriven 1,000 times, or
+   * one whose history has no room left (24,999 events or more).
+   */
+  redrive(executionArn: string): { redriveDate: string; execution: LocalExecution } {
+    const execution = this.executions.get(executionArn);
+    if (!execution) throw Object.assign(new Error(`Execution Does Not Exist: '${executionArn}'`), { name: 'ExecutionDoesNotExist' });
+    const notRedrivable = (why: string) => Object.assign(new Error(`Execution is not redrivable: '${executionArn}' (${why})`), { name: 'ExecutionNotRedrivable' });
+    if (execution.status === 'RUNNING' || this.running.has(executionArn)) throw notRedrivable('it is still running');
+    if (execution.status === 'SUCCEEDED') throw notRedrivable('it succeeded');
+    if (execution.redriveCount >= MAX_REDRIVES) throw notRedrivable(`it was redriven ${MAX_REDRIVES} times`);
+    if (execution.historyEvents >= MAX_HISTORY_EVENTS - 1) throw notRedrivable(`its history has ${execution.historyEvents} events`);
+    const from = resumePoint(this.machines.get(execution.machine)!.definition, execution.events);
+    const redriveDate = new Date(this.nowMs()).toISOString();
+    execution.redriveCount++;
+    execution.redriveDate = redriveDate;
+    this.run(execution.machine, executionArn, execution.name, execution.input, { execution, startAt: from?.name, stateInput: from ? from.input : execution.input, redriven: true });
+    return { redriveDate, execution };
+  }
+
+  /**
+   * The execution a `states:startExecution` task starts. A `.sync` task that runs again (its
+   * parent redriven or resumed after a restart) with the same name and input finds the child it
+   * started before: a running child is waited for, a succeeded one answers its output, and an
+   * unsuccessful one is redriven (not started twice).
+   */
+  private startChild(key: string, name: string | undefined, input: unknown, sync: boolean): ReturnType<LocalWorkflowEngine['start']> {
+    const arn = name === undefined ? undefined : `arn:aws:states:${REGION}:${ACCOUNT}:execution:${this.machines.get(key)!.name}:${name}`;
+    const existing = arn ? this.executions.get(arn) : undefined;
+    if (sync && existing && existing.status !== 'RUNNING' && JSON.stringify(existing.input) === JSON.stringify(input)) {
+      if (existing.status !== 'SUCCEEDED') this.redrive(existing.executionArn);
+      return { executionArn: existing.executionArn, alreadyStarted: true, execution: existing };
+    }
+    return this.start(key, name, input);
+  }
+
   /** Task tokens currently waiting (for tests and the console). */
   pendingTokens(): string[] {
     return [...this.waiters].filter(([, w]) => !w.settled).map(([t]) => t);
@@ -216,9 +283,19 @@ export class LocalWorkflowEngine {
     return w;
   }
 
-  private run(key: string, executionArn: string, name: string, input: unknown): LocalExecution {
+  private nowMs(): number {
+    return this.options.clock ? this.options.clock.now() : Date.now();
+  }
+
+  /**
+   * Runs an execution; with `resume`, an existing one continues from its top-level state
+   * `startAt` with that state's input (the interpreter always starts at StartAt: it runs a copy
+   * of the definition that starts there), keeping its ARN, events and counters.
+   */
+  private run(key: string, executionArn: string, name: string, input: unknown, resume?: { execution: LocalExecution; startAt: string | undefined; stateInput: unknown; redriven: boolean }): LocalExecution {
     const scale = this.options.timeScale ?? 1;
     const definition = structuredClone(this.machines.get(key)!.definition);
+    if (resume?.startAt !== undefined) definition['StartAt'] = resume.startAt;
     // The machine's TimeoutSeconds runs on the runtime's clock too (the interpreter would time it on the wall clock).
     const machineTimeout = positiveInteger(definition['TimeoutSeconds']);
     delete definition['TimeoutSeconds'];
@@ -248,17 +325,21 @@ export class LocalWorkflowEngine {
       if (retriers.length) retries[stateName] = retriers.map((r) => Math.round(Number(r['IntervalSeconds'] ?? 1) * 1000 / scale));
     });
     const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: false, checkArn: false, noValidate: true } as never });
-    const execution: LocalExecution = {
-      executionArn, name, machine: key, status: 'RUNNING', input, startDate: new Date().toISOString(), events: [], transitions: 0, historyEvents: 0,
+    const execution: LocalExecution = resume?.execution ?? {
+      executionArn, name, machine: key, status: 'RUNNING', input, startDate: new Date().toISOString(), events: [], transitions: 0, historyEvents: 0, redriveCount: 0,
       done: undefined as unknown as Promise<LocalExecution>,
     };
+    if (resume) {
+      execution.status = 'RUNNING';
+      for (const k of ['output', 'error', 'cause', 'stopDate'] as const) delete execution[k];
+    }
     this.executions.set(executionArn, execution);
     const tokenFactory = { get Token() { return `${randomUUID()}.${randomUUID()}`; } };
     // Registered before the interpreter starts: it runs the first state's task synchronously.
     const halt = new AbortController();
     let handle: { abort: () => void; result: Promise<unknown>; eventLogs?: unknown } | undefined;
     this.running.set(executionArn, { abort: () => { halt.abort(); handle?.abort(); }, aborted: false, children: new Set(), halt });
-    handle = machine.run(input as never, {
+    handle = machine.run((resume ? resume.stateInput : input) as never, {
       overrides: { taskResourceLocalHandlers: overrides as never, retryIntervalOverrides: retries },
       context: { Execution: { Id: executionArn, Name: name, Input: input as never, StartTime: execution.startDate }, Task: tokenFactory, StateMachine: { Id: this.machineArn(key), Name: this.machines.get(key)!.name } } as never,
       noThrowOnAbort: true,
@@ -275,6 +356,9 @@ export class LocalWorkflowEngine {
       return { type: terminal.status === 'TIMED_OUT' ? 'ExecutionTimeout' : 'ExecutionFailed', timestamp: ev.timestamp, Error: terminal.error, Cause: terminal.cause };
     };
     const history = new HistoryCounter((stateName) => shapes.get(stateName));
+    history.total = execution.historyEvents;
+    // This run's own events (a redriven or resumed execution keeps the earlier ones).
+    const since = execution.events.length;
     execution.done = (async () => {
       const events = handle.eventLogs as AsyncGenerator<EventLog> | undefined;
       const collecting = events ? (async () => {
@@ -284,6 +368,15 @@ export class LocalWorkflowEngine {
           // checked where they are produced, in guarded()).
           if (raw.type === 'StateEntered' && raw.state) this.checkPayload(executionArn, `the input of state '${raw.state.name}'`, raw.state.input);
           if (raw.type === 'StateExited' && raw.state) this.checkPayload(executionArn, `the output of state '${raw.state.name}'`, raw.state.output);
+          if (resume && raw.type === 'ExecutionStarted') {
+            // The copy of the machine "starts" again: on AWS the history goes on with ExecutionRedriven.
+            if (!resume.redriven) continue;
+            const redriven: EventLog = { type: 'ExecutionRedriven', timestamp: raw.timestamp, redriveCount: execution.redriveCount };
+            this.countHistory(executionArn, execution, history, { ...raw });
+            execution.events.push(redriven);
+            this.options.onEvent?.(execution, redriven);
+            continue;
+          }
           this.countHistory(executionArn, execution, history, raw);
           const ev = replaceEnd(raw);
           execution.events.push(ev);
@@ -300,11 +393,11 @@ export class LocalWorkflowEngine {
         execution.status = /Timeout/.test(inner.name) && /execution/i.test(err.message) ? 'TIMED_OUT' : 'FAILED';
         execution.error = inner.name === 'FailStateError' ? (inner as unknown as { Error?: string }).Error ?? 'States.Failed' : inner.name;
         execution.cause = inner.message;
-        const failEvent = execution.events.find((x) => x.type === 'ExecutionFailed') as { Error?: string; Cause?: unknown } | undefined;
+        const failEvent = execution.events.slice(since).find((x) => x.type === 'ExecutionFailed') as { Error?: string; Cause?: unknown } | undefined;
         if (failEvent?.Error) { execution.error = failEvent.Error; execution.cause = String(failEvent.Cause ?? ''); }
       }
       await collecting.catch(() => undefined);
-      const failEvent = execution.events.find((x) => x.type === 'ExecutionFailed') as { Error?: string; Cause?: unknown } | undefined;
+      const failEvent = execution.events.slice(since).find((x) => x.type === 'ExecutionFailed') as { Error?: string; Cause?: unknown } | undefined;
       if (failEvent?.Error) { execution.error = failEvent.Error; execution.cause = String(failEvent.Cause ?? ''); }
       if (this.running.get(executionArn)?.aborted) execution.status = 'ABORTED';
       const terminal = this.running.get(executionArn)?.terminal;
@@ -504,7 +597,7 @@ export class LocalWorkflowEngine {
       return async (input) => {
         const p = input as { StateMachineArn: unknown; Input?: unknown; Name?: string };
         const key = this.machineKey(resolveRef(p.StateMachineArn, this.def, 'machine'));
-        const child = this.start(key, p.Name, p.Input ?? {});
+        const child = this.startChild(key, p.Name, p.Input ?? {}, sync);
         this.running.get(executionArn)?.children.add(child.executionArn);
         if (!sync) return { ExecutionArn: child.executionArn, StartDate: child.execution.startDate };
         const done = await child.execution.done;
