@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { lifecycleOf, requestDrill } from '../domain/drills/index.ts';
-import { OPEN_STATUSES } from '../domain/incidents/index.ts';
+import { lifecycleOf, openIncidentHolding, requestDrill } from '../domain/drills/index.ts';
 import type { WorkflowEngine } from '../domain/ports/index.ts';
 import { translated } from '../functions/shared/adapters/sfn-workflow-engine.ts';
 import type { LocalRuntime } from './runtime.ts';
@@ -56,7 +55,7 @@ export function drillApiRoutes(deps: RouteDeps): Route[] {
         const body = parseInput(startBody, parseJsonBody(req.body, req.headers['content-type'], { ifEmpty: {} }), 'body');
         // Refused here, as the schedule does, rather than started and failed by Start Drill: a drill
         // that never ran is not a failed test, and must not turn the group Drill Failed.
-        const holding = (await stores.incidents.listIncidents({ limit: 200 })).find((i) => OPEN_STATUSES.includes(i.status) && i.groups.includes(body.group));
+        const holding = await openIncidentHolding(stores.incidents, body.group);
         if (holding) throw new HttpError(409, `group ${body.group} is part of open incident ${holding.incidentId} (${holding.status}): no drill while it lasts`);
         try {
           const started = await startLocalDrill(rt, body);

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ConflictError, isIsoTimestamp, minutesBetween, NoEligibleRecoveryPointError, NotFoundError, SafetyViolationError, toIso, ValidationError, type Clock } from '../shared/index.ts';
 import { toRunPlan, type RunPlan } from '../failover/index.ts';
 import { peopleInRole, TAG, type Group, type InventoryIndex } from '../inventory/index.ts';
-import { OPEN_STATUSES } from '../incidents/model.ts';
+import { OPEN_STATUSES, type Incident } from '../incidents/model.ts';
 import { buildFailoverPlan, type Run, type RunMachine } from '../failover/model.ts';
 import type { Policy } from '../findings/model.ts';
 import type {
@@ -148,7 +148,7 @@ export function startDrill(deps: StartDrillDeps) {
     if (existing) return toRunPlan(existing);
     if (drill.status !== 'running') throw new ConflictError(`drill ${drill.drillId} is ${drill.status}`);
 
-    const open = (await deps.incidents.listIncidents({ limit: 200 })).find((i) => OPEN_STATUSES.includes(i.status) && i.groups.includes(group.name));
+    const open = await openIncidentHolding(deps.incidents, group.name);
     if (open) throw new ConflictError(`group ${group.name} is part of open incident ${open.incidentId} (${open.status}): no drill while it lasts`);
 
     const cutoff = drill.cutoff ?? await cutoffFor(deps, group, spec, Date.parse(drill.startedAt));
@@ -575,4 +575,13 @@ export function handleDrillExecutionEnded(deps: { drills: DrillStore; workflows:
     const started = await deps.workflows.startExecution({ machine: 'drill', name: cleanupExecutionName(drillId, detail.executionArn), input });
     return { drillId, action: 'cleanup-started', executionArn: started.executionArn };
   };
+}
+
+/**
+ * The open incident that holds `group`, or null. Every incident is read (the store pages through
+ * all of them: a page of the newest N could miss an older incident that is still failing over),
+ * and a read that fails throws: a drill whose safety check cannot complete does not start.
+ */
+export async function openIncidentHolding(incidents: Pick<IncidentStore, 'listIncidents'>, group: string): Promise<Incident | null> {
+  return (await incidents.listIncidents()).find((i) => OPEN_STATUSES.includes(i.status) && i.groups.includes(group)) ?? null;
 }

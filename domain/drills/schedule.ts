@@ -226,7 +226,9 @@ const STALE_RUNNING_MS = 12 * HOUR;
 export function startDueDrills(deps: ScheduleDeps) {
   return async (input: { tickMinutes: number }): Promise<ScheduleDecision[]> => {
     const now = deps.clock.now();
-    const incidents = await deps.incidents.listIncidents({ limit: 200 });
+    // Every incident, not a page of the newest: an older one may still hold a group. A failed
+    // read throws, so no drill starts on this tick (fail closed; the next tick tries again).
+    const incidents = await deps.incidents.listIncidents();
     const decisions: ScheduleDecision[] = [];
     for (const group of deps.index.inventory.groups) {
       const text = group.drills?.schedule;

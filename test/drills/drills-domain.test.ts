@@ -107,6 +107,29 @@ describe('startDrill', () => {
     await w.deps.incidents.createIncident({ incidentId: 'inc-1', status: 'awaiting-approval', groups: ['payments'] } as Incident);
     await expect(w.start()).rejects.toThrow(ConflictError);
   });
+
+  it('refuses while an open incident older than the newest 200 holds the group (issue 16, item 10)', async () => {
+    // Prepare: the open incident is the oldest; 250 closed incidents of other groups came after it.
+    const w = world();
+    await w.deps.incidents.createIncident({ incidentId: 'inc-old-open', status: 'failing-over', groups: ['payments'], createdAt: new Date(T0 - 30 * DAY).toISOString() } as Incident);
+    for (let i = 0; i < 250; i++) {
+      await w.deps.incidents.createIncident({ incidentId: `inc-${i}`, status: 'closed', groups: ['other'], createdAt: new Date(T0 - DAY + i * MINUTE).toISOString() } as Incident);
+    }
+
+    // Act / Assess
+    await expect(w.start()).rejects.toThrow(/open incident inc-old-open/);
+    expect(await w.deps.runs.getRun('drill-payments-x')).toBeNull();
+  });
+
+  it('refuses to start when the open-incident check cannot complete (fails closed)', async () => {
+    // Prepare
+    const w = world();
+    w.deps.incidents.listIncidents = async () => { throw new Error('ProvisionedThroughputExceededException'); };
+
+    // Act / Assess
+    await expect(w.start()).rejects.toThrow(/ProvisionedThroughputExceededException/);
+    expect(await w.deps.runs.getRun('drill-payments-x')).toBeNull();
+  });
 });
 
 describe('measuring and judging a drill', () => {

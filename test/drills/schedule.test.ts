@@ -158,4 +158,30 @@ describe('startDueDrills (the hourly tick)', () => {
     ]);
     expect(w.workflows.started).toEqual([]);
   });
+
+  it('skips a group held by an open incident older than the newest 200 (issue 16, item 10)', async () => {
+    // Prepare: crm's incident is still failing over; 250 closed incidents of payments came after it.
+    const w = world();
+    await w.incidents.createIncident({ incidentId: 'inc-old-open', status: 'failing-over', groups: ['crm'], createdAt: new Date(T0 - 40 * DAY).toISOString() } as Incident);
+    for (let i = 0; i < 250; i++) {
+      await w.incidents.createIncident({ incidentId: `inc-${i}`, status: 'closed', groups: ['payments'], createdAt: new Date(T0 - 10 * DAY + i * MINUTE).toISOString() } as Incident);
+    }
+
+    // Act
+    const decisions = await w.tick();
+
+    // Assess
+    expect(decisions.find((d) => d.group === 'crm')).toEqual({ group: 'crm', action: 'skipped', reason: 'open incident inc-old-open (failing-over)' });
+    expect(w.workflows.started.map((s) => s.name)).toEqual(['drill-payments-20250302T0300']);
+  });
+
+  it('starts no drill when the open-incident check cannot complete (fails closed)', async () => {
+    // Prepare
+    const w = world();
+    w.incidents.listIncidents = async () => { throw new Error('ProvisionedThroughputExceededException'); };
+
+    // Act / Assess
+    await expect(w.tick()).rejects.toThrow(/ProvisionedThroughputExceededException/);
+    expect(w.workflows.started).toEqual([]);
+  });
 });
