@@ -11,6 +11,7 @@ const name = idSchema(INVENTORY_NAME, 'use letters, digits, ".", "_" and "-" onl
 const instanceId = idSchema(INSTANCE_ID);
 const subnetId = idSchema(SUBNET_ID);
 const sgId = idSchema(SECURITY_GROUP_ID);
+const kmsKeyArn = z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]{1,128}$/, 'must be a KMS key ARN (the launch role is allowed listed key ARNs only)');
 const instanceType = z.string().regex(/^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$/, 'must be an EC2 instance type like m5.large');
 
 export const networkSchema = z.strictObject({
@@ -49,6 +50,19 @@ export const machineSchema = z.strictObject({
   checks: z.array(checkSchema).default([]),
   /** AWS Elastic Disaster Recovery source server, when DRS replicates this machine. */
   drsSourceServerId: idSchema(DRS_SOURCE_SERVER_ID).optional(),
+  /** KMS key (ARN) the restored volumes are encrypted with; overrides the group's and the inventory's. */
+  kmsKeyId: kmsKeyArn.optional(),
+  /** Instance profile (ARN) the restored machine runs with, as the source did (its role must be listed at deploy: docs/deploy.md). */
+  instanceProfileArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:instance-profile\/[\w+=,.@/-]{1,128}$/, 'must be an instance profile ARN').optional(),
+  /** Recovery mode: keep the source's private IPv4 address (the recovery subnet must contain it). */
+  preservePrivateIp: z.boolean().default(false),
+  /** User data for the restored machine (plain text, at most 16 KB as EC2 allows). */
+  userData: z.string().max(16 * 1024).optional(),
+  /**
+   * Windows and billing-coded Linux (RHEL, SLES, Marketplace): the AMI to launch before the
+   * root volume is swapped for the point's (default: the AMI the source was launched from).
+   */
+  baseImageId: z.string().regex(/^ami-[0-9a-f]{8,17}$/, 'must be an AMI id').optional(),
 });
 export type Machine = z.infer<typeof machineSchema>;
 
@@ -71,6 +85,7 @@ const scheduleExpression = z
 export const SCAN_POLICIES = ['never', 'recovery', 'always'] as const;
 export type ScanPolicy = (typeof SCAN_POLICIES)[number];
 export const DEFAULT_SCAN_BUDGET_MINUTES = 30;
+export const DEFAULT_SNAPSHOT_WINDOW_MINUTES = 10;
 
 export const groupSchema = z.strictObject({
   name,
@@ -107,6 +122,13 @@ export const groupSchema = z.strictObject({
   scanBeforeLaunch: z.enum(SCAN_POLICIES).default('recovery'),
   /** How long the scans may take, from the first scan's start; points not verified by then are `unverified`. */
   scanBudgetMinutes: z.number().int().min(1).max(24 * 60).default(DEFAULT_SCAN_BUDGET_MINUTES),
+  /** KMS key (ARN) for the group's restored volumes, unless a machine names its own. */
+  kmsKeyId: kmsKeyArn.optional(),
+  /**
+   * Snapshots of one machine's volumes taken one by one (createSnapshot per volume) that started
+   * within this many minutes of each other are one recovery point.
+   */
+  snapshotWindowMinutes: z.number().int().min(1).max(24 * 60).default(DEFAULT_SNAPSHOT_WINDOW_MINUTES),
   machines: z.array(machineSchema).min(1, 'a group needs at least one machine'),
 });
 export type Group = z.infer<typeof groupSchema>;
@@ -163,9 +185,9 @@ function looseView(value: unknown): Inventory {
           timeoutMinutes: 60, forbidSelfApproval: true, escalateTo: strs(approval['escalateTo']),
         },
         checks: arr(g['checks']).map((c) => ({ name: '', type: 'tcp' as const, port: 1, timeoutSeconds: 1, machines: strs(obj(c)['machines']) })),
-        scanBeforeLaunch: 'recovery' as const, scanBudgetMinutes: DEFAULT_SCAN_BUDGET_MINUTES,
+        scanBeforeLaunch: 'recovery' as const, scanBudgetMinutes: DEFAULT_SCAN_BUDGET_MINUTES, snapshotWindowMinutes: DEFAULT_SNAPSHOT_WINDOW_MINUTES,
         machines: arr(g['machines']).map((m) => ({
-          id: str(obj(m)['id']), instanceId: str(obj(m)['instanceId']), wave: 1, fallbackInstanceTypes: [], checks: [],
+          id: str(obj(m)['id']), instanceId: str(obj(m)['instanceId']), wave: 1, fallbackInstanceTypes: [], checks: [], preservePrivateIp: false,
         })),
       };
     }),

@@ -13,6 +13,7 @@ export * from './drill-store.ts';
 export * from './event-publisher.ts';
 export * from './image-directory.ts';
 export * from './incident-store.ts';
+export * from './machine-directory.ts';
 export * from './malware-scanner.ts';
 export * from './notifier.ts';
 export * from './protection-store.ts';

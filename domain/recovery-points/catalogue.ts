@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { machineFactsSchema, type MachineFacts } from './machine-facts.ts';
 import { idSchema, isIsoTimestamp, mapLimit, minutesBetween, parseWith, SNAPSHOT_ID, toIso, ValidationError } from '../shared/index.ts';
 
 /**
@@ -18,6 +19,8 @@ export const snapshotRefSchema = z.strictObject({
   deviceName: z.string().regex(/^\/dev\/[a-z0-9]+$/, 'must be a device name like /dev/xvda'),
   snapshotId: idSchema(SNAPSHOT_ID),
   volumeSize: z.number().int().positive().optional(),
+  /** The EBS volume the snapshot was taken of (the source machine's block device mapping names its device). */
+  volumeId: z.string().regex(/^vol-[0-9a-f]{8,17}$/, 'must be an EBS volume id').optional(),
 });
 export type SnapshotRef = z.infer<typeof snapshotRefSchema>;
 
@@ -52,6 +55,8 @@ export const recoveryPointSchema = z.strictObject({
   source: z.enum(['ebs', 'drs', 'manual']).optional(),
   /** The latest verdict's evidence (absent: never scanned). */
   scanRecord: scanRecordSchema.optional(),
+  /** The source machine as EC2 described it when the point was recorded (absent: older points, or the instance was gone). */
+  machine: machineFactsSchema.optional(),
   /** Time of the next newer point of the machine when the catalogue knows it (null: none newer). */
   nextCapturedAt: isoDate.nullable().optional(),
 });
@@ -94,6 +99,8 @@ export interface ChosenPoint {
   pointId: string;
   capturedAt: string;
   snapshots: SnapshotRef[];
+  /** The machine as EC2 described it when the point was recorded (architecture, platform, disks). */
+  machine?: MachineFacts;
   /** Clean data given up: earliest evidence − point time, in minutes. */
   lossMinutes: number;
   /** Minutes to the next newer point in the catalogue (null: none newer): how coarse the choice was. */
@@ -216,6 +223,7 @@ async function chooseForMachine(
     kind: 'chosen',
     value: {
       machineId, group, pointId: chosen.pointId, capturedAt: chosen.capturedAt, snapshots: chosen.snapshots,
+      ...(chosen.machine ? { machine: chosen.machine } : {}),
       lossMinutes: loss(evidenceMs, chosen.capturedAt),
       gapToNextMinutes: chosenNext ? minutesBetween(Date.parse(chosenNext), Date.parse(chosen.capturedAt)) : null,
       skipped, skippedCount, alternatives,

@@ -1,7 +1,9 @@
 import { z } from 'zod';
-import { checkShape, DRS_SOURCE_SERVER_ARN, idSchema, isIsoTimestamp, parseWith, quoted, UnsupportedEventError, ValidationError } from '../shared/index.ts';
+import { checkShape, toIso, DRS_SOURCE_SERVER_ARN, idSchema, isIsoTimestamp, parseWith, quoted, UnsupportedEventError, ValidationError } from '../shared/index.ts';
 import type { InventoryIndex } from '../inventory/index.ts';
-import type { RecoveryPointWriter, SnapshotDirectory } from '../ports/index.ts';
+import type { MachineDirectory, RecoveryPointWriter, SnapshotDirectory } from '../ports/index.ts';
+import { DEFAULT_SNAPSHOT_WINDOW_MINUTES } from '../inventory/index.ts';
+import type { MachineFacts } from './machine-facts.ts';
 import type { SnapshotInfo } from './snapshot-info.ts';
 import type { RecoveryPoint } from './catalogue.ts';
 
@@ -54,9 +56,13 @@ export interface RecordedPoints {
  * 2. Look up the snapshots' tags and start time (the events carry neither).
  * 3. Group them per machine (`cleanpoint:machine` tag, or the DRS source server in the
  *    inventory); a multi-volume set is one crash-consistent point.
- * 4. Write each point idempotently: redelivered events rewrite the same point.
+ * 4. Describe the source machine (architecture, boot mode, platform, device name per volume)
+ *    and keep it with the point. A single volume's snapshot of a machine with more volumes is
+ *    assembled with the snapshots of its other volumes started within the group's window; a
+ *    set that lacks a volume of the machine is `incomplete`, never launchable.
+ * 5. Write each point idempotently: redelivered events rewrite the same point.
  */
-export function recordRecoveryPoints(deps: { snapshots: SnapshotDirectory; writer: RecoveryPointWriter; index: InventoryIndex }) {
+export function recordRecoveryPoints(deps: { snapshots: SnapshotDirectory; writer: RecoveryPointWriter; index: InventoryIndex; machines?: MachineDirectory }) {
   return async (event: unknown): Promise<RecordedPoints> => {
     checkShape(event, 'snapshot event'); // before anything recursive sees it
     const e = event as { source?: unknown; 'detail-type'?: unknown };
@@ -65,6 +71,7 @@ export function recordRecoveryPoints(deps: { snapshots: SnapshotDirectory; write
     let machineHint: string | undefined;
     let capturedHint: string | undefined;
     let source: RecoveryPoint['source'];
+    let perVolume = false;
     if (e?.source === 'aws.drs') {
       const ev = parseWith(drsPit, event, 'DRS PIT snapshot event');
       const server = idFromArn(ev.resources[0]!);
@@ -86,6 +93,7 @@ export function recordRecoveryPoints(deps: { snapshots: SnapshotDirectory; write
       if (ev.detail.result !== 'succeeded') throw new UnsupportedEventError(`createSnapshot result ${ev.detail.result}: nothing to record`);
       snapshotIds = [idFromArn(ev.detail.snapshot_id)];
       pointKey = `ebs-${snapshotIds[0]}`;
+      perVolume = true;
       source = 'ebs';
     } else {
       throw new UnsupportedEventError(`not a snapshot event (source ${quoted(e?.source)}, detail-type ${quoted(e?.['detail-type'])})`);
@@ -105,27 +113,80 @@ export function recordRecoveryPoints(deps: { snapshots: SnapshotDirectory; write
       byMachine.set(machineId, [...(byMachine.get(machineId) ?? []), info]);
     }
     const recorded: RecoveryPoint[] = [];
-    for (const [machineId, snaps] of byMachine) {
-      const times = snaps.map((s) => Date.parse(s.startTime)).filter(Number.isFinite);
+    for (const [machineId, eventSnaps] of byMachine) {
+      const entry = deps.index.machineById.get(machineId)!;
+      // The machine as EC2 describes it now: architecture, boot mode, platform, which volume is
+      // at which device. A source instance that is gone leaves the point without facts.
+      const facts = deps.machines ? await deps.machines.describeMachine(entry.machine.instanceId) : null;
+      let snaps = eventSnaps;
+      let key = byMachine.size > 1 ? `${pointKey}-${machineId}` : pointKey;
+      if (facts && perVolume && facts.blockDevices.length > 1) {
+        // One volume's snapshot of a machine snapshotted volume by volume: the point is the
+        // machine's snapshots that started within the group's window of this one, assembled
+        // from EC2 itself, so every event of the set (in any order, redelivered or not) writes
+        // the same point, complete once the last volume's snapshot is.
+        const windowMs = (entry.group.snapshotWindowMinutes ?? DEFAULT_SNAPSHOT_WINDOW_MINUTES) * 60_000;
+        const anchor = Math.min(...eventSnaps.map((x) => Date.parse(x.startTime)).filter(Number.isFinite));
+        if (Number.isFinite(anchor)) {
+          const around = await deps.machines!.snapshotsOfVolumes(facts.blockDevices.map((b) => b.volumeId), toIso(anchor - windowMs), toIso(anchor + windowMs));
+          snaps = assembleAround(anchor, eventSnaps, around);
+          const root = snaps.find((x) => deviceOf(facts, x) === facts.rootDeviceName);
+          key = `ebs-${root?.snapshotId ?? [...snaps.map((x) => x.snapshotId)].sort()[0]}`;
+        }
+      }
+      const times = snaps.map((x) => Date.parse(x.startTime)).filter(Number.isFinite);
       const capturedMs = capturedHint ? Date.parse(capturedHint) : times.length ? Math.min(...times) : NaN;
-      if (!Number.isFinite(capturedMs)) throw new ValidationError('snapshot', [{ path: 'startTime', message: `no start time known for ${snaps.map((s) => s.snapshotId).join(', ')}` }]);
+      if (!Number.isFinite(capturedMs)) throw new ValidationError('snapshot', [{ path: 'startTime', message: `no start time known for ${snaps.map((x) => x.snapshotId).join(', ')}` }]);
       const capturedAt = new Date(capturedMs).toISOString();
+      const refs = snapshotRefs(snaps, facts);
+      // Complete: every volume the machine has (as EC2 lists them) is in the set, each completed.
+      const covered = facts ? facts.blockDevices.every((b) => snaps.some((x) => x.volumeId === b.volumeId)) : true;
       const point: RecoveryPoint = {
         machineId,
-        pointId: byMachine.size > 1 ? `${pointKey}-${machineId}` : pointKey,
+        pointId: key,
         capturedAt,
-        status: missing.length === 0 && snaps.every((s) => s.state === 'completed') ? 'available' : 'incomplete',
+        status: missing.length === 0 && covered && snaps.every((x) => x.state === 'completed') ? 'available' : 'incomplete',
         scan: 'unscanned',
-        snapshots: snaps.map((s, i) => ({
-          deviceName: s.tags[SNAPSHOT_TAG.device] ?? (i === 0 ? '/dev/xvda' : `/dev/xvd${String.fromCharCode(0x66 + i - 1)}`),
-          snapshotId: s.snapshotId,
-          ...(s.volumeSize ? { volumeSize: s.volumeSize } : {}),
-        })),
+        snapshots: refs,
         source,
+        ...(facts ? { machine: facts } : {}),
       };
       await deps.writer.putPoint(point);
       recorded.push(point);
     }
     return { recorded, ignored };
   };
+}
+
+/** Per volume, the snapshot nearest the anchor; the event's own snapshots always win for their volumes. */
+function assembleAround(anchor: number, own: SnapshotInfo[], around: SnapshotInfo[]): SnapshotInfo[] {
+  const byVolume = new Map<string, SnapshotInfo>();
+  for (const x of own) if (x.volumeId) byVolume.set(x.volumeId, x);
+  const distance = (x: SnapshotInfo) => Math.abs(Date.parse(x.startTime) - anchor);
+  for (const x of around) {
+    if (!x.volumeId || own.some((o) => o.volumeId === x.volumeId)) continue;
+    const cur = byVolume.get(x.volumeId);
+    if (!cur || distance(x) < distance(cur) || (distance(x) === distance(cur) && x.snapshotId < cur.snapshotId)) byVolume.set(x.volumeId, x);
+  }
+  return [...own.filter((x) => !x.volumeId), ...byVolume.values()];
+}
+
+/** The device a snapshot's volume is at on the source machine (its block device mapping), if known. */
+function deviceOf(facts: MachineFacts | null, x: SnapshotInfo): string | undefined {
+  return facts?.blockDevices.find((b) => b.volumeId === x.volumeId)?.deviceName;
+}
+
+/**
+ * The point's disks, root first. The device name is the source machine's own for the volume;
+ * without facts (instance gone) the `cleanpoint:device` tag, else by position as before.
+ */
+function snapshotRefs(snaps: SnapshotInfo[], facts: MachineFacts | null): RecoveryPoint['snapshots'] {
+  const refs = snaps.map((x, i) => ({
+    deviceName: deviceOf(facts, x) ?? x.tags[SNAPSHOT_TAG.device] ?? (i === 0 ? '/dev/xvda' : `/dev/xvd${String.fromCharCode(0x66 + i - 1)}`),
+    snapshotId: x.snapshotId,
+    ...(x.volumeSize ? { volumeSize: x.volumeSize } : {}),
+    ...(x.volumeId ? { volumeId: x.volumeId } : {}),
+  }));
+  if (!facts) return refs;
+  return refs.sort((a, b) => (a.deviceName === facts.rootDeviceName ? -1 : b.deviceName === facts.rootDeviceName ? 1 : a.deviceName.localeCompare(b.deviceName)));
 }

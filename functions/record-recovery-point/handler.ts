@@ -2,15 +2,17 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { isSnapshotDeletion, recordRecoveryPoints, recordSnapshotDeletion, type RecordedPoints } from '../../domain/recovery-points/index.ts';
 import type { Clock } from '../../domain/shared/index.ts';
 import type { InventoryIndex } from '../../domain/inventory/index.ts';
-import type { AuditLog, EventPublisher, RecoveryPointSnapshotIndex, RecoveryPointWriter, SnapshotDirectory } from '../../domain/ports/index.ts';
+import type { AuditLog, EventPublisher, MachineDirectory, RecoveryPointSnapshotIndex, RecoveryPointWriter, SnapshotDirectory } from '../../domain/ports/index.ts';
 import { onFirstUse, platform, type Env, type Overrides } from '../shared/compose.ts';
 import { configVars, loadConfig } from '../shared/config.ts';
 import { lambda } from '../shared/middleware.ts';
 import { logger, metrics, refusalsLogged } from '../shared/observability.ts';
-import { catalogStore, estate, eventPublisher, snapshotDirectory, stateStores } from '../shared/wiring.ts';
+import { catalogStore, estate, eventPublisher, machineDirectory, snapshotDirectory, stateStores } from '../shared/wiring.ts';
 
 export interface Deps {
   snapshots: SnapshotDirectory; writer: RecoveryPointWriter & RecoveryPointSnapshotIndex; index: InventoryIndex;
+  /** The source machines as EC2 describes them (absent in older tests: points then carry no facts). */
+  machines?: MachineDirectory;
   audit: AuditLog; events: EventPublisher; clock: Clock;
 }
 
@@ -39,7 +41,7 @@ export function makeHandler(deps: () => Promise<Deps>) {
 export function compose(env: Env, overrides: Overrides = {}): () => Promise<Deps> {
   const config = loadConfig({ CATALOG_TABLE: configVars.CATALOG_TABLE, STATE_TABLE: configVars.STATE_TABLE, EVENT_BUS_NAME: configVars.EVENT_BUS_NAME, INVENTORY_SOURCE: configVars.INVENTORY_SOURCE }, env);
   const p = platform(overrides);
-  const fixed = { snapshots: snapshotDirectory(p), writer: catalogStore(config, p), audit: stateStores(config, p).audit, events: eventPublisher(config, p), clock: p.clock };
+  const fixed = { snapshots: snapshotDirectory(p), machines: machineDirectory(p), writer: catalogStore(config, p), audit: stateStores(config, p).audit, events: eventPublisher(config, p), clock: p.clock };
   return async () => ({ ...fixed, index: (await estate(config, p)).index });
 }
 

@@ -21,6 +21,7 @@ import type { AuditLog, ApprovalStore, DrillStore, IncidentStore, Notifier, Prot
 import { SfnWorkflowEngine } from './adapters/sfn-workflow-engine.ts';
 import { Ec2ComputeProvider } from './adapters/ec2-compute.ts';
 import { Ec2SnapshotDirectory } from './adapters/ec2-snapshots.ts';
+import { Ec2MachineDirectory } from './adapters/ec2-machines.ts';
 import { Ec2ImageDirectory } from './adapters/ec2-images.ts';
 import { AwsAccountChecks, Ec2Environment } from './adapters/ec2-environment.ts';
 import { DynamoProtectionStore } from './adapters/dynamodb/protection-store.ts';
@@ -97,6 +98,11 @@ export function compute(config: { KMS_KEY_ID: string }, p: Platform) {
 
 export function snapshotDirectory(p: Platform) {
   return new Ec2SnapshotDirectory(ec2Of(p));
+}
+
+/** The source machines' facts (DescribeInstances / DescribeImages) and their volumes' snapshots. */
+export function machineDirectory(p: Platform) {
+  return new Ec2MachineDirectory(ec2Of(p), p.clock);
 }
 
 export function imageDirectory(p: Platform) {

@@ -77,6 +77,36 @@ describe('record-recovery-point handler (factory, in-memory fakes)', () => {
     expect(again.expired).toEqual([]);
   });
 
+  it('captures the source machine (arm64, UEFI, devices by volume) and assembles per-volume snapshots into one point, incomplete until every volume is in', async () => {
+    // Prepare: payments-db is an arm64 UEFI machine with a root and a data volume, snapshotted one volume at a time
+    const facts = {
+      instanceId: 'i-0123456789abcdef0', readAt: '2024-05-01T10:00:00.000Z', architecture: 'arm64' as const, bootMode: 'uefi' as const, enaSupport: true,
+      platform: 'linux' as const, usageOperation: 'RunInstances', rootDeviceName: '/dev/xvda',
+      blockDevices: [{ deviceName: '/dev/xvda', volumeId: 'vol-0aaaaaaaa' }, { deviceName: '/dev/sdf', volumeId: 'vol-0bbbbbbbb' }],
+    };
+    const root: SnapshotInfo = { snapshotId: 'snap-0aaaaaaaa', state: 'completed', startTime: '2024-05-01T08:00:00.000Z', volumeId: 'vol-0aaaaaaaa', volumeSize: 8, tags: { 'cleanpoint:machine': 'payments-db' } };
+    const data: SnapshotInfo = { snapshotId: 'snap-0bbbbbbbb', state: 'pending', startTime: '2024-05-01T08:00:40.000Z', volumeId: 'vol-0bbbbbbbb', volumeSize: 100, tags: { 'cleanpoint:machine': 'payments-db' } };
+    const writer = new MemoryRecoveryPointCatalog();
+    const around = [root, data];
+    const machines = { describeMachine: async () => facts, snapshotsOfVolumes: async () => around };
+    const handle = mod.makeHandler(async () => ({ snapshots: new FixedSnapshots(around), machines, writer, index, audit: new MemoryAuditLog(), events: new RecordingEvents(), clock: fixedClock(NOW) }));
+    const single = (id: string) => ({ ...loadSharedFixture('eventbridge/ebs/awsdocs_ebs_createSnapshot_succeeded.json') as Record<string, unknown>, detail: { event: 'createSnapshot', result: 'succeeded', snapshot_id: `arn:aws:ec2::us-west-2:snapshot/${id}`, source: 'arn:aws:ec2::us-west-2:volume/vol-0aaaaaaaa' } });
+
+    // Act: the root volume's event arrives while the data volume's snapshot is still pending
+    await handle(single('snap-0aaaaaaaa'));
+    const first = writer.all('payments-db').map((p) => [p.pointId, p.status]);
+    // ...then the data volume's snapshot completes and its event arrives
+    around[1] = { ...data, state: 'completed' };
+    await handle(single('snap-0bbbbbbbb'));
+
+    // Assess: one point, root first at the source's device names, with the machine's facts; incomplete before
+    expect(first).toEqual([['ebs-snap-0aaaaaaaa', 'incomplete']]);
+    const points = writer.all('payments-db');
+    expect(points.map((p) => [p.pointId, p.status])).toEqual([['ebs-snap-0aaaaaaaa', 'available']]);
+    expect(points[0]!.snapshots.map((x) => [x.deviceName, x.snapshotId])).toEqual([['/dev/xvda', 'snap-0aaaaaaaa'], ['/dev/sdf', 'snap-0bbbbbbbb']]);
+    expect(points[0]!.machine).toMatchObject({ architecture: 'arm64', bootMode: 'uefi', rootDeviceName: '/dev/xvda' });
+  });
+
   it('ignores a DeleteSnapshot call that failed, and refuses a malformed one naming the path', async () => {
     // Prepare
     const w = world();
@@ -214,8 +244,8 @@ describe('record-recovery-point handler (wrapped: its composition over the memor
     const stored = {
       machineId: 'payments-db', pointId: 'ebs-snap-01234567', capturedAt: '2024-05-01T08:00:00.000Z', status: 'available',
       snapshots: [
-        { deviceName: '/dev/xvda', snapshotId: 'snap-01234567', volumeSize: 50 },
-        { deviceName: '/dev/sdf', snapshotId: 'snap-012345678', volumeSize: 500 },
+        { deviceName: '/dev/xvda', snapshotId: 'snap-01234567', volumeSize: 50, volumeId: 'vol-01234567' },
+        { deviceName: '/dev/sdf', snapshotId: 'snap-012345678', volumeSize: 500, volumeId: 'vol-012345678' },
       ],
     };
     expect(await pointsOf('payments-db')).toEqual([expect.objectContaining(stored)]);
