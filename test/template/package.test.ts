@@ -414,8 +414,8 @@ describe('IAM', () => {
     // Closing a still-running incident stops its run: only the incident-response and failback executions, and only from manage-incident.
     expect(FUNCTIONS.filter((k) => allowed(functionStatements(k), 'states:StopExecution').length)).toEqual(['manage-incident']);
     expect(allowed(functionStatements('manage-incident'), 'states:StopExecution').flatMap((s) => s.Resource as unknown[])).toEqual([
-      { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${IncidentResponseStateMachine.Name}:*' },
-      { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${FailbackStateMachine.Name}:*' },
+      { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:cleanpoint-dev-incident-response:*' },
+      { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:cleanpoint-dev-failback:*' },
     ]);
     for (const key of ['check-drill-schedule', 'finish-aborted-drill']) {
       expect(allowed(functionStatements(key), 'states:StartExecution').map((s) => s.Resource), key).toEqual([{ Ref: 'DrillStateMachine' }]);
