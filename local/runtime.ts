@@ -38,6 +38,8 @@ import type { ServiceName } from './iam/sdk-requests.ts';
 import { LocalAcceptanceRunner } from './acceptance-runner.ts';
 import { GuardDutySimulator, hiddenThreatsFrom, type GuardDutySimState } from './guardduty-sim.ts';
 import { LocalWorkflowEngine, TaskTokenError, redriveStatus, type LocalExecution } from './workflow-runner.ts';
+import { ExecutionJournal } from './execution-journal.ts';
+import { writeFileAtomic } from './atomic-file.ts';
 
 /**
  * The whole system on one machine. Real SDK clients and the real handler code throughout;
@@ -77,6 +79,13 @@ export interface LocalRuntimeOptions {
    * a deployment can hold.
    */
   ssmParameterLimit?: 'on' | 'off';
+  /**
+   * Fault hook for the crash tests: `<machine>:<state>` (the machine's key, e.g. failover, or its
+   * name) ends the process right after that state has started (its StateEntered is in the
+   * journal): `onFault`, by default SIGKILL to this process, as `kill -9` would.
+   */
+  faultExitAt?: string;
+  onFault?: (execution: LocalExecution, stateName: string) => void;
 }
 
 export interface OutboxMessage { id: string; at: string; to: string[]; subject: string; text: string; html: string }
@@ -200,7 +209,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     ...def,
     stateMachines: new Map([...def.stateMachines].map(([key, m]) => [key, { ...m, name: String(resolveForTarget(def, { ...target, stateMachineArn: undefined }, m.name)) }])),
   };
-  const engine = new LocalWorkflowEngine(deployed, (fn, event) => invoke(fn, event), { timeScale: options.speed, clock, onStatusChange: (ex) => void statusChanged(ex) });
+  // Executions are journalled in the data folder as they go and resumed on the next start (restore below).
+  const journal = options.dataDir ? new ExecutionJournal(path.join(options.dataDir, 'executions')) : undefined;
+  const fault = options.faultExitAt;
+  const engine = new LocalWorkflowEngine(deployed, (fn, event) => invoke(fn, event), {
+    timeScale: options.speed, clock, onStatusChange: (ex) => void statusChanged(ex), ...(journal ? { journal } : {}),
+    ...(fault ? {
+      onStateEntered: (ex: LocalExecution, stateName: string) => {
+        const m = deployed.stateMachines.get(ex.machine);
+        if (fault !== `${ex.machine}:${stateName}` && fault !== `${m?.name}:${stateName}`) return;
+        (options.onFault ?? (() => process.kill(process.pid, 'SIGKILL')))(ex, stateName);
+      },
+    } : {}),
+  });
   // The handlers share this process's logger (one per container on AWS): the runtime sets its level.
   logger.setLogLevel((options.logLevel ?? process.env['POWERTOOLS_LOG_LEVEL'] ?? 'WARN') as Parameters<typeof logger.setLogLevel>[0]);
 
@@ -249,6 +270,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   // EC2: the simulator behind the real client.
   const sim = new Ec2Simulator({ clock, ...(options.ec2?.bootMs !== undefined ? { bootMs: options.ec2.bootMs } : {}), ...(options.ec2?.statusCheckMs !== undefined ? { statusCheckMs: options.ec2.statusCheckMs } : {}), ...(saved ? { state: saved.state } : {}) });
   if (options.ec2?.faults) sim.setFaults(options.ec2.faults as never);
+  // Saved after every command that may change it (atomically), not only on a clean stop, so that
+  // after kill -9 the next start knows every instance already launched.
+  const simExecute = sim.execute.bind(sim);
+  sim.execute = async (command, input) => {
+    try { return await simExecute(command, input); } finally { if (!/^(Describe|Get)/.test(command)) saveSim(); }
+  };
   attachEc2Simulator(clients.ec2, sim);
   const iamEnabled = (options.iam ?? 'on') === 'on';
   const iam = iamEnabled ? new IamEnforcer({
@@ -281,6 +308,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       }
     } catch (e) {
       if (e instanceof TaskTokenError) throw awsError(e.name, e.message);
+      // The engine's refusals carry AWS's error codes (ExecutionNotRedrivable, ExecutionAlreadyExists, …).
+      if (e instanceof Error && /^(Execution[A-Za-z]+|Invalid[A-Za-z]+)$/.test(e.name)) throw awsError(e.name, e.message);
       throw e;
     }
   });
@@ -299,6 +328,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       subject: content?.Subject?.Data ?? '', text: content?.Body?.Text?.Data ?? '', html: content?.Body?.Html?.Data ?? '',
     };
     outbox.push(msg);
+    saveOutbox();
     if (options.echoOutbox) process.stdout.write(`\n[outbox] to ${msg.to.join(', ')}: ${msg.subject}\n${msg.text.split('\n').map((l) => `  ${l}`).join('\n')}\n`);
     return { MessageId: msg.id };
   });
@@ -311,6 +341,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       subject: (body.text ?? '').split('\n')[0] ?? '', text: body.text ?? '', html: JSON.stringify(body.blocks ?? []),
     };
     outbox.push(msg);
+    saveOutbox();
     if (options.echoOutbox) process.stdout.write(`\n[outbox] Slack: ${msg.subject}\n`);
     return { status: 200, body: request.url.includes('hooks.slack.com') ? 'ok' : JSON.stringify({ ok: true, ts: String(Date.now() / 1000) }) };
   };
@@ -338,7 +369,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     snapshotExists: (id) => sim.hasSnapshot(id),
     ...(guardDutyFile && existsSync(guardDutyFile) ? { state: JSON.parse(readFileSync(guardDutyFile, 'utf8')) as GuardDutySimState } : {}),
   });
-  serve('guardDuty', 'cleanpointLocalGuardDuty', (command, input) => guardDuty.handle(command, input));
+  serve('guardDuty', 'cleanpointLocalGuardDuty', async (command, input) => {
+    try { return await guardDuty.handle(command, input); } finally { if (!/^(Describe|Get|List)/.test(command)) saveGuardDuty(); }
+  });
 
   // What every function is composed over here.
   const overrides: Overrides = {
@@ -508,11 +541,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     return out;
   }
 
-  const save = () => {
-    if (simFile) writeFileSync(simFile, JSON.stringify({ state: sim.snapshotState(), virtualNow: clock.now() }));
-    if (outboxFile) writeFileSync(outboxFile, JSON.stringify(outbox), { mode: 0o600 });
-    if (guardDutyFile) writeFileSync(guardDutyFile, JSON.stringify(guardDuty.state));
-  };
+  function saveSim(): void {
+    if (simFile) writeFileAtomic(simFile, JSON.stringify({ state: sim.snapshotState(), virtualNow: clock.now() }));
+  }
+  function saveOutbox(): void {
+    if (outboxFile) writeFileAtomic(outboxFile, JSON.stringify(outbox), 0o600);
+  }
+  function saveGuardDuty(): void {
+    if (guardDutyFile) writeFileAtomic(guardDutyFile, JSON.stringify(guardDuty.state));
+  }
+  const save = () => { saveSim(); saveOutbox(); saveGuardDuty(); };
+  // Every execution that was running when the last process stopped (Ctrl-C or kill -9) goes on.
+  const resumed = engine.restore();
+  if (resumed.length) logger.info('resumed running executions from the journal', { executions: resumed.map((e) => e.executionArn) });
   return {
     options, def, index, clock, sim, engine, outbox, deliveries, dynamoEndpoint, tables, secrets,
     clients, iam, roleOf, clientsOf, platform: platform(overrides), accountChecks, environmentOf,
@@ -531,7 +572,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       // Stop workflows still running (waiting for a decision, booting machines) before the
       // database goes away, so none of their tasks runs against a closed table.
       const running = [...engine.executions.values()].filter((e) => e.status === 'RUNNING');
-      for (const e of running) { try { engine.abort(e.executionArn); } catch { /* already finished */ } }
+      if (journal) {
+        // With a data folder they are let go as they are, to be resumed by the next start.
+        engine.suspend();
+      } else {
+        for (const e of running) { try { engine.abort(e.executionArn); } catch { /* already finished */ } }
+      }
       await Promise.race([Promise.allSettled(running.map((e) => e.done)), new Promise((r) => setTimeout(r, 2_000))]);
       // Invocations the bus or an aborted task started are let finish (bounded), so none of them
       // writes to a database that is already closed.

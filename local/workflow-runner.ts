@@ -4,6 +4,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import type { Clock } from '../domain/shared/index.ts';
 import type { ServerlessDefinition } from './serverless-config.ts';
 import { sleepUnlessAborted } from './virtual-clock.ts';
+import type { ExecutionJournal, JournalRecord } from './execution-journal.ts';
 import {
   HISTORY_LIMIT_CAUSE, HISTORY_LIMIT_ERROR, HistoryCounter, MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES, type StateShape,
   exceedsPayloadLimit, inlineMapConcurrency, invalidNameReason, payloadBytes,
@@ -76,8 +77,29 @@ interface Waiter {
   beat?: () => void;
 }
 
+/**
+ * What an execution resumed after a restart takes up again, from its journal: the callback
+ * tasks whose tokens were handed out (pending, or settled before the state ended), the Waits
+ * in progress (their deadlines), and the top-level state it re-enters.
+ */
+interface ResumeState {
+  tokens: Map<string, PendingToken[]>;
+  waits: Map<string, number[]>;
+  /** The state re-entered: its `.sync` task finds the child it started (startChild). */
+  reentry: Set<string>;
+}
+
+interface PendingToken {
+  token: string;
+  /** The attempt's TimeoutSeconds on the virtual clock (ms since the epoch). */
+  deadline?: number;
+  outcome?: { output: unknown } | { error: string; cause: string };
+}
+
 /** One attempt of a Task, as its handler sees it. */
 interface TaskAttempt {
+  /** When the attempt times out on the runtime's clock (ms), if it has a TimeoutSeconds. */
+  deadline?: number;
   /** HeartbeatSeconds (or HeartbeatSecondsPath resolved) for this attempt. */
   heartbeatSeconds?: number;
   /** Aborted when the attempt is over: it settled, it timed out, or the execution stopped. */
@@ -116,6 +138,24 @@ const REGION = 'us-east-1';
 /** RedriveExecution: "You can redrive an execution … up to 1000 times" (redriveCount). */
 export const MAX_REDRIVES = 1000;
 
+/**
+ * How many times each retrier of `stateName` has retried since the state was last entered at
+ * the top level (keyed by its ErrorEquals), so that a resumed state goes on with the attempts left.
+ */
+export function retriesSince(events: readonly EventLog[], stateName: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (let i = events.length - 1; i >= 0; i--) {
+    const ev = events[i]!;
+    if (ev.state?.name !== stateName || ev.index !== undefined) continue;
+    if (ev.type === 'StateEntered') break;
+    if (ev.type === 'StateRetried') {
+      const key = JSON.stringify((ev['retry'] as { retrier?: { ErrorEquals?: unknown } } | undefined)?.retrier?.ErrorEquals);
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
 /** DescribeExecution's redriveStatus: whether RedriveExecution would accept the execution now. */
 export function redriveStatus(e: Pick<LocalExecution, 'status' | 'redriveCount' | 'historyEvents'>): 'REDRIVABLE' | 'NOT_REDRIVABLE' {
   const redrivable = e.status !== 'RUNNING' && e.status !== 'SUCCEEDED' && e.redriveCount < MAX_REDRIVES && e.historyEvents < MAX_HISTORY_EVENTS - 1;
@@ -142,6 +182,12 @@ export class LocalWorkflowEngine {
   private readonly machines = new Map<string, { definition: Record<string, unknown>; name: string }>();
   /** Running executions: how to stop them, and the children their `.sync` tasks started. */
   private readonly running = new Map<string, Running>();
+  /** What resumed or redriven executions take up again (consumed as their states run). */
+  private readonly resumeOf = new Map<string, ResumeState>();
+  /** When each execution started on the runtime's clock (its machine TimeoutSeconds counts from there). */
+  private readonly startedAt = new Map<string, number>();
+  /** Set by suspend(): the process is going away, nothing more is written and nothing ends. */
+  private suspended = false;
 
   constructor(private readonly def: ServerlessDefinition, private readonly invoke: Invoke, private readonly options: {
     timeScale?: number;
@@ -150,6 +196,10 @@ export class LocalWorkflowEngine {
     onEvent?: (e: LocalExecution, ev: EventLog) => void;
     /** Called once when an execution ends (SUCCEEDED, FAILED, TIMED_OUT or ABORTED), as EventBridge's status-change event. */
     onStatusChange?: (e: LocalExecution) => void;
+    /** Where each execution's history is kept as it goes (the data folder's executions/); see restore(). */
+    journal?: ExecutionJournal;
+    /** Called once a state's StateEntered is in the journal (the runtime's fault hook). */
+    onStateEntered?: (e: LocalExecution, stateName: string) => void;
   } = {}) {
     for (const [key, m] of def.stateMachines) this.machines.set(key, { definition: m.definition, name: m.name });
   }
@@ -192,11 +242,15 @@ export class LocalWorkflowEngine {
   }
 
   sendTaskSuccess(token: string, output: unknown): void {
-    this.settle(token).resolve(output);
+    const w = this.settle(token);
+    this.record(w.executionArn, { t: 'settled', token, outcome: { output } });
+    w.resolve(output);
   }
 
   sendTaskFailure(token: string, error: string, cause: string): void {
-    this.settle(token).reject(Object.assign(new Error(cause), { name: error || 'States.TaskFailed' }));
+    const w = this.settle(token);
+    this.record(w.executionArn, { t: 'settled', token, outcome: { error: error || 'States.TaskFailed', cause } });
+    w.reject(Object.assign(new Error(cause), { name: error || 'States.TaskFailed' }));
   }
 
   /**
@@ -250,6 +304,8 @@ export class LocalWorkflowEngine {
     const redriveDate = new Date(this.nowMs()).toISOString();
     execution.redriveCount++;
     execution.redriveDate = redriveDate;
+    this.record(executionArn, { t: 'redrive', redriveCount: execution.redriveCount, redriveDate });
+    this.resumeOf.set(executionArn, { tokens: new Map(), waits: new Map(), reentry: new Set(from ? [from.name] : []) });
     this.run(execution.machine, executionArn, execution.name, execution.input, { execution, startAt: from?.name, stateInput: from ? from.input : execution.input, redriven: true });
     return { redriveDate, execution };
   }
@@ -260,10 +316,10 @@ export class LocalWorkflowEngine {
    * started before: a running child is waited for, a succeeded one answers its output, and an
    * unsuccessful one is redriven (not started twice).
    */
-  private startChild(key: string, name: string | undefined, input: unknown, sync: boolean): ReturnType<LocalWorkflowEngine['start']> {
+  private startChild(key: string, name: string | undefined, input: unknown, sync: boolean, reentered: boolean): ReturnType<LocalWorkflowEngine['start']> {
     const arn = name === undefined ? undefined : `arn:aws:states:${REGION}:${ACCOUNT}:execution:${this.machines.get(key)!.name}:${name}`;
     const existing = arn ? this.executions.get(arn) : undefined;
-    if (sync && existing && existing.status !== 'RUNNING' && JSON.stringify(existing.input) === JSON.stringify(input)) {
+    if (sync && reentered && existing && existing.status !== 'RUNNING' && JSON.stringify(existing.input) === JSON.stringify(input)) {
       if (existing.status !== 'SUCCEEDED') this.redrive(existing.executionArn);
       return { executionArn: existing.executionArn, alreadyStarted: true, execution: existing };
     }
@@ -292,7 +348,7 @@ export class LocalWorkflowEngine {
    * `startAt` with that state's input (the interpreter always starts at StartAt: it runs a copy
    * of the definition that starts there), keeping its ARN, events and counters.
    */
-  private run(key: string, executionArn: string, name: string, input: unknown, resume?: { execution: LocalExecution; startAt: string | undefined; stateInput: unknown; redriven: boolean }): LocalExecution {
+  private run(key: string, executionArn: string, name: string, input: unknown, resume?: { execution: LocalExecution; startAt: string | undefined; stateInput: unknown; redriven: boolean; retried?: Map<string, number> }): LocalExecution {
     const scale = this.options.timeScale ?? 1;
     const definition = structuredClone(this.machines.get(key)!.definition);
     if (resume?.startAt !== undefined) definition['StartAt'] = resume.startAt;
@@ -311,17 +367,22 @@ export class LocalWorkflowEngine {
         // Waits run on the runtime's clock (sped up with the simulator): the Wait becomes a task
         // that sleeps and passes its input through unchanged.
         parent[stateName] = waitAsTask(state);
-        const wait = this.waitHandler(executionArn, state);
+        const wait = this.waitHandler(executionArn, stateName, state);
         overrides[stateName] = (input) => this.guarded(executionArn, stateName, input, wait);
         return;
       }
       if (state['Type'] === 'Map') capInlineMap(stateName, state);
-      if (state['Type'] === 'Task') overrides[stateName] = this.withTimeouts(executionArn, stateName, state, this.taskHandler(state, executionArn));
+      if (state['Type'] === 'Task') overrides[stateName] = this.withTimeouts(executionArn, stateName, state, this.taskHandler(state, executionArn, stateName));
       // The interpreter takes one fixed interval per retrier (no backoff). Keep the first interval
       // (so a machine that is ready early is seen early) and allow as many attempts as it takes to
       // wait as long in total as the backoff schedule does on AWS.
       const retriers = (state['Retry'] ?? []) as Record<string, unknown>[];
-      for (const r of retriers) r['MaxAttempts'] = attemptsForSamePatience(r);
+      for (const r of retriers) {
+        r['MaxAttempts'] = attemptsForSamePatience(r);
+        // Resumed in the middle of its retries: the attempts left.
+        const used = stateName === resume?.startAt ? resume.retried?.get(JSON.stringify(r['ErrorEquals'])) ?? 0 : 0;
+        if (used) r['MaxAttempts'] = Math.max(0, Number(r['MaxAttempts']) - used);
+      }
       if (retriers.length) retries[stateName] = retriers.map((r) => Math.round(Number(r['IntervalSeconds'] ?? 1) * 1000 / scale));
     });
     const machine = new StateMachine(definition as never, { validationOptions: { checkPaths: false, checkArn: false, noValidate: true } as never });
@@ -332,6 +393,9 @@ export class LocalWorkflowEngine {
     if (resume) {
       execution.status = 'RUNNING';
       for (const k of ['output', 'error', 'cause', 'stopDate'] as const) delete execution[k];
+    } else {
+      this.startedAt.set(executionArn, this.nowMs());
+      this.record(executionArn, { t: 'start', executionArn, name, machine: key, input, startDate: execution.startDate, startMs: this.startedAt.get(executionArn)! });
     }
     this.executions.set(executionArn, execution);
     const tokenFactory = { get Token() { return `${randomUUID()}.${randomUUID()}`; } };
@@ -346,7 +410,9 @@ export class LocalWorkflowEngine {
     } as never);
     if (halt.signal.aborted) handle.abort();
     if (machineTimeout !== undefined) {
-      void this.sleep(machineTimeout * 1000, halt.signal).then((elapsed) => {
+      // Resumed after a restart, it counts from the start; redriven, from the redrive.
+      const since = resume && !resume.redriven ? this.startedAt.get(executionArn) ?? this.nowMs() : this.nowMs();
+      void this.sleep(Math.max(0, since + machineTimeout * 1000 - this.nowMs()), halt.signal).then((elapsed) => {
         if (elapsed) this.failTerminal(executionArn, { error: 'States.Timeout', cause: `The execution ran longer than the state machine's TimeoutSeconds (${machineTimeout} s)`, status: 'TIMED_OUT' });
       });
     }
@@ -374,6 +440,7 @@ export class LocalWorkflowEngine {
             const redriven: EventLog = { type: 'ExecutionRedriven', timestamp: raw.timestamp, redriveCount: execution.redriveCount };
             this.countHistory(executionArn, execution, history, { ...raw });
             execution.events.push(redriven);
+            this.record(executionArn, { t: 'event', ev: redriven, transitions: execution.transitions, historyEvents: execution.historyEvents });
             this.options.onEvent?.(execution, redriven);
             continue;
           }
@@ -381,7 +448,9 @@ export class LocalWorkflowEngine {
           const ev = replaceEnd(raw);
           execution.events.push(ev);
           if (ev.type === 'StateEntered') execution.transitions++;
+          this.record(executionArn, { t: 'event', ev, transitions: execution.transitions, historyEvents: execution.historyEvents });
           this.options.onEvent?.(execution, ev);
+          if (ev.type === 'StateEntered' && ev.state && !this.suspended) this.options.onStateEntered?.(execution, ev.state.name);
         }
       })() : Promise.resolve();
       try {
@@ -390,13 +459,22 @@ export class LocalWorkflowEngine {
       } catch (e) {
         const err = e as Error & { cause?: unknown };
         const inner = (err.cause ?? err) as Error & { Error?: string; Cause?: string };
-        execution.status = /Timeout/.test(inner.name) && /execution/i.test(err.message) ? 'TIMED_OUT' : 'FAILED';
+        // TIMED_OUT is only the machine's own TimeoutSeconds (a terminal, below); a task's
+        // States.Timeout that nothing catches fails the execution, as on AWS.
+        execution.status = 'FAILED';
         execution.error = inner.name === 'FailStateError' ? (inner as unknown as { Error?: string }).Error ?? 'States.Failed' : inner.name;
         execution.cause = inner.message;
         const failEvent = execution.events.slice(since).find((x) => x.type === 'ExecutionFailed') as { Error?: string; Cause?: unknown } | undefined;
         if (failEvent?.Error) { execution.error = failEvent.Error; execution.cause = String(failEvent.Cause ?? ''); }
       }
       await collecting.catch(() => undefined);
+      if (this.suspended) {
+        // Let go by suspend(): it stays running (in the journal too) for the next start to resume.
+        execution.status = 'RUNNING';
+        for (const k of ['output', 'error', 'cause'] as const) delete execution[k];
+        this.running.delete(executionArn);
+        return execution;
+      }
       const failEvent = execution.events.slice(since).find((x) => x.type === 'ExecutionFailed') as { Error?: string; Cause?: unknown } | undefined;
       if (failEvent?.Error) { execution.error = failEvent.Error; execution.cause = String(failEvent.Cause ?? ''); }
       if (this.running.get(executionArn)?.aborted) execution.status = 'ABORTED';
@@ -411,6 +489,11 @@ export class LocalWorkflowEngine {
       for (const [token, w] of this.waiters) if (w.executionArn === executionArn && !w.settled) { w.settled = true; this.waiters.delete(token); }
       this.running.get(executionArn)?.halt.abort();
       this.running.delete(executionArn);
+      this.resumeOf.delete(executionArn);
+      this.record(executionArn, {
+        t: 'end', status: execution.status, stopDate: execution.stopDate,
+        ...(execution.output !== undefined ? { output: execution.output } : {}), ...(execution.error !== undefined ? { error: execution.error, cause: execution.cause ?? '' } : {}),
+      });
       this.options.onStatusChange?.(execution);
       return execution;
     })();
@@ -503,14 +586,142 @@ export class LocalWorkflowEngine {
     });
   }
 
-  private waitHandler(executionArn: string, state: Record<string, unknown>): (input: unknown) => Promise<unknown> {
+  private waitHandler(executionArn: string, stateName: string, state: Record<string, unknown>): (input: unknown) => Promise<unknown> {
     return async (input) => {
-      const clock = this.options.clock;
-      const ms = waitMs(state, input, clock ? clock.now() : Date.now());
+      const now = this.nowMs();
+      // A Wait resumed after a restart ends when it was due to.
+      const resumed = this.resumeOf.get(executionArn)?.waits.get(stateName)?.shift();
+      const deadline = resumed ?? now + waitMs(state, input, now);
+      if (resumed === undefined) this.record(executionArn, { t: 'wait', state: stateName, deadline });
       const halt = this.running.get(executionArn)?.halt.signal;
-      if (halt) await this.sleep(ms, halt);
+      if (halt) await this.sleep(Math.max(0, deadline - now), halt);
       return input;
     };
+  }
+
+  /** Writes a record to the execution's journal (none once suspended, or without a journal). */
+  private record(executionArn: string, record: JournalRecord): void {
+    if (this.suspended || !this.options.journal) return;
+    this.options.journal.append(executionArn, record);
+  }
+
+  /** True once for the state an execution re-enters when resumed or redriven. */
+  private takeReentry(executionArn: string, stateName: string): boolean {
+    return this.resumeOf.get(executionArn)?.reentry.delete(stateName) ?? false;
+  }
+
+  private peekToken(executionArn: string, stateName: string): PendingToken | undefined {
+    return this.resumeOf.get(executionArn)?.tokens.get(stateName)?.[0];
+  }
+
+  private takeToken(executionArn: string, stateName: string): PendingToken | undefined {
+    return this.resumeOf.get(executionArn)?.tokens.get(stateName)?.shift();
+  }
+
+  /**
+   * The process is going away (Ctrl-C): every running execution is let go as it is, neither
+   * ended nor written to any more, so that the next start on the same data folder resumes it
+   * (restore). Nothing is published for them.
+   */
+  suspend(): void {
+    if (this.suspended) return;
+    this.suspended = true;
+    for (const r of this.running.values()) { r.aborted = true; r.abort(); }
+    this.options.journal?.close();
+  }
+
+  /**
+   * After a restart: reads the journal, registers every execution it holds (the ended ones
+   * with their history, for DescribeExecution and the console) and resumes every one that was
+   * running, from its last top-level state entered, with that state's recorded input (the state
+   * in progress runs again: the tasks are idempotent; a Map or Parallel is re-entered as a
+   * whole). A callback task keeps its token and deadline and is not invoked again; a Wait ends
+   * at its original deadline; a `.sync` task waits for the child it started (which resumes on
+   * its own); retries go on with the attempts left; the machine's TimeoutSeconds counts from the
+   * execution's start. Returns the executions resumed.
+   */
+  restore(): LocalExecution[] {
+    const journal = this.options.journal;
+    if (!journal) return [];
+    const resumed: { execution: LocalExecution; state: ResumeState; children: Set<string>; retried: Map<string, number> }[] = [];
+    for (const records of journal.load()) {
+      const start = records[0] as Extract<JournalRecord, { t: 'start' }>;
+      let key: string;
+      try { key = this.machineKey(start.machine); } catch { continue; } // a machine no longer defined
+      const execution: LocalExecution = {
+        executionArn: start.executionArn, name: start.name, machine: key, status: 'RUNNING', input: start.input, startDate: start.startDate,
+        events: [], transitions: 0, historyEvents: 0, redriveCount: 0, done: undefined as unknown as Promise<LocalExecution>,
+      };
+      const state: ResumeState = { tokens: new Map(), waits: new Map(), reentry: new Set() };
+      const children = new Set<string>();
+      const byToken = new Map<string, PendingToken>();
+      for (const r of records) {
+        switch (r.t) {
+          case 'event': {
+            const ev = r.ev as unknown as EventLog;
+            execution.events.push(ev);
+            execution.transitions = r.transitions;
+            execution.historyEvents = r.historyEvents;
+            // An attempt that ended (exited, or failed: retried, caught or not) takes its token and Wait with it.
+            if ((ev.type === 'StateExited' || ev.type === 'StateFailed') && ev.state) {
+              state.tokens.get(ev.state.name)?.shift();
+              state.waits.get(ev.state.name)?.shift();
+            }
+            break;
+          }
+          case 'child': children.add(r.executionArn); break;
+          case 'token': {
+            const pending: PendingToken = { token: r.token, ...(r.deadline !== undefined ? { deadline: r.deadline } : {}) };
+            byToken.set(r.token, pending);
+            state.tokens.set(r.state, [...(state.tokens.get(r.state) ?? []), pending]);
+            break;
+          }
+          case 'settled': {
+            const pending = byToken.get(r.token);
+            if (pending && !('expired' in r.outcome)) pending.outcome = r.outcome;
+            break;
+          }
+          case 'wait': state.waits.set(r.state, [...(state.waits.get(r.state) ?? []), r.deadline]); break;
+          case 'redrive':
+            execution.redriveCount = r.redriveCount;
+            execution.redriveDate = r.redriveDate;
+            execution.status = 'RUNNING';
+            for (const k of ['output', 'error', 'cause', 'stopDate'] as const) delete execution[k];
+            state.tokens.clear();
+            state.waits.clear();
+            break;
+          case 'end':
+            execution.status = r.status as ExecutionStatus;
+            if (r.output !== undefined) execution.output = r.output;
+            if (r.error !== undefined) execution.error = r.error;
+            if (r.cause !== undefined) execution.cause = r.cause;
+            execution.stopDate = r.stopDate;
+            break;
+          default: break;
+        }
+      }
+      this.executions.set(execution.executionArn, execution);
+      this.startedAt.set(execution.executionArn, start.startMs);
+      // Tokens already answered answer TaskTimedOut again, as before the restart.
+      for (const [token, p] of byToken) {
+        if (p.outcome || execution.status !== 'RUNNING') this.waiters.set(token, { settled: true, executionArn: execution.executionArn, resolve: () => undefined, reject: () => undefined });
+      }
+      if (execution.status !== 'RUNNING') { execution.done = Promise.resolve(execution); continue; }
+      resumed.push({ execution, state, children, retried: new Map() });
+    }
+    // Every execution is registered before any resumes: a parent's `.sync` task finds its child.
+    for (const { execution, state, children } of resumed) {
+      const from = resumePoint(this.machines.get(execution.machine)!.definition, execution.events);
+      if (from) state.reentry.add(from.name);
+      this.resumeOf.set(execution.executionArn, state);
+      this.run(execution.machine, execution.executionArn, execution.name, execution.input, {
+        execution, startAt: from?.name, stateInput: from ? from.input : execution.input, redriven: false,
+        retried: from ? retriesSince(execution.events, from.name) : new Map(),
+      });
+      const r = this.running.get(execution.executionArn);
+      for (const child of children) r?.children.add(child);
+    }
+    return resumed.map((x) => x.execution);
   }
 
   /**
@@ -558,21 +769,27 @@ export class LocalWorkflowEngine {
           return input;
         }
       }
-      return this.guarded(executionArn, stateName, input, (taskInput) => this.attempt(executionArn, taskInput, { timeoutSeconds, heartbeatSeconds }, run));
+      return this.guarded(executionArn, stateName, input, (taskInput) => this.attempt(executionArn, stateName, taskInput, { timeoutSeconds, heartbeatSeconds }, run));
     };
   }
 
   /** One attempt of a Task: its handler, raced against its TimeoutSeconds. */
-  private async attempt(executionArn: string, input: unknown, limits: { timeoutSeconds?: number; heartbeatSeconds?: number }, run: TaskRun): Promise<unknown> {
+  private async attempt(executionArn: string, stateName: string, input: unknown, limits: { timeoutSeconds?: number; heartbeatSeconds?: number }, run: TaskRun): Promise<unknown> {
     const over = new AbortController();
     const halt = this.running.get(executionArn)?.halt.signal;
-    const attempt: TaskAttempt = { signal: halt ? AbortSignal.any([over.signal, halt]) : over.signal, ...(limits.heartbeatSeconds ? { heartbeatSeconds: limits.heartbeatSeconds } : {}) };
+    // A callback task resumed after a restart keeps the deadline it had.
+    const now = this.nowMs();
+    const deadline = limits.timeoutSeconds === undefined ? undefined : this.peekToken(executionArn, stateName)?.deadline ?? now + limits.timeoutSeconds * 1000;
+    const attempt: TaskAttempt = {
+      signal: halt ? AbortSignal.any([over.signal, halt]) : over.signal,
+      ...(limits.heartbeatSeconds ? { heartbeatSeconds: limits.heartbeatSeconds } : {}), ...(deadline !== undefined ? { deadline } : {}),
+    };
     try {
       const work = run(input, attempt);
-      if (limits.timeoutSeconds === undefined) return await work;
+      if (limits.timeoutSeconds === undefined || deadline === undefined) return await work;
       work.catch(() => undefined);
       const seconds = limits.timeoutSeconds;
-      const timer = this.sleep(seconds * 1000, attempt.signal).then((elapsed) => {
+      const timer = this.sleep(Math.max(0, deadline - now), attempt.signal).then((elapsed) => {
         if (!elapsed) return new Promise<never>(() => undefined);
         if (attempt.token) this.expire(attempt.token);
         throw statesError('States.Timeout', `The task ran longer than its TimeoutSeconds (${seconds} s)`);
@@ -586,10 +803,13 @@ export class LocalWorkflowEngine {
   /** A callback task that timed out: its token is spent (SendTask* answer TaskTimedOut). */
   private expire(token: string): void {
     const w = this.waiters.get(token);
-    if (w && !w.settled) w.settled = true;
+    if (w && !w.settled) {
+      w.settled = true;
+      this.record(w.executionArn, { t: 'settled', token, outcome: { error: 'States.Timeout', cause: 'The task ran longer than its TimeoutSeconds' } });
+    }
   }
 
-  private taskHandler(state: Record<string, unknown>, executionArn: string): TaskRun {
+  private taskHandler(state: Record<string, unknown>, executionArn: string, stateName: string): TaskRun {
     const resource = state['Resource'];
     const service = typeof resource === 'string' ? resource : '';
     if (service.startsWith('arn:aws:states:::states:startExecution')) {
@@ -597,8 +817,12 @@ export class LocalWorkflowEngine {
       return async (input) => {
         const p = input as { StateMachineArn: unknown; Input?: unknown; Name?: string };
         const key = this.machineKey(resolveRef(p.StateMachineArn, this.def, 'machine'));
-        const child = this.startChild(key, p.Name, p.Input ?? {}, sync);
-        this.running.get(executionArn)?.children.add(child.executionArn);
+        const child = this.startChild(key, p.Name, p.Input ?? {}, sync, this.takeReentry(executionArn, stateName));
+        const r = this.running.get(executionArn);
+        if (r && !r.children.has(child.executionArn)) {
+          r.children.add(child.executionArn);
+          this.record(executionArn, { t: 'child', executionArn: child.executionArn });
+        }
         if (!sync) return { ExecutionArn: child.executionArn, StartDate: child.execution.startDate };
         const done = await child.execution.done;
         if (done.status !== 'SUCCEEDED') throw Object.assign(new Error(JSON.stringify({ Error: done.error, Cause: done.cause, ExecutionArn: done.executionArn })), { name: 'States.TaskFailed' });
@@ -611,12 +835,27 @@ export class LocalWorkflowEngine {
         const p = input as { FunctionName: unknown; Payload?: unknown };
         const fn = resolveRef(p.FunctionName, this.def, 'function');
         if (!callback) return { Payload: await this.invoke(fn, p.Payload ?? {}), StatusCode: 200, ExecutedVersion: '$LATEST' };
-        const token = findToken(p.Payload);
+        // Resumed after a restart: the token handed out before keeps waiting (its links, its
+        // deadline); the function is not invoked again (no second request). Settled before the
+        // state ended: its answer stands.
+        const resumed = this.takeToken(executionArn, stateName);
+        const token = resumed?.token ?? findToken(p.Payload);
         if (!token) throw new Error(`${fn}: a waitForTaskToken task must pass $$.Task.Token in its payload`);
         const waiter = { settled: false, executionArn } as Waiter;
         const wait = new Promise((resolve, reject) => Object.assign(waiter, { resolve, reject }));
         this.waiters.set(token, waiter);
         attempt.token = token;
+        if (resumed?.outcome) {
+          waiter.settled = true;
+          if ('output' in resumed.outcome) return resumed.outcome.output;
+          throw statesError(resumed.outcome.error, resumed.outcome.cause);
+        }
+        if (resumed) {
+          wait.catch(() => undefined);
+          if (attempt.heartbeatSeconds) this.watchHeartbeat(waiter, attempt.heartbeatSeconds, attempt.signal);
+          return wait;
+        }
+        this.record(executionArn, { t: 'token', state: stateName, token, ...(attempt.deadline !== undefined ? { deadline: attempt.deadline } : {}) });
         // The callback may arrive while the function still runs (a request superseded the moment
         // it was sent): the task then fails with it, as on AWS, once the invocation returns.
         wait.catch(() => undefined);
@@ -644,6 +883,8 @@ export class LocalWorkflowEngine {
       void this.sleep(seconds * 1000, AbortSignal.any([current.signal, over])).then((elapsed) => {
         if (!elapsed || waiter.settled) return;
         waiter.settled = true;
+        const token = [...this.waiters].find(([, w]) => w === waiter)?.[0];
+        if (token) this.record(waiter.executionArn, { t: 'settled', token, outcome: { error: 'States.HeartbeatTimeout', cause: `No SendTaskHeartbeat for HeartbeatSeconds (${seconds} s)` } });
         waiter.reject(statesError('States.HeartbeatTimeout', `No SendTaskHeartbeat for HeartbeatSeconds (${seconds} s)`));
       });
     };
