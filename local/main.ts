@@ -187,7 +187,9 @@ export async function start(argv: string[]): Promise<number> {
   for (const note of parameterNotes(options)) process.stderr.write(`${note}\n`);
   let system: LocalSystem;
   try {
-    system = await startLocalSystem({ ...options, echoOutbox: true });
+    // The crash tests' fault hook: CLEANPOINT_FAULT_EXIT_AT=<machine>:<state> kills this process (SIGKILL) right after that state starts.
+    const faultExitAt = process.env['CLEANPOINT_FAULT_EXIT_AT'];
+    system = await startLocalSystem({ ...options, echoOutbox: true, ...(faultExitAt ? { faultExitAt } : {}) });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     process.stderr.write(`cleanpoint start: ${err.code === 'EADDRINUSE' ? `port ${options.port} is in use (is Cleanpoint already running?); pass --port N` : err.message}\n`);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseInventoryText } from '../domain/inventory/index.ts';
 import { seedDemoEstate } from './demo-estate.ts';
 import type { Ec2Faults } from './ec2-sim/index.ts';
-import { startLocalRuntime, type LocalRuntime } from './runtime.ts';
+import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from './runtime.ts';
 import { closeServer, listenLocal, serveLocal } from './server.ts';
 import { localStores, type LocalStores } from './stores.ts';
 
@@ -29,6 +29,9 @@ export interface LocalSystemOptions {
   logLevel?: string;
   /** Per-function IAM enforcement (default on); 'off' only to debug. */
   iam?: 'on' | 'off';
+  /** The crash tests' fault hook (LocalRuntimeOptions.faultExitAt, CLEANPOINT_FAULT_EXIT_AT for `npm start`). */
+  faultExitAt?: string;
+  onFault?: LocalRuntimeOptions['onFault'];
 }
 
 export interface LocalSystem {
@@ -60,6 +63,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
       ...(options.echoOutbox !== undefined ? { echoOutbox: options.echoOutbox } : {}),
       ...(options.logLevel ? { logLevel: options.logLevel } : {}),
       ...(options.iam ? { iam: options.iam } : {}),
+      ...(options.faultExitAt ? { faultExitAt: options.faultExitAt } : {}), ...(options.onFault ? { onFault: options.onFault } : {}),
     });
     const stores = await localStores(rt);
     const seeded = await seedIfEmpty(rt, stores, options);
