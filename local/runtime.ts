@@ -85,7 +85,7 @@ export interface LocalRuntimeOptions {
    * journal): `onFault`, by default SIGKILL to this process, as `kill -9` would.
    */
   faultExitAt?: string;
-  onFault?: (execution: LocalExecution, stateName: string) => void;
+  onFault?: (execution: LocalExecution, stateName: string, engine: LocalWorkflowEngine) => void;
 }
 
 export interface OutboxMessage { id: string; at: string; to: string[]; subject: string; text: string; html: string }
@@ -218,7 +218,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       onStateEntered: (ex: LocalExecution, stateName: string) => {
         const m = deployed.stateMachines.get(ex.machine);
         if (fault !== `${ex.machine}:${stateName}` && fault !== `${m?.name}:${stateName}`) return;
-        (options.onFault ?? (() => process.kill(process.pid, 'SIGKILL')))(ex, stateName);
+        (options.onFault ?? (() => process.kill(process.pid, 'SIGKILL')))(ex, stateName, engine);
       },
     } : {}),
   });
