@@ -16,9 +16,16 @@ import { ConflictError, NotFoundError, ProposalSupersededError, toIso, type Cloc
  * to people is built from `withoutToken(request)`.
  */
 
-/** 128 bits of randomness, URL-safe: the approval id is unguessable and carries no meaning. */
+/**
+ * 128 bits of randomness, URL-safe: the approval id is unguessable and carries no meaning. It
+ * never begins with '-' or '_': an id like `-Pq…` would be read as an option by a command line
+ * (`cleanpoint approvals approve -Pq… --as dev` failed with "Unknown option '-P'").
+ */
 export function newApprovalId(): string {
-  return randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (/^[A-Za-z0-9]/.test(id)) return id;
+  }
 }
 
 

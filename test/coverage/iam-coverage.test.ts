@@ -43,8 +43,6 @@ const NOT_EXERCISED_LOCALLY: Record<string, string> = {
   'cleanup-test-machines|dynamodb:UpdateItem': 'not reached by the local suite (unit tests only): to exercise in the local runtime or remove — issue 14 follow-up',
   'notify|dynamodb:Query': 'not reached by the local suite (unit tests only): to exercise in the local runtime or remove — issue 14 follow-up',
   'retire-run-machines|dynamodb:UpdateItem': 'not reached by the local suite (unit tests only): to exercise in the local runtime or remove — issue 14 follow-up',
-  'manage-incident|dynamodb:UpdateItem': 'not reached by the local suite (unit tests only): to exercise in the local runtime or remove — issue 14 follow-up',
-  'manage-incident|dynamodb:DeleteItem': 'releaseGroup when an incident is closed (domain/incidents/manage.ts): not reached through manage-incident by the local suite',
   'start-drill|dynamodb:GetItem': 'not reached by the local suite (unit tests only): to exercise in the local runtime or remove — issue 14 follow-up',
   'check-drill-schedule|dynamodb:UpdateItem': 'not reached by the local suite (unit tests only): to exercise in the local runtime or remove — issue 14 follow-up',
   'check-protection|dynamodb:GetItem': 'not reached by the local suite (unit tests only): to exercise in the local runtime or remove — issue 14 follow-up',
