@@ -70,7 +70,33 @@ export interface IncidentDetail {
   machines: RunMachine[];
   audit: AuditEntry[];
   execution: { status: string; error?: string; cause?: string } | null;
+  /** Every workflow execution of the incident (its rounds, failovers, failbacks), with its event history. */
+  executions: ExecutionHistory[];
   objectives: Record<string, { rpoMinutes: number | null; rtoMinutes: number | null }>;
+}
+
+/** An execution's history as the Step Functions console lists it: id, type, state, time, elapsed since the start. */
+export interface ExecutionHistory {
+  executionArn: string; name: string; machine: string; status: string; startDate: string; redriveCount: number;
+  error?: string; cause?: string;
+  events: Array<{ id: number; type: string; state: string | null; at: string; elapsedMs: number; error?: string }>;
+}
+
+export function executionHistories(rt: RouteDeps['rt'], incidentId: string): ExecutionHistory[] {
+  return [...rt.engine.executions.values()]
+    .filter((x) => x.name === `incident-${incidentId}` || x.name.includes(incidentId))
+    .sort((a, b) => Date.parse(a.startDate) - Date.parse(b.startDate))
+    .map((x) => {
+      const startAt = x.events[0]?.at ?? x.events[0]?.timestamp ?? 0;
+      return {
+        executionArn: x.executionArn, name: x.name, machine: x.machine, status: x.status, startDate: x.startDate, redriveCount: x.redriveCount,
+        ...(x.error ? { error: x.error } : {}), ...(x.cause ? { cause: x.cause } : {}),
+        events: x.events.map((ev, i) => {
+          const at = ev.at ?? ev.timestamp;
+          return { id: i + 1, type: ev.type, state: ev.state?.name ?? null, at: new Date(at).toISOString(), elapsedMs: at - startAt, ...(ev.Error ? { error: String(ev.Error) } : {}) };
+        }),
+      };
+    });
 }
 
 export async function incidentDetail(deps: RouteDeps, incidentId: string): Promise<IncidentDetail | null> {
@@ -91,6 +117,7 @@ export async function incidentDetail(deps: RouteDeps, incidentId: string): Promi
     machines: machines.sort((a, b) => a.wave - b.wave || a.machineId.localeCompare(b.machineId)),
     audit: audit.sort((a, b) => a.seq - b.seq),
     execution: ex ? { status: ex.status, ...(ex.error ? { error: ex.error } : {}), ...(ex.cause ? { cause: ex.cause } : {}) } : null,
+    executions: executionHistories(rt, incidentId),
     objectives,
   };
 }

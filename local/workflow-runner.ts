@@ -21,7 +21,7 @@ import {
  * clock, matching the simulator's sped-up time; retry intervals are divided by `timeScale`.
  */
 /** The interpreter's event log entries (its type is not exported). */
-export interface EventLog { type: string; timestamp: number; state?: { name: string; type: string; input?: unknown; output?: unknown }; Error?: string; Cause?: unknown; [k: string]: unknown }
+export interface EventLog { type: string; timestamp: number; /** When it happened on the runtime's clock (virtual ms), stamped by the engine. */ at?: number; state?: { name: string; type: string; input?: unknown; output?: unknown }; Error?: string; Cause?: unknown; [k: string]: unknown }
 
 export type Invoke = (functionName: string, event: unknown) => Promise<unknown>;
 
@@ -437,7 +437,7 @@ export class LocalWorkflowEngine {
           if (resume && raw.type === 'ExecutionStarted') {
             // The copy of the machine "starts" again: on AWS the history goes on with ExecutionRedriven.
             if (!resume.redriven) continue;
-            const redriven: EventLog = { type: 'ExecutionRedriven', timestamp: raw.timestamp, redriveCount: execution.redriveCount };
+            const redriven: EventLog = { type: 'ExecutionRedriven', timestamp: raw.timestamp, at: this.nowMs(), redriveCount: execution.redriveCount };
             this.countHistory(executionArn, execution, history, { ...raw });
             execution.events.push(redriven);
             this.record(executionArn, { t: 'event', ev: redriven, transitions: execution.transitions, historyEvents: execution.historyEvents });
@@ -445,7 +445,7 @@ export class LocalWorkflowEngine {
             continue;
           }
           this.countHistory(executionArn, execution, history, raw);
-          const ev = replaceEnd(raw);
+          const ev = { ...replaceEnd(raw), at: this.nowMs() };
           execution.events.push(ev);
           if (ev.type === 'StateEntered') execution.transitions++;
           this.record(executionArn, { t: 'event', ev, transitions: execution.transitions, historyEvents: execution.historyEvents });

@@ -24,8 +24,38 @@ export function incidentPage(d: IncidentDetail, nowMs: number): string {
     d.run && d.machines.length ? chartCard(d, nowMs) : '',
     approvalsCard(d),
     `<div class="card"><h2>Timeline</h2>${timeline(d)}</div>`,
+    historyCard(d.executions ?? []),
     `<p class="muted">Incident ${e(i.incidentId)} · version ${e(i.version)}${d.execution ? ` · workflow ${e(d.execution.status)}` : ''}</p>`,
   ].join('\n');
+}
+
+/** Shown per execution; a longer history shows its last events (the journal keeps them all). */
+export const HISTORY_ROWS = 300;
+
+/**
+ * Each workflow execution's event history, as the Step Functions console lists it: ID, type,
+ * state, time (virtual), elapsed since the execution started. Kept across restarts (the journal).
+ */
+export function historyCard(executions: IncidentDetail['executions']): string {
+  if (!executions.length) return '';
+  const sections = executions.map((x) => {
+    const shown = x.events.slice(-HISTORY_ROWS);
+    const rows = shown.map((ev) => `<tr data-event="${e(ev.id)}"><td>${e(ev.id)}</td><td>${e(ev.type)}${ev.error ? ` <span class="muted">${e(ev.error)}</span>` : ''}</td><td>${e(ev.state ?? '')}</td><td>${e(time(ev.at))}</td><td>${e(elapsed(ev.elapsedMs))}</td></tr>`);
+    const more = x.events.length > shown.length ? `<p class="muted">The last ${shown.length} of ${x.events.length} events.</p>` : '';
+    return `<details data-execution="${e(x.name)}"${x.status === 'RUNNING' ? ' open' : ''}><summary>${e(x.machine)} <code>${e(x.name)}</code> ${badge(x.status, x.status === 'SUCCEEDED' ? 'ok' : x.status === 'RUNNING' ? 'info' : 'bad', 'data-execution-status')}${x.redriveCount ? ` <span class="muted">redriven ${e(x.redriveCount)}×</span>` : ''} <span class="muted">started ${e(time(x.startDate))} · ${e(x.events.length)} events${x.error ? ` · ${e(x.error)}` : ''}</span></summary>
+${more}${table(['ID', 'Type', 'State', 'Time', 'Elapsed'], rows, 'No events yet.')}</details>`;
+  });
+  return `<div class="card" data-workflow-history><h2>Workflow history</h2>${sections.join('\n')}</div>`;
+}
+
+function elapsed(ms: number): string {
+  if (!(ms >= 0)) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${Math.round(s - m * 60)} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
 function header(d: IncidentDetail): string {
