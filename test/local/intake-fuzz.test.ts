@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalSystem } from '../../local/system.ts';
+import { seededRandom } from '../../bench/lib/stats.ts';
 import { toJsonText } from '../../local/json-text.ts';
 import { ransomwareEvent, startTestSystem } from '../helpers/local-system.ts';
 
@@ -18,18 +19,6 @@ const CASES = 2_000;
 const SEED = Number(process.env['CLEANPOINT_FUZZ_SEED'] ?? 20261204);
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-
-/** mulberry32: a small seeded generator (reproducible cases). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Every path to a member of `v` (objects' keys and arrays' indices), the root excluded. */
 function paths(v: Json, at: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
@@ -95,7 +84,7 @@ describe(`intake fuzz: ${CASES} mutated findings (seed ${SEED})`, () => {
     const dir = path.resolve('../shared/fixtures/guardduty/findings');
     const samples: Json[] = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Json);
     samples.push(await ransomwareEvent(system) as Json, await ransomwareEvent(system) as Json);
-    const next = random(SEED);
+    const next = seededRandom(SEED);
     const statuses = new Map<number, number>();
     const serverErrors: string[] = [];
     const unnamed: string[] = [];
