@@ -44,6 +44,15 @@ export function aboutMachine<T>(event: T, instanceId: string, machineId: string)
   return copy as T;
 }
 
+/** `cleanpoint ARGV --url <system>` in process: its exit code and what it wrote. */
+export async function cliAgainst(system: LocalSystem, argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { main } = await import('../../cli/main.ts');
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main([...argv, '--url', system.url], { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), readStdin: async () => '' });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
 export async function postJson(system: LocalSystem, pathName: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${system.url}${pathName}`, {
     method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body),

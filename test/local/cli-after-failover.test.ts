@@ -2,10 +2,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Io } from '../../cli/io.ts';
-import { main } from '../../cli/main.ts';
 import type { LocalSystem } from '../../local/system.ts';
-import { inventoryWithLongDeadlines, RANSOMWARE_FILE, startTestSystem } from '../helpers/local-system.ts';
+import { inventoryWithLongDeadlines, RANSOMWARE_FILE, startTestSystem, cliAgainst } from '../helpers/local-system.ts';
 
 let system: LocalSystem;
 const dir = mkdtempSync(path.join(tmpdir(), 'cleanpoint-after-'));
@@ -13,13 +11,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'cleanpoint-after-'));
 beforeAll(async () => { system = await startTestSystem({ inventoryFile: inventoryWithLongDeadlines() }); }, 60_000);
 afterAll(async () => { await system?.close(); });
 
-async function cli(argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), readStdin: async () => '' };
-  const code = await main([...argv, '--url', system.url], io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const cli = (argv: string[]) => cliAgainst(system, argv);
 
 const approvalIdIn = (text: string) => text.match(/\/approvals\/([A-Za-z0-9_-]{22,64})\?/)?.[1] ?? '';
 

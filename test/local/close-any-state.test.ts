@@ -2,10 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Io } from '../../cli/io.ts';
-import { main } from '../../cli/main.ts';
 import type { LocalSystem } from '../../local/system.ts';
-import { inventoryWithLongDeadlines, RANSOMWARE_FILE, startTestSystem } from '../helpers/local-system.ts';
+import { inventoryWithLongDeadlines, RANSOMWARE_FILE, startTestSystem, cliAgainst } from '../helpers/local-system.ts';
 
 /**
  * Issue 15, item 3, in the real local runtime (real state machines, per-function IAM): an executor
@@ -19,13 +17,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'cleanpoint-close-'));
 beforeAll(async () => { system = await startTestSystem({ inventoryFile: inventoryWithLongDeadlines() }); }, 60_000);
 afterAll(async () => { await system?.close(); });
 
-async function cli(argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), readStdin: async () => '' };
-  const code = await main([...argv, '--url', system.url], io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const cli = (argv: string[]) => cliAgainst(system, argv);
 
 async function statusOf(id: string): Promise<string> {
   const shown = await cli(['incidents', 'show', id, '--json']);
