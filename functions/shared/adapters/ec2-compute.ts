@@ -7,20 +7,18 @@ import {
   DescribeInstanceStatusCommand,
   type EC2Client,
   type Filter,
-  type Image,
   type Instance,
   type InstanceStatus,
-  RegisterImageCommand,
   RunInstancesCommand,
   type Tag,
-  type TagSpecification,
   TerminateInstancesCommand,
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
-import { ConflictError, InsufficientCapacityError, ThrottledError, TransientError, ValidationError } from '../../../domain/shared/index.ts';
+import { InsufficientCapacityError, ThrottledError, TransientError, ValidationError } from '../../../domain/shared/index.ts';
 import type { ComputeProvider, LaunchRequest } from '../../../domain/ports/index.ts';
 import type { InstanceState, InstanceView } from '../../../domain/inventory/index.ts';
 import type { SnapshotRef } from '../../../domain/recovery-points/index.ts';
+import { Ec2ImageRegistry } from './ec2-images.ts';
 
 /**
  * How an EC2 error code maps onto the domain's retry vocabulary. The client is built with
@@ -139,11 +137,6 @@ function toView(instance: Instance, status: InstanceStatus | undefined): Instanc
   };
 }
 
-/** EBS device names of an image, root first as EC2 lists them. */
-function ebsDevices(image: Image): string[] {
-  return (image.BlockDeviceMappings ?? []).filter((m) => m.Ebs !== undefined && m.DeviceName).map((m) => m.DeviceName!);
-}
-
 /**
  * ComputeProvider on EC2: recovery machines are launched from an AMI registered over the
  * recovery point's EBS snapshots.
@@ -154,46 +147,18 @@ function ebsDevices(image: Image): string[] {
  * deregisters images: the snapshots are the recovery points and are never deleted here.
  */
 export class Ec2ComputeProvider implements ComputeProvider {
-  /** EBS device names per image seen by this container, so a launch need not describe its image again. */
-  private readonly imageDevices = new Map<string, string[]>();
+  private readonly images: Ec2ImageRegistry;
   private readonly kmsKeyId: string | undefined;
 
   /** `client` is the module-scope EC2Client (`maxAttempts: 1`): retries are this adapter's callers' job. */
   constructor(private readonly client: EC2Client, options: { kmsKeyId?: string | undefined } = {}) {
     this.kmsKeyId = options.kmsKeyId || undefined;
+    this.images = new Ec2ImageRegistry(client);
   }
 
-  async registerImage(input: { name: string; snapshots: SnapshotRef[]; tags: Record<string, string> }): Promise<{ imageId: string }> {
-    const [root] = input.snapshots;
-    if (!root) throw new ValidationError('registerImage', [{ path: 'snapshots', message: 'a recovery point needs at least one snapshot' }]);
-    const existing = await this.findImageByName(input.name, input.snapshots);
-    if (existing) return { imageId: existing };
-    const tagSpecifications: TagSpecification[] = Object.keys(input.tags).length ? [{ ResourceType: 'image', Tags: toTagList(input.tags) }] : [];
-    try {
-      const out = await this.client.send(new RegisterImageCommand({
-        Name: input.name,
-        Description: `Cleanpoint recovery image (${input.snapshots.map((s) => s.snapshotId).join(', ')})`.slice(0, 255),
-        Architecture: 'x86_64',
-        VirtualizationType: 'hvm',
-        EnaSupport: true,
-        RootDeviceName: root.deviceName,
-        BlockDeviceMappings: input.snapshots.map((s) => ({
-          DeviceName: s.deviceName,
-          Ebs: { SnapshotId: s.snapshotId, DeleteOnTermination: true, VolumeType: 'gp3' },
-        })),
-        ...(tagSpecifications.length ? { TagSpecifications: tagSpecifications } : {}),
-      }));
-      if (!out.ImageId) throw new Error(`EC2 RegisterImage returned no image id for ${input.name}`);
-      this.imageDevices.set(out.ImageId, input.snapshots.map((s) => s.deviceName));
-      return { imageId: out.ImageId };
-    } catch (e) {
-      // Another invocation registered the same name between our lookup and our call: use theirs.
-      if (isNotFound(e, 'InvalidAMIName.Duplicate')) {
-        const raced = await this.findImageByName(input.name, input.snapshots);
-        if (raced) return { imageId: raced };
-      }
-      throw mapEc2Error('RegisterImage', e);
-    }
+  /** Registration lives in ec2-images.ts (Ec2ImageRegistry); this provider delegates. */
+  registerImage(input: { name: string; snapshots: SnapshotRef[]; tags: Record<string, string> }): Promise<{ imageId: string }> {
+    return this.images.registerImage(input);
   }
 
   async runInstance(request: LaunchRequest): Promise<{ instanceId: string }> {
@@ -244,7 +209,7 @@ export class Ec2ComputeProvider implements ComputeProvider {
   async deregisterImage(imageId: string): Promise<void> {
     try {
       await this.client.send(new DeregisterImageCommand({ ImageId: imageId }));
-      this.imageDevices.delete(imageId);
+      this.images.forget(imageId);
     } catch (e) {
       if (isNotFound(e, 'InvalidAMIID.NotFound')) return;
       throw mapEc2Error('DeregisterImage', e);
@@ -314,36 +279,9 @@ export class Ec2ComputeProvider implements ComputeProvider {
     }
   }
 
-  /**
-   * The image already registered under `name`, if any. It must be built from the same snapshots:
-   * launching another machine's (or another point's) image because two names collide would
-   * restore the wrong data, so a mismatch is a ConflictError, not a reuse.
-   */
-  private async findImageByName(name: string, snapshots: SnapshotRef[]): Promise<string | undefined> {
-    const out = await this.call('DescribeImages', () => this.client.send(new DescribeImagesCommand({
-      Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }],
-    })));
-    const image = (out.Images ?? []).find((i) => i.Name === name && i.ImageId);
-    if (!image) return undefined;
-    const have = (image.BlockDeviceMappings ?? []).flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [])).sort();
-    const want = snapshots.map((s) => s.snapshotId).sort();
-    if (have.join() !== want.join()) {
-      throw new ConflictError(`image name ${name} is already used by ${image.ImageId} over snapshots ${have.join(', ') || 'none'}, not ${want.join(', ')}`);
-    }
-    this.imageDevices.set(image.ImageId!, ebsDevices(image));
-    return image.ImageId!;
-  }
-
   /** The image's EBS devices, to override each with encryption at launch. */
-  private async devicesOf(imageId: string): Promise<string[]> {
-    const known = this.imageDevices.get(imageId);
-    if (known) return known;
-    const out = await this.call('DescribeImages', () => this.client.send(new DescribeImagesCommand({ ImageIds: [imageId] })));
-    const image = out.Images?.find((i) => i.ImageId === imageId);
-    if (!image) throw new Error(`EC2 DescribeImages failed: InvalidAMIID.NotFound: image ${imageId} does not exist`);
-    const devices = ebsDevices(image);
-    this.imageDevices.set(imageId, devices);
-    return devices;
+  private devicesOf(imageId: string): Promise<string[]> {
+    return this.images.devicesOf(imageId);
   }
 
   /**
