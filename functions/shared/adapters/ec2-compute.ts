@@ -15,7 +15,7 @@ import {
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import { InsufficientCapacityError, ThrottledError, TransientError, ValidationError } from '../../../domain/shared/index.ts';
-import type { ComputeProvider, LaunchRequest } from '../../../domain/ports/index.ts';
+import type { ComputeProvider, LaunchRequest, RegisterImageInput } from '../../../domain/ports/index.ts';
 import type { InstanceState, InstanceView } from '../../../domain/inventory/index.ts';
 import type { SnapshotRef } from '../../../domain/recovery-points/index.ts';
 import { Ec2ImageRegistry } from './ec2-images.ts';
@@ -157,7 +157,7 @@ export class Ec2ComputeProvider implements ComputeProvider {
   }
 
   /** Registration lives in ec2-images.ts (Ec2ImageRegistry); this provider delegates. */
-  registerImage(input: { name: string; snapshots: SnapshotRef[]; tags: Record<string, string> }): Promise<{ imageId: string }> {
+  registerImage(input: RegisterImageInput): Promise<{ imageId: string }> {
     return this.images.registerImage(input);
   }
 

@@ -1,6 +1,7 @@
 import { DescribeImagesCommand, type EC2Client, type Image, RegisterImageCommand, type Tag, type TagSpecification } from '@aws-sdk/client-ec2';
-import type { ImageDirectory } from '../../../domain/ports/index.ts';
+import type { ImageDirectory, RegisterImageInput } from '../../../domain/ports/index.ts';
 import type { SnapshotRef } from '../../../domain/recovery-points/index.ts';
+import { needsLicensedBase, platformLabel } from '../../../domain/recovery-points/machine-facts.ts';
 import { ConflictError, ValidationError } from '../../../domain/shared/index.ts';
 import { ec2ErrorCode, mapEc2Error } from './ec2-compute.ts';
 
@@ -50,28 +51,55 @@ export class Ec2ImageRegistry {
 
   constructor(private readonly client: EC2Client) {}
 
-  async registerImage(input: { name: string; snapshots: SnapshotRef[]; tags: Record<string, string> }): Promise<{ imageId: string }> {
-    const [root] = input.snapshots;
-    if (!root) throw new ValidationError('registerImage', [{ path: 'snapshots', message: 'a recovery point needs at least one snapshot' }]);
+  /**
+   * RegisterImage over a point's snapshots. With the machine facts captured with the point: the
+   * source's architecture, boot mode, NitroTPM, IMDS requirement, ENA and SR-IOV, its root device,
+   * each snapshot at its original device name (root first). AWS documents that an AMI registered
+   * from a Windows snapshot does not launch and that one registered from a RHEL/SLES or other
+   * billing-coded snapshot loses its billing product code, so such a point is refused here (it is
+   * restored by the root-swap path, docs/platforms.md). A point without facts (recorded before facts
+   * were captured) keeps the old layout: x86_64 HVM with ENA and the first snapshot as root, which is
+   * right only for the Linux/x86 machines of that time (docs/platforms.md "Older points").
+   */
+  async registerImage(input: RegisterImageInput): Promise<{ imageId: string }> {
+    const [first] = input.snapshots;
+    if (!first) throw new ValidationError('registerImage', [{ path: 'snapshots', message: 'a recovery point needs at least one snapshot' }]);
+    const facts = input.machine;
+    if (facts && needsLicensedBase(facts)) {
+      throw new ValidationError('registerImage', [{
+        path: 'machine.platform',
+        message: `${platformLabel(facts)} cannot be restored through RegisterImage (an AMI registered from a Windows snapshot does not launch; a billing-coded one loses its code): use the root-swap path`,
+      }]);
+    }
+    const rootDeviceName = facts?.rootDeviceName ?? first.deviceName;
+    const root = input.snapshots.find((s) => s.deviceName === rootDeviceName);
+    if (!root) {
+      throw new ValidationError('registerImage', [{ path: 'snapshots', message: `the machine's root device ${rootDeviceName} has no snapshot in this point (${input.snapshots.map((s) => s.deviceName).join(', ')})` }]);
+    }
+    const ordered = [root, ...input.snapshots.filter((s) => s !== root)];
     const existing = await this.findImageByName(input.name, input.snapshots);
     if (existing) return { imageId: existing };
     const tagSpecifications: TagSpecification[] = Object.keys(input.tags).length ? [{ ResourceType: 'image', Tags: toTagList(input.tags) }] : [];
     try {
       const out = await this.client.send(new RegisterImageCommand({
         Name: input.name,
-        Description: `Cleanpoint recovery image (${input.snapshots.map((s) => s.snapshotId).join(', ')})`.slice(0, 255),
-        Architecture: 'x86_64',
+        Description: `Cleanpoint recovery image (${ordered.map((s) => s.snapshotId).join(', ')})`.slice(0, 255),
+        Architecture: facts?.architecture ?? 'x86_64',
         VirtualizationType: 'hvm',
-        EnaSupport: true,
-        RootDeviceName: root.deviceName,
-        BlockDeviceMappings: input.snapshots.map((s) => ({
+        EnaSupport: facts ? facts.enaSupport : true,
+        ...(facts?.sriovNetSupport ? { SriovNetSupport: facts.sriovNetSupport } : {}),
+        ...(facts?.bootMode ? { BootMode: facts.bootMode } : {}),
+        ...(facts?.tpmSupport ? { TpmSupport: facts.tpmSupport } : {}),
+        ...(facts?.imdsSupport ? { ImdsSupport: facts.imdsSupport } : {}),
+        RootDeviceName: rootDeviceName,
+        BlockDeviceMappings: ordered.map((s) => ({
           DeviceName: s.deviceName,
           Ebs: { SnapshotId: s.snapshotId, DeleteOnTermination: true, VolumeType: 'gp3' },
         })),
         ...(tagSpecifications.length ? { TagSpecifications: tagSpecifications } : {}),
       }));
       if (!out.ImageId) throw new Error(`EC2 RegisterImage returned no image id for ${input.name}`);
-      this.imageDevices.set(out.ImageId, input.snapshots.map((s) => s.deviceName));
+      this.imageDevices.set(out.ImageId, ordered.map((s) => s.deviceName));
       return { imageId: out.ImageId };
     } catch (e) {
       // Another invocation registered the same name between our lookup and our call: use theirs.
