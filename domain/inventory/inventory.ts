@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { DRS_SOURCE_SERVER_ID, idSchema, INSTANCE_ID, INVENTORY_NAME, SECURITY_GROUP_ID, SUBNET_ID, ValidationError, zodIssues, type Issue } from '../shared/index.ts';
+import { AWS_ACCOUNT_ID, AWS_REGION, DRS_SOURCE_SERVER_ID, idSchema, INSTANCE_ID, INVENTORY_NAME, SECURITY_GROUP_ID, SUBNET_ID, ValidationError, zodIssues, type Issue } from '../shared/index.ts';
 
 /**
  * The protected estate: application groups, their machines, objectives, networks and the
@@ -12,6 +12,16 @@ const instanceId = idSchema(INSTANCE_ID);
 const subnetId = idSchema(SUBNET_ID);
 const sgId = idSchema(SECURITY_GROUP_ID);
 const kmsKeyArn = z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]{1,128}$/, 'must be a KMS key ARN (the launch role is allowed listed key ARNs only)');
+/**
+ * How a machine is brought back: `ec2` launches an instance from the point's EBS snapshots
+ * (RegisterImage + RunInstances); `drs` asks AWS Elastic Disaster Recovery to launch its source
+ * server from the chosen point-in-time snapshot (DRS converts the replicated disks so they boot
+ * on EC2: docs/drs.md). A machine's `backend` overrides its group's.
+ */
+export const BACKENDS = ['ec2', 'drs'] as const;
+export type Backend = (typeof BACKENDS)[number];
+const drsAccountId = idSchema(AWS_ACCOUNT_ID);
+const drsRegion = idSchema(AWS_REGION);
 const instanceType = z.string().regex(/^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$/, 'must be an EC2 instance type like m5.large');
 
 export const networkSchema = z.strictObject({
@@ -50,6 +60,12 @@ export const machineSchema = z.strictObject({
   checks: z.array(checkSchema).default([]),
   /** AWS Elastic Disaster Recovery source server, when DRS replicates this machine. */
   drsSourceServerId: idSchema(DRS_SOURCE_SERVER_ID).optional(),
+  /** `drs`: launched by DRS from its source server (`drsSourceServerId` required). Default: the group's `backend`. */
+  backend: z.enum(BACKENDS).optional(),
+  /** The account DRS replicates this machine in, when not the stack's (backend `drs` only). Default: the group's. */
+  drsAccountId: drsAccountId.optional(),
+  /** The Region DRS replicates this machine in, when not the stack's (backend `drs` only). Default: the group's. */
+  drsRegion: drsRegion.optional(),
   /** KMS key (ARN) the restored volumes are encrypted with; overrides the group's and the inventory's. */
   kmsKeyId: kmsKeyArn.optional(),
   /** Instance profile (ARN) the restored machine runs with, as the source did (its role must be listed at deploy: docs/deploy.md). */
@@ -129,6 +145,11 @@ export const groupSchema = z.strictObject({
    * within this many minutes of each other are one recovery point.
    */
   snapshotWindowMinutes: z.number().int().min(1).max(24 * 60).default(DEFAULT_SNAPSHOT_WINDOW_MINUTES),
+  /** Default backend of the group's machines (`ec2`); a group may mix both. */
+  backend: z.enum(BACKENDS).default('ec2'),
+  /** Default DRS account/Region of the group's `drs` machines, when not the stack's. */
+  drsAccountId: drsAccountId.optional(),
+  drsRegion: drsRegion.optional(),
   machines: z.array(machineSchema).min(1, 'a group needs at least one machine'),
 });
 export type Group = z.infer<typeof groupSchema>;
@@ -185,9 +206,14 @@ function looseView(value: unknown): Inventory {
           timeoutMinutes: 60, forbidSelfApproval: true, escalateTo: strs(approval['escalateTo']),
         },
         checks: arr(g['checks']).map((c) => ({ name: '', type: 'tcp' as const, port: 1, timeoutSeconds: 1, machines: strs(obj(c)['machines']) })),
+        backend: g['backend'] === 'drs' ? 'drs' as const : 'ec2' as const,
         scanBeforeLaunch: 'recovery' as const, scanBudgetMinutes: DEFAULT_SCAN_BUDGET_MINUTES, snapshotWindowMinutes: DEFAULT_SNAPSHOT_WINDOW_MINUTES,
         machines: arr(g['machines']).map((m) => ({
           id: str(obj(m)['id']), instanceId: str(obj(m)['instanceId']), wave: 1, fallbackInstanceTypes: [], checks: [], preservePrivateIp: false,
+          ...(obj(m)['backend'] === 'drs' || obj(m)['backend'] === 'ec2' ? { backend: obj(m)['backend'] as Backend } : {}),
+          ...(typeof obj(m)['drsSourceServerId'] === 'string' ? { drsSourceServerId: str(obj(m)['drsSourceServerId']) } : {}),
+          ...(typeof obj(m)['drsAccountId'] === 'string' ? { drsAccountId: str(obj(m)['drsAccountId']) } : {}),
+          ...(typeof obj(m)['drsRegion'] === 'string' ? { drsRegion: str(obj(m)['drsRegion']) } : {}),
         })),
       };
     }),
@@ -211,6 +237,7 @@ function crossCheck(inv: Inventory): Issue[] {
   const machine = seen('machine id');
   const instance = seen('instance id');
   const person = seen('person id');
+  const drsServer = seen('DRS source server');
   inv.people.forEach((p, i) => person(p.id, `people[${i}].id`));
   inv.groups.forEach((g, gi) => {
     const at = `groups[${gi}]`;
@@ -218,6 +245,10 @@ function crossCheck(inv: Inventory): Issue[] {
     g.machines.forEach((m, mi) => {
       machine(m.id, `${at}.machines[${mi}].id`);
       instance(m.instanceId, `${at}.machines[${mi}].instanceId`);
+      issues.push(...backendIssues(g, m, `${at}.machines[${mi}]`));
+      const drs = machineBackend(m, g);
+      // One source server is one machine: two entries would launch it twice (per account and Region).
+      if (m.drsSourceServerId) drsServer(`${drs.kind === 'drs' ? `${drs.accountId ?? ''}/${drs.region ?? ''}/` : '//'}${m.drsSourceServerId}`, `${at}.machines[${mi}].drsSourceServerId`);
     });
     const ids = new Set(g.machines.map((m) => m.id));
     g.checks.forEach((c, ci) =>
@@ -241,6 +272,33 @@ function crossCheck(inv: Inventory): Issue[] {
       issues.push({ path: `${at}.approval.quorum`, message: `quorum ${quorum} cannot be met by ${deciders.length} decider(s)` });
     }
   });
+  return issues;
+}
+
+/** Where and how a machine is launched: its own `backend`/`drs*` fields, else its group's. */
+export type MachineBackend =
+  | { kind: 'ec2' }
+  | { kind: 'drs'; sourceServerId: string; accountId?: string; region?: string };
+
+export function machineBackend(machine: Machine, group: Group): MachineBackend {
+  const kind = machine.backend ?? group.backend ?? 'ec2';
+  if (kind === 'ec2' || !machine.drsSourceServerId) return { kind: 'ec2' };
+  const accountId = machine.drsAccountId ?? group.drsAccountId;
+  const region = machine.drsRegion ?? group.drsRegion;
+  return { kind: 'drs', sourceServerId: machine.drsSourceServerId, ...(accountId ? { accountId } : {}), ...(region ? { region } : {}) };
+}
+
+function backendIssues(group: Group, machine: Machine, at: string): Issue[] {
+  const kind = machine.backend ?? group.backend ?? 'ec2';
+  const issues: Issue[] = [];
+  if (kind === 'drs' && !machine.drsSourceServerId) {
+    issues.push({ path: `${at}.drsSourceServerId`, message: `machine ${machine.id} is launched by DRS (backend drs${machine.backend ? '' : ` from group ${group.name}`}) and needs its DRS source server id (s- and 17 hex digits)` });
+  }
+  if (kind === 'ec2') {
+    for (const field of ['drsAccountId', 'drsRegion'] as const) {
+      if (machine[field] !== undefined) issues.push({ path: `${at}.${field}`, message: `only a machine with backend drs uses ${field} (machine ${machine.id} is launched from EBS snapshots)` });
+    }
+  }
   return issues;
 }
 
