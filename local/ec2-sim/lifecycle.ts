@@ -48,6 +48,8 @@ export function statusChecks(ctx: SimContext, instance: InstanceRecord, now: num
   const runningSince = instance.phase.at + instance.phase.durationMs;
   if (now < runningSince + instance.statusCheckMs) return { instance: 'initializing', system: 'initializing' };
   const impaired = ctx.faults.impaired(instance);
+  // An operating system that cannot come up (platforms.ts) fails the instance check; the host is fine.
+  if (instance.bootFailure !== undefined) impaired.instance = true;
   return { instance: impaired.instance ? 'impaired' : 'ok', system: impaired.system ? 'impaired' : 'ok' };
 }
 

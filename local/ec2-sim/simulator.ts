@@ -6,7 +6,7 @@ import { ec2Error } from './errors.ts';
 import { type Ec2Faults, FaultInjector, readFaultsFile } from './faults.ts';
 import { formatId, idSpace } from './ids.ts';
 import { imageState, instanceState, instanceVisible, snapshotState, volumeExists } from './lifecycle.ts';
-import { type Ec2SimState, emptyState, type RouteRecord, type SimContext, type SimSettings, type Tags } from './state.ts';
+import { type Ec2SimState, emptyState, type RouteRecord, type SimContext, type PlatformLineage, type SimSettings, type Tags } from './state.ts';
 import { type BucketName, CallStats, type CallStatsSnapshot, type ThrottlingConfig, Throttler } from './throttling.ts';
 import { createImage, createSecurityGroup, createSnapshot, createSubnet, createVpc, findOne, freeAddresses, launchInstance } from './world.ts';
 import { ID_KINDS } from './query.ts';
@@ -92,6 +92,8 @@ export interface SeedSnapshotOptions {
   startedAt?: number;
   /** Default true; false = pending for `settings.snapshotMs` from startedAt. */
   completed?: boolean;
+  /** A snapshot of a Windows (or billing-coded) root volume (platforms.ts). */
+  lineage?: PlatformLineage;
 }
 
 export interface SeedImageOptions {
@@ -101,6 +103,11 @@ export interface SeedImageOptions {
   snapshotIds: string[];
   architecture?: string;
   tags?: Tags;
+  bootMode?: 'legacy-bios' | 'uefi' | 'uefi-preferred';
+  /** A Windows AMI (an own or base image of a Windows machine). */
+  platform?: 'windows';
+  /** Billing code, e.g. RunInstances:0010 (RHEL); default Linux/UNIX. */
+  usageOperation?: string;
 }
 
 export interface SeedInstanceOptions {
@@ -116,6 +123,11 @@ export interface SeedInstanceOptions {
   /** Default 'running' with status checks already ok. */
   state?: 'running' | 'stopped';
   httpTokens?: 'optional' | 'required';
+  /** Default x86_64 Linux/UNIX, boot mode of the type. */
+  architecture?: 'x86_64' | 'arm64';
+  platform?: 'windows';
+  usageOperation?: string;
+  bootMode?: 'legacy-bios' | 'uefi';
 }
 
 export type SimResourceType = 'instance' | 'image' | 'snapshot' | 'volume' | 'vpc' | 'subnet' | 'security-group' | 'route-table';
@@ -300,6 +312,7 @@ export class Ec2Simulator {
       startedAt,
       completesAt: options.completed === false ? startedAt + this.settings.snapshotMs : startedAt,
       tags: options.tags ?? {},
+      ...(options.lineage ? { lineage: { ...options.lineage } } : {}),
     }).snapshotId;
   }
 
@@ -326,6 +339,9 @@ export class Ec2Simulator {
       enaSupport: true,
       blockDeviceMappings: devices,
       tags: options.tags ?? {},
+      ...(options.bootMode ? { bootMode: options.bootMode } : {}),
+      ...(options.platform ? { platform: options.platform } : {}),
+      ...(options.usageOperation ? { usageOperation: options.usageOperation } : {}),
     }).imageId;
   }
 
@@ -358,6 +374,13 @@ export class Ec2Simulator {
       })),
       tags: options.tags ?? {},
       volumeTags: {},
+      platform: {
+        architecture: options.architecture ?? 'x86_64',
+        ...(options.platform ? { platform: options.platform } : {}),
+        ...(options.usageOperation ? { usageOperation: options.usageOperation } : {}),
+        ...(options.bootMode ? { bootMode: options.bootMode } : {}),
+        ...(options.platform || options.usageOperation ? { rootLineage: { ...(options.platform ? { platform: options.platform } : {}), ...(options.usageOperation ? { usageOperation: options.usageOperation } : {}) } } : {}),
+      },
       launchedAt,
       phase:
         options.state === 'stopped'

@@ -68,6 +68,20 @@ export interface SnapshotRecord {
   startedAt: number;
   completesAt: number;
   tags: Tags;
+  /** The OS lineage of the volume it was taken of: a Windows (or billing-coded) root disk stays one (see PlatformLineage). */
+  lineage?: PlatformLineage;
+}
+
+/**
+ * What an EBS volume carries of the image it came from. AWS documents that an AMI registered from
+ * a Windows snapshot does not launch successfully and that RHEL/SLES/Marketplace billing codes are
+ * not carried over by RegisterImage: the simulator remembers the lineage on volumes and snapshots
+ * so that RegisterImage over such a root snapshot produces an image whose instances fail at boot
+ * (Windows) or run without the billing code (the image's usage operation is plain RunInstances).
+ */
+export interface PlatformLineage {
+  platform?: 'windows';
+  usageOperation?: string;
 }
 
 export interface ImageDeviceRecord {
@@ -89,6 +103,15 @@ export interface ImageRecord {
   virtualizationType: string;
   enaSupport: boolean;
   bootMode?: string;
+  tpmSupport?: string;
+  imdsSupport?: string;
+  sriovNetSupport?: string;
+  /** `windows` for a Windows AMI (its own or a base image); RegisterImage never sets it. */
+  platform?: 'windows';
+  /** Billing code; absent = `RunInstances` (Linux/UNIX). */
+  usageOperation?: string;
+  /** RegisterImage over a root snapshot of Windows lineage: the instance does not boot (AWS documents it). */
+  rootLineage?: PlatformLineage;
   createdAt: number;
   availableAt: number;
   blockDeviceMappings: ImageDeviceRecord[];
@@ -106,6 +129,7 @@ export interface VolumeRecord {
   createdAt: number;
   attachment?: { instanceId: string; deviceName: string; deleteOnTermination: boolean };
   tags: Tags;
+  lineage?: PlatformLineage;
 }
 
 /** The latest lifecycle request: the state is `kind`'s transient state until `at + durationMs`, then final. */
@@ -137,6 +161,13 @@ export interface InstanceRecord {
   /** Status checks stay `initializing` this long after the instance reaches `running`. */
   statusCheckMs: number;
   tags: Tags;
+  /** From the image at launch (absent on older saved states: x86_64 Linux/UNIX). */
+  architecture?: string;
+  platform?: 'windows';
+  usageOperation?: string;
+  bootMode?: string;
+  /** Why the operating system does not come up (instance status check impaired), e.g. a legacy-bios image on a UEFI-only type. */
+  bootFailure?: string;
 }
 
 export interface ClientTokenRecord {

@@ -1,3 +1,4 @@
+import { instancePlatformView, platformDetailsOf } from './platforms.ts';
 import type { Image, Instance, InstanceStatus, RouteTable, SecurityGroup, Snapshot, Subnet, Vpc } from '@aws-sdk/client-ec2';
 import { parseCidr, usableOffsets } from './cidr.ts';
 import { imageState, INSTANCE_STATE_CODES, instanceLive, instanceState, snapshotState, statusChecks } from './lifecycle.ts';
@@ -27,7 +28,7 @@ export function instanceView(ctx: SimContext, inst: InstanceRecord): Instance {
     SecurityGroups: groups,
     KeyName: inst.keyName,
     ClientToken: inst.clientToken,
-    Architecture: 'x86_64',
+    ...instancePlatformView(inst),
     Hypervisor: 'xen',
     VirtualizationType: 'hvm',
     EnaSupport: true,
@@ -102,6 +103,13 @@ export function imageView(ctx: SimContext, img: ImageRecord): Image {
     Hypervisor: 'xen',
     EnaSupport: img.enaSupport,
     BootMode: img.bootMode as Image['BootMode'],
+    TpmSupport: img.tpmSupport as Image['TpmSupport'],
+    ImdsSupport: img.imdsSupport as Image['ImdsSupport'],
+    SriovNetSupport: img.sriovNetSupport,
+    // The wire value is lower-case `windows` (the SDK's enum says `Windows`).
+    Platform: img.platform as Image['Platform'],
+    PlatformDetails: platformDetailsOf(img.platform, img.usageOperation),
+    UsageOperation: img.usageOperation ?? (img.platform === 'windows' ? 'RunInstances:0002' : 'RunInstances'),
     BlockDeviceMappings: img.blockDeviceMappings.map((m) => ({
       DeviceName: m.deviceName,
       Ebs: {

@@ -1,3 +1,4 @@
+import type { LaunchPlatform } from './platforms.ts';
 import type { IpPermission } from '@aws-sdk/client-ec2';
 import { containsCidr, formatIp, overlaps, parseCidr, usableOffsets } from './cidr.ts';
 import { ec2Error, invalidParameter } from './errors.ts';
@@ -167,6 +168,7 @@ export function snapshotVolume(ctx: SimContext, volume: VolumeRecord, descriptio
     startedAt: now,
     completesAt: now + ctx.settings.snapshotMs,
     tags,
+    ...(volume.lineage ? { lineage: { ...volume.lineage } } : {}),
   });
 }
 
@@ -199,6 +201,16 @@ export function freeAddresses(ctx: SimContext, subnet: SubnetRecord, count: numb
   return free;
 }
 
+function platformFields(p: LaunchPlatform): Partial<InstanceRecord> {
+  return {
+    architecture: p.architecture,
+    ...(p.platform ? { platform: p.platform } : {}),
+    ...(p.usageOperation ? { usageOperation: p.usageOperation } : {}),
+    ...(p.bootMode ? { bootMode: p.bootMode } : {}),
+    ...(p.bootFailure ? { bootFailure: p.bootFailure } : {}),
+  };
+}
+
 export interface LaunchSpec {
   instanceId?: string;
   reservationId: string;
@@ -217,6 +229,8 @@ export interface LaunchSpec {
   volumeTags: Tags;
   /** Omitted: starts now and boots for the fault-adjusted `settings.bootMs`. */
   phase?: InstancePhase;
+  /** Architecture, platform, boot mode and boot failure from the image (platforms.ts). */
+  platform?: LaunchPlatform;
   launchedAt?: number;
 }
 
@@ -237,6 +251,7 @@ export function launchInstance(ctx: SimContext, spec: LaunchSpec): InstanceRecor
       createdAt: launchedAt,
       attachment: { instanceId, deviceName: d.deviceName, deleteOnTermination: d.deleteOnTermination },
       tags: { ...spec.volumeTags },
+      ...(d.deviceName === spec.rootDeviceName && spec.platform?.rootLineage ? { lineage: { ...spec.platform.rootLineage } } : {}),
     };
     ctx.state.volumes[volume.volumeId] = volume;
     return volume.volumeId;
@@ -262,6 +277,7 @@ export function launchInstance(ctx: SimContext, spec: LaunchSpec): InstanceRecor
     phase: spec.phase ?? { kind: 'start', at: launchedAt, durationMs: ctx.faults.bootMs(ctx.settings.bootMs, identity) },
     statusCheckMs: ctx.faults.statusCheckMs(ctx.settings.statusCheckMs),
     tags: { ...spec.tags },
+    ...(spec.platform ? platformFields(spec.platform) : {}),
   };
   ctx.state.instances[instanceId] = instance;
   return instance;

@@ -68,10 +68,32 @@ export function registerImage(ctx: SimContext, input: RegisterImageCommandInput)
     virtualizationType: requireOneOf(input.VirtualizationType, ['hvm', 'paravirtual'] as const, 'VirtualizationType') ?? 'hvm',
     enaSupport: input.EnaSupport ?? true,
     bootMode: requireOneOf(input.BootMode, ['legacy-bios', 'uefi', 'uefi-preferred'] as const, 'BootMode'),
+    ...registeredPlatform(ctx, input, root.snapshotId),
     blockDeviceMappings: devices,
     tags: tagsFromSpecifications(input.TagSpecifications, 'image', ['image']),
   });
   return { ImageId: image.imageId };
+}
+
+/**
+ * TPM, IMDS and SR-IOV as asked; the root snapshot's lineage is remembered (a Windows disk does not
+ * boot from a registered image). No platform and no billing code: RegisterImage carries neither.
+ */
+function registeredPlatform(ctx: SimContext, input: RegisterImageCommandInput, rootSnapshotId: string): Partial<ImageRecord> {
+  const tpm = requireOneOf(input.TpmSupport, ['v2.0'] as const, 'TpmSupport');
+  const imds = requireOneOf(input.ImdsSupport, ['v2.0'] as const, 'ImdsSupport');
+  const sriov = input.SriovNetSupport;
+  if (sriov !== undefined && sriov !== 'simple') throw invalidParameter('SriovNetSupport', `'${sriov}' must be 'simple'`);
+  if (tpm !== undefined && input.BootMode !== 'uefi') {
+    throw invalidParameter('TpmSupport', 'NitroTPM requires the boot mode uefi');
+  }
+  const lineage = ctx.state.snapshots[rootSnapshotId]?.lineage;
+  return {
+    ...(tpm ? { tpmSupport: tpm } : {}),
+    ...(imds ? { imdsSupport: imds } : {}),
+    ...(sriov ? { sriovNetSupport: sriov } : {}),
+    ...(lineage ? { rootLineage: { ...lineage } } : {}),
+  };
 }
 
 export function deregisterImage(ctx: SimContext, input: DeregisterImageCommandInput): Output<DeregisterImageCommandOutput> {
@@ -95,6 +117,7 @@ export function describeImages(ctx: SimContext, input: DescribeImagesCommandInpu
     description: (i) => i.description,
     state: (i) => imageState(i, now),
     architecture: (i) => i.architecture,
+    platform: (i) => i.platform,
     'owner-id': () => ctx.settings.accountId,
     'root-device-name': (i) => i.rootDeviceName,
     'root-device-type': () => 'ebs',

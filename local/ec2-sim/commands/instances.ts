@@ -22,6 +22,7 @@ import { applyFilters, type FilterFields, ID_KINDS, paginate, selectByIds, tagsF
 import type { ImageDeviceRecord, ImageRecord, InstancePhase, InstanceRecord, SimContext, SubnetRecord } from '../state.ts';
 import { instanceStatusView, instanceView } from '../views.ts';
 import { findOne, freeAddresses, launchInstance, lookups } from '../world.ts';
+import { launchPlatform } from '../platforms.ts';
 import type { Output } from './types.ts';
 
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/;
@@ -167,6 +168,7 @@ export function runInstances(ctx: SimContext, input: RunInstancesCommandInput): 
 
   const image = findOne(imageId, ID_KINDS.image, (id) => ctx.state.images[id]);
   if (imageState(image, ctx.clock.now()) !== 'available') throw ec2Error('InvalidAMIID.Unavailable', `The image '${imageId}' is not available yet`);
+  const platform = launchPlatform(image, instanceType);
   const { subnet, groupIds } = resolvePlacement(ctx, input);
   const devices = resolveDevices(ctx, image, input.BlockDeviceMappings);
 
@@ -204,6 +206,7 @@ export function runInstances(ctx: SimContext, input: RunInstancesCommandInput): 
       devices,
       tags,
       volumeTags,
+      platform,
     }),
   );
   if (token !== undefined) ctx.state.clientTokens[token] = { fingerprint, reservationId };
