@@ -10,6 +10,7 @@ export * from './approval-store.ts';
 export * from './audit-log.ts';
 export * from './compute-provider.ts';
 export * from './drill-store.ts';
+export * from './drs-recovery.ts';
 export * from './event-publisher.ts';
 export * from './image-directory.ts';
 export * from './incident-store.ts';

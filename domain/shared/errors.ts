@@ -143,12 +143,27 @@ export const ERROR_NAMES = [
   'TransientError',
   'ThrottledError',
   'InsufficientCapacityError',
+  'QuotaExceededError',
 ] as const;
 export type ErrorName = (typeof ERROR_NAMES)[number];
 
 /** EC2 (or another API) throttled the request: retry later with backoff. */
 export class ThrottledError extends CleanpointError {
   override readonly name = 'ThrottledError' as const;
+  /** How long the service asked us to wait before retrying (DRS's `Retry-After`), when it said. */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+    super(message, options);
+    this.retryAfterMs = options?.retryAfterMs;
+  }
+}
+
+/**
+ * A service quota refused the call (DRS: servers per job, concurrent jobs, servers in all active
+ * jobs). Retrying helps only once running jobs finish; the message names the quota.
+ */
+export class QuotaExceededError extends CleanpointError {
+  override readonly name = 'QuotaExceededError' as const;
 }
 
 /** No capacity for the requested instance type in the target zone: try a fallback type. */
