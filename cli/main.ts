@@ -44,6 +44,13 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     io.stderr(`cleanpoint: unknown command ${JSON.stringify(name)}\n${usage()}`);
     return EXIT_INVALID;
   }
+  // `--help`/`-h` anywhere before a `--` (after the command or any subcommand): the command's
+  // usage, exit 0, before any flag is parsed or anything is done.
+  const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (own.includes('--help') || own.includes('-h')) {
+    io.stdout(`usage: ${command.usage}`);
+    return 0;
+  }
   try {
     return await command.run(io, rest);
   } catch (e) {
