@@ -170,6 +170,7 @@ export function startDrill(deps: StartDrillDeps) {
     await deps.runs.createRun(run, plan.machines.map((m): RunMachine => ({
       runId: run.runId, machineId: m.machineId, group: m.group, wave: m.wave, mode: 'test', pointId: m.pointId, capturedAt: m.capturedAt,
       lossMinutes: lossByMachine.get(m.machineId) ?? 0, snapshots: m.snapshots, instanceType: m.instanceType, fallbackInstanceTypes: m.fallbackInstanceTypes, network: m.network,
+      launch: m.launch,
     })));
     await deps.drills.updateDrill(drill.drillId, { measurements: { ...emptyMeasurements(), estimatedRtoMinutes: plan.estimatedRtoMinutes } });
     await deps.audit.append(drill.drillId, {

@@ -60,6 +60,9 @@ export function prepareFailback(deps: FailbackDeps) {
         pointId: `failback-of-${m.instanceId}`, capturedAt: now, lossMinutes: 0, snapshots,
         instanceType: m.instanceTypeUsed ?? m.instanceType, fallbackInstanceTypes: m.fallbackInstanceTypes,
         network: deps.index.groupByName.get(m.group)!.networks!.primary!,
+        // Back into production with the recovery machine's key, profile and user data; its private
+        // IP is not carried over (the recovery machine still holds it until it is retired).
+        ...(m.launch ? { launch: (({ privateIpAddress: _ip, ...rest }) => rest)(m.launch) } : {}),
       });
     }
     const run: Run = { runId, kind: 'failback', incidentId: incident.incidentId, mode: 'recovery', createdAt: now, decidedAt: now, waves: failover.waves };

@@ -3,14 +3,14 @@ import type { ApprovalRequest } from '../approvals/model.ts';
 import { CleanupIncompleteError, ConflictError, DEFAULT_RETRY, LaunchFailedError, MachineCheckFailedError, MachineNotReadyError, minutesBetween, NotFoundError, PointNoLongerEligibleError, ProposalSupersededError, retrying, SafetyViolationError, ThrottledError, toIso, TransientError, type Clock, type RetryPolicy } from '../shared/index.ts';
 import { changeIncident, currentCutoff, failingPoints, moveTo, STOPPED_PREFIX, whyPointFails } from '../incidents/index.ts';
 import type { IncidentOutcome } from '../incidents/model.ts';
-import { TAG, type InventoryIndex } from '../inventory/index.ts';
+import { TAG, type InstanceView, type InventoryIndex } from '../inventory/index.ts';
 import { proposeFailover } from './plan.ts';
 import type { Policy } from '../findings/model.ts';
 import type {
   ApprovalStore, AuditLog, ComputeProvider, IncidentStore, RecoveryPointCatalog, RecoveryPointLookup, RecoveryPointWriter, RunStore, SnapshotDirectory,
 } from '../ports/index.ts';
 import type { Run, RunKind, RunMachine } from './run.ts';
-import { launchOne } from './launch-one.ts';
+import { launchOne, type LaunchItem } from './launch-one.ts';
 import type { Pacer } from './pacing.ts';
 
 export interface WaveItem { runId: string; kind: RunKind; mode: 'recovery' | 'test'; machineId: string }
@@ -72,6 +72,7 @@ export function planIncidentRun(deps: {
       runId: incident.incidentId, machineId: m.machineId, group: m.group, wave: m.wave, mode,
       pointId: m.pointId, capturedAt: m.capturedAt, lossMinutes: chosen.get(m.machineId)?.lossMinutes ?? 0,
       snapshots: m.snapshots, instanceType: m.instanceType, fallbackInstanceTypes: m.fallbackInstanceTypes, network: m.network,
+      ...(m.launch ? { launch: m.launch } : {}),
     }));
     const run: Run = {
       runId: incident.incidentId, kind: 'incident', incidentId: incident.incidentId, mode,
@@ -220,18 +221,42 @@ export function launchMachine(deps: LaunchDeps) {
     const key = m.replaced?.length ? `${m.runId}/${m.machineId}/${m.replaced.length}` : `${m.runId}/${m.machineId}`;
     // Registering the image, waiting for a RunInstances token and backing off from throttling all
     // take time in which evidence may move: the point is judged again right before every attempt.
-    const outcome = await launchOne({ compute: deps.compute, clock: deps.clock, retry, pacer: deps.pacer })({
+    const item: LaunchItem = {
       key, imageId, beforeAttempt: () => stillStands(), instanceType: types[0]!, fallbackInstanceTypes: types.slice(1),
-      subnetId: m.network.subnetId, securityGroupIds: m.network.securityGroupIds, tags, kmsKeyId: deps.kmsKeyId,
-    });
+      subnetId: m.network.subnetId, securityGroupIds: m.network.securityGroupIds, tags, ...launchOptions(m, deps.kmsKeyId),
+    };
+    const launch = launchOne({ compute: deps.compute, clock: deps.clock, retry, pacer: deps.pacer });
+    let privateIpNotPreserved: string | undefined;
+    let outcome;
+    try {
+      outcome = await launch(item);
+    } catch (e) {
+      if (!item.privateIpAddress || !(e instanceof Error) || !e.message.includes('InvalidIPAddress.InUse')) throw e;
+      // The preserved address is taken in the recovery subnet (another instance, or the source
+      // itself when it was not isolated elsewhere). Failing the machine would stop the recovery of
+      // its wave at 3 a.m.; launching it under a new address brings it back, and the timeline
+      // says which address could not be kept so DNS or clients can be pointed at the new one.
+      // A different idempotency key: the same token with other parameters is refused by EC2.
+      privateIpNotPreserved = item.privateIpAddress;
+      await deps.audit.append(m.runId, {
+        type: 'machine.private-ip-not-preserved', actor: 'cleanpoint', at: toIso(deps.clock.now()),
+        data: { machineId: m.machineId, privateIpAddress: privateIpNotPreserved, subnetId: m.network.subnetId, why: e.message },
+      });
+      const { privateIpAddress: _kept, ...withoutIp } = item;
+      outcome = await launch({ ...withoutIp, key: `${key}/new-ip` });
+    }
     throttled += outcome.throttled;
     if (outcome.ok) {
       const { instanceId, instanceType } = outcome;
       const launchedAt = toIso(outcome.launchedAt);
-      await deps.runs.updateMachine(m.runId, m.machineId, { imageId, instanceId, instanceTypeUsed: instanceType, launchedAt, throttledRetries: throttled });
+      await deps.runs.updateMachine(m.runId, m.machineId, { imageId, instanceId, instanceTypeUsed: instanceType, launchedAt, throttledRetries: throttled, ...(privateIpNotPreserved ? { privateIpNotPreserved } : {}) });
       await deps.audit.append(m.runId, {
         type: 'machine.launched', actor: 'cleanpoint', at: launchedAt,
-        data: { machineId: m.machineId, instanceId, imageId, instanceType, pointId: m.pointId, mode: m.mode, subnetId: m.network.subnetId },
+        data: {
+          machineId: m.machineId, instanceId, imageId, instanceType, pointId: m.pointId, mode: m.mode, subnetId: m.network.subnetId,
+          ...(item.kmsKeyId ? { kmsKeyId: item.kmsKeyId } : {}), ...(item.instanceProfileArn ? { instanceProfileArn: item.instanceProfileArn } : {}),
+          ...(item.privateIpAddress && !privateIpNotPreserved ? { privateIpAddress: item.privateIpAddress } : {}),
+        },
       });
       return { instanceId, instanceType, waitSeconds, throttledRetries: throttled };
     }
@@ -246,6 +271,20 @@ export function launchMachine(deps: LaunchDeps) {
     await deps.runs.updateMachine(m.runId, m.machineId, { imageId, failedAt: toIso(deps.clock.now()), error, throttledRetries: throttled });
     await deps.audit.append(m.runId, { type: 'machine.launch-failed', actor: 'cleanpoint', at: toIso(deps.clock.now()), data: { machineId: m.machineId, error } });
     throw new LaunchFailedError(error);
+  };
+}
+
+/**
+ * The key, instance profile, private IP and user data of a machine's launch: the run's launch
+ * settings, the volumes under the deployment's key when the inventory names none.
+ */
+export function launchOptions(m: Pick<RunMachine, 'launch'>, deploymentKmsKeyId: string | undefined): Pick<LaunchItem, 'kmsKeyId' | 'instanceProfileArn' | 'privateIpAddress' | 'userData'> {
+  const kmsKeyId = m.launch?.kmsKeyId ?? deploymentKmsKeyId;
+  return {
+    ...(kmsKeyId ? { kmsKeyId } : {}),
+    ...(m.launch?.instanceProfileArn ? { instanceProfileArn: m.launch.instanceProfileArn } : {}),
+    ...(m.launch?.privateIpAddress ? { privateIpAddress: m.launch.privateIpAddress } : {}),
+    ...(m.launch?.userData !== undefined ? { userData: m.launch.userData } : {}),
   };
 }
 
@@ -266,6 +305,22 @@ async function revalidatePoint(deps: Revalidation, m: RunMachine, askEc2: boolea
   // Record it, so the next selection does not choose this point again.
   await deps.writer?.markPoint(m.machineId, m.pointId, { status: 'expired' }).catch((e) => { if (!(e instanceof NotFoundError)) throw e; });
   return `point ${m.pointId} has snapshot(s) ${gone.map((id) => `${id} ${found.get(id)?.state ?? 'deleted'}`).join(', ')}: it is marked expired`;
+}
+
+/**
+ * An instance that is not running, said with EC2's own reason. `Client.InternalError: Client error
+ * on launch` is how EC2 ends an instance (pending ▶ terminated) whose encrypted volumes it could
+ * not create because the caller may not use their KMS key (AWS knowledge centre: "encrypted
+ * volumes stops immediately"): the timeline names the key and what to fix, instead of waiting for
+ * the check's deadline.
+ */
+function whyNotRunning(m: RunMachine, view: InstanceView): string {
+  const reason = view.stateReason;
+  if (!reason) return `instance is ${view.state}`;
+  const said = `instance is ${view.state}: EC2 says ${reason.message || reason.code}`;
+  if (reason.code !== 'Client.InternalError') return said;
+  const key = m.launch?.kmsKeyId ? `KMS key ${m.launch.kmsKeyId}` : 'the KMS key of its volumes';
+  return `${said}. EC2 ended the launch: the launch role could not use ${key} (the key's policy must allow the launch role, and the key must be listed in the deployment's launchKmsKeyArns: docs/deploy.md), or the key is disabled`;
 }
 
 /** What a launch judges its point against: the catalogue, the incident, and (on AWS) EC2's own snapshots. */
@@ -304,7 +359,7 @@ export function checkMachine(deps: { runs: RunStore; compute: ComputeProvider; c
       return fail('instance not found');
     }
     if (view.state === 'pending') throw new MachineNotReadyError(`${m.machineId} is still pending`);
-    if (view.state !== 'running') return fail(`instance is ${view.state}`);
+    if (view.state !== 'running') return fail(whyNotRunning(m, view));
     if (view.statusOk === null) throw new MachineNotReadyError(`${m.machineId} status checks are initialising`);
     if (view.statusOk === false) return fail(`status checks failed (${view.statusDetail ?? 'impaired'})`);
     const readyAt = toIso(deps.clock.now());

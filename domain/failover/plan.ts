@@ -1,7 +1,8 @@
 import type { Assessment, Mode, Policy } from '../findings/model.ts';
 import { isIsoTimestamp, toIso, ValidationError } from '../shared/index.ts';
-import type { InventoryIndex, Network } from '../inventory/index.ts';
+import type { Group, InventoryIndex, Machine, Network } from '../inventory/index.ts';
 import { selectRecoveryPoints, type RecoveryPointCatalog, type Selection } from '../recovery-points/model.ts';
+import type { LaunchSettings } from './run.ts';
 
 /** One machine's launch instructions. */
 export interface PlannedMachine {
@@ -14,6 +15,31 @@ export interface PlannedMachine {
   instanceType: string | null;
   fallbackInstanceTypes: string[];
   network: Network | null;
+  launch: LaunchSettings;
+}
+
+/**
+ * What the launch of a machine takes from the inventory, per mode:
+ * - key: the machine's kmsKeyId, else its group's, else the inventory's (none: the deployment's key);
+ * - instance profile: recovery mode the machine's own; test mode only the group's
+ *   testInstanceProfileArn. A drill machine runs in an isolated network, but an instance
+ *   profile's credentials work from anywhere that reaches the AWS APIs: a restored copy of a
+ *   production machine (its cron jobs, its agents, malware in the point) holding the production
+ *   role could act on production. So test mode never gets the production profile;
+ * - private IP: recovery mode with preservePrivateIp, the address captured with the point. Test
+ *   mode never (an isolated network, and the source still holds the address);
+ * - user data: always the machine's.
+ */
+export function launchSettingsFor(entry: { machine: Machine; group: Group }, inventoryKmsKeyId: string | undefined, mode: Mode, capturedPrivateIp?: string): LaunchSettings {
+  const kmsKeyId = entry.machine.kmsKeyId ?? entry.group.kmsKeyId ?? inventoryKmsKeyId;
+  const instanceProfileArn = mode === 'recovery' ? entry.machine.instanceProfileArn : entry.group.testInstanceProfileArn;
+  const privateIpAddress = mode === 'recovery' && entry.machine.preservePrivateIp ? capturedPrivateIp : undefined;
+  return {
+    ...(kmsKeyId ? { kmsKeyId } : {}),
+    ...(instanceProfileArn ? { instanceProfileArn } : {}),
+    ...(privateIpAddress ? { privateIpAddress } : {}),
+    ...(entry.machine.userData !== undefined ? { userData: entry.machine.userData } : {}),
+  };
 }
 
 export interface FailoverPlan {
@@ -23,6 +49,8 @@ export interface FailoverPlan {
   estimatedRtoMinutes: number;
   /** Reasons the plan cannot run as is (e.g. blockers, missing test network). Empty when ready. */
   problems: string[];
+  /** What the launch will do differently from what the inventory asks, without blocking (e.g. a private IP that cannot be kept). */
+  notes?: string[];
 }
 
 /** EC2's RunInstances request bucket: 5 at once, then 2 per second (one machine per request). */
@@ -51,6 +79,7 @@ export function buildFailoverPlan(policy: Policy, index: InventoryIndex) {
     for (const b of selection.blockers) problems.push(`${b.machineId} (${b.group}): ${b.reason}`);
     const machines: PlannedMachine[] = [];
     const missingNetwork = new Set<string>();
+    const notes: string[] = [];
     for (const chosen of selection.machines) {
       const entry = index.machineById.get(chosen.machineId);
       if (!entry) throw new ValidationError('selection', [{ path: 'machines', message: `unknown machine ${chosen.machineId}` }]);
@@ -60,8 +89,11 @@ export function buildFailoverPlan(policy: Policy, index: InventoryIndex) {
         machineId: chosen.machineId, group: entry.group.name, wave: entry.machine.wave,
         pointId: chosen.pointId, capturedAt: chosen.capturedAt, snapshots: chosen.snapshots,
         instanceType: entry.machine.instanceType ?? null, fallbackInstanceTypes: entry.machine.fallbackInstanceTypes,
-        network,
+        network, launch: launchSettingsFor(entry, index.inventory.kmsKeyId, mode, chosen.machine?.privateIpAddress),
       });
+      if (mode === 'recovery' && entry.machine.preservePrivateIp && !chosen.machine?.privateIpAddress) {
+        notes.push(`${chosen.machineId}: preservePrivateIp is set but point ${chosen.pointId} has no captured private IP; EC2 assigns a new address`);
+      }
     }
     for (const g of missingNetwork) {
       problems.push(mode === 'test'
@@ -80,7 +112,7 @@ export function buildFailoverPlan(policy: Policy, index: InventoryIndex) {
       minutes += r.registerImageMinutes + launchPacingMinutes(w.machines.length) + r.bootMinutes + r.statusCheckMinutes +
         (hasChecks ? r.acceptanceCheckMinutes : 0);
     }
-    return { mode, waves, machines, estimatedRtoMinutes: Math.ceil(minutes), problems };
+    return { mode, waves, machines, estimatedRtoMinutes: Math.ceil(minutes), problems, ...(notes.length ? { notes } : {}) };
   };
 }
 

@@ -14,6 +14,8 @@ export interface InstanceView {
   subnetId?: string;
   privateIpAddress?: string;
   launchTime?: string;
+  /** Why EC2 last changed the state when it did so itself, e.g. Client.InternalError for a launch it ended (EC2 StateReason). */
+  stateReason?: { code: string; message: string };
   tags: Record<string, string>;
 }
 

@@ -22,6 +22,9 @@ export const BACKENDS = ['ec2', 'drs'] as const;
 export type Backend = (typeof BACKENDS)[number];
 const drsAccountId = idSchema(AWS_ACCOUNT_ID);
 const drsRegion = idSchema(AWS_REGION);
+const instanceProfileArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:instance-profile\/[\w+=,.@/-]{1,128}$/, 'must be an instance profile ARN');
+/** EC2's limit on user data, raw (before base64). */
+export const USER_DATA_MAX_BYTES = 16 * 1024;
 const instanceType = z.string().regex(/^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$/, 'must be an EC2 instance type like m5.large');
 
 export const networkSchema = z.strictObject({
@@ -69,11 +72,14 @@ export const machineSchema = z.strictObject({
   /** KMS key (ARN) the restored volumes are encrypted with; overrides the group's and the inventory's. */
   kmsKeyId: kmsKeyArn.optional(),
   /** Instance profile (ARN) the restored machine runs with, as the source did (its role must be listed at deploy: docs/deploy.md). */
-  instanceProfileArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:instance-profile\/[\w+=,.@/-]{1,128}$/, 'must be an instance profile ARN').optional(),
+  instanceProfileArn: instanceProfileArn.optional(),
   /** Recovery mode: keep the source's private IPv4 address (the recovery subnet must contain it). */
   preservePrivateIp: z.boolean().default(false),
-  /** User data for the restored machine (plain text, at most 16 KB as EC2 allows). */
-  userData: z.string().max(16 * 1024).optional(),
+  /**
+   * User data for the restored machine, plain text. EC2 limits user data to 16 KB in raw form,
+   * before base64 encoding (the adapter encodes it): counted here in UTF-8 bytes.
+   */
+  userData: z.string().refine((v) => new TextEncoder().encode(v).length <= USER_DATA_MAX_BYTES, `must be at most ${USER_DATA_MAX_BYTES} bytes (16 KB raw, before base64: EC2's limit)`).optional(),
   /**
    * Windows and billing-coded Linux (RHEL, SLES, Marketplace): the AMI to launch before the
    * root volume is swapped for the point's (default: the AMI the source was launched from).
@@ -140,6 +146,12 @@ export const groupSchema = z.strictObject({
   scanBudgetMinutes: z.number().int().min(1).max(24 * 60).default(DEFAULT_SCAN_BUDGET_MINUTES),
   /** KMS key (ARN) for the group's restored volumes, unless a machine names its own. */
   kmsKeyId: kmsKeyArn.optional(),
+  /**
+   * Test mode (drills): the instance profile every machine of the group gets. Never the
+   * machines' own production profiles (docs/deploy.md, "Instance profiles in test mode");
+   * absent, drill machines run without one.
+   */
+  testInstanceProfileArn: instanceProfileArn.optional(),
   /**
    * Snapshots of one machine's volumes taken one by one (createSnapshot per volume) that started
    * within this many minutes of each other are one recovery point.

@@ -133,6 +133,7 @@ function toView(instance: Instance, status: InstanceStatus | undefined): Instanc
     ...(instance.SubnetId ? { subnetId: instance.SubnetId } : {}),
     ...(instance.PrivateIpAddress ? { privateIpAddress: instance.PrivateIpAddress } : {}),
     ...(instance.LaunchTime ? { launchTime: instance.LaunchTime.toISOString() } : {}),
+    ...(instance.StateReason?.Code ? { stateReason: { code: instance.StateReason.Code, message: instance.StateReason.Message ?? '' } } : {}),
     tags: fromTagList(instance.Tags),
   };
 }
@@ -179,6 +180,11 @@ export class Ec2ComputeProvider implements ComputeProvider {
         MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' },
         // Every volume encrypted, with the configured key when there is one (else the account's EBS default key).
         BlockDeviceMappings: devices.map((DeviceName) => ({ DeviceName, Ebs: { Encrypted: true, ...(kmsKeyId ? { KmsKeyId: kmsKeyId } : {}) } })),
+        // The source's role, by ARN; EC2 checks that the caller may iam:PassRole the profile's role.
+        ...(request.instanceProfileArn ? { IamInstanceProfile: { Arn: request.instanceProfileArn } } : {}),
+        ...(request.privateIpAddress ? { PrivateIpAddress: request.privateIpAddress } : {}),
+        // RunInstances takes user data base64-encoded (the v3 SDK does not encode it); 16 KB raw at most (checked at inventory parse).
+        ...(request.userData !== undefined ? { UserData: Buffer.from(request.userData, 'utf8').toString('base64') } : {}),
         ...(tags.length ? { TagSpecifications: [{ ResourceType: 'instance', Tags: tags }, { ResourceType: 'volume', Tags: tags }] } : {}),
       }));
     } catch (e) {
