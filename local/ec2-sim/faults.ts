@@ -53,6 +53,13 @@ export const ec2FaultsSchema = z.strictObject({
       system: z.boolean().optional(),
     })
     .optional(),
+  /**
+   * KMS keys (ARN, key id or alias as the volumes name them) the caller cannot use: a disabled key,
+   * or one whose key policy does not allow the caller. RunInstances succeeds, then the instance
+   * goes pending ▶ terminated with StateReason Client.InternalError ("Client error on launch"),
+   * as EC2 does when it cannot create a grant on the volumes' key for the caller.
+   */
+  unusableKmsKeys: z.array(z.string().min(1)).optional(),
   /** Fail the next N calls of a command (default code InternalError), e.g. `{ "RunInstances": 2 }`. */
   failNextCalls: z.record(z.string(), failNextCall).optional(),
 });
@@ -132,6 +139,10 @@ export class FaultInjector {
     if (rate > 0 && applies && this.random.next() < rate) {
       throw ec2Error('InternalError', 'An internal error has occurred (injected).');
     }
+  }
+
+  kmsKeyUnusable(keyId: string): boolean {
+    return this.faults.unusableKmsKeys?.includes(keyId) ?? false;
   }
 
   capacityError(instanceType: string, availabilityZone: string, subnetId: string): boolean {

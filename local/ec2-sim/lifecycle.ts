@@ -16,6 +16,7 @@ const TRANSIENT: Record<InstanceRecord['phase']['kind'], [InstanceStateName, Ins
   start: ['pending', 'running'],
   stop: ['stopping', 'stopped'],
   terminate: ['shutting-down', 'terminated'],
+  'launch-failed': ['pending', 'terminated'],
 };
 
 export function instanceState(instance: InstanceRecord, now: number): InstanceStateName {
@@ -27,7 +28,7 @@ export function instanceState(instance: InstanceRecord, now: number): InstanceSt
 /** Terminated instances drop out of Describe* after `terminatedVisibleMs`, as on AWS. */
 export function instanceVisible(ctx: SimContext, instance: InstanceRecord, now: number): boolean {
   const { kind, at, durationMs } = instance.phase;
-  return kind !== 'terminate' || now < at + durationMs + ctx.settings.terminatedVisibleMs;
+  return (kind !== 'terminate' && kind !== 'launch-failed') || now < at + durationMs + ctx.settings.terminatedVisibleMs;
 }
 
 /** Counts against max-instances and subnet addresses: anything not terminated. */

@@ -406,6 +406,26 @@ export class Ec2Simulator {
     return other ? { tags: tags(other.tags) } : undefined;
   }
 
+  /** IAM stand-in: an instance profile of the account and the role it holds (RunInstances accepts only known profiles). */
+  seedInstanceProfile(profileArn: string, roleArn: string): void {
+    this.state.instanceProfiles = { ...(this.state.instanceProfiles ?? {}), [profileArn]: roleArn };
+  }
+
+  /** The role behind an instance profile (what iam:PassRole is asked about), undefined for an unknown profile. */
+  instanceProfileRole(profileArn: string): string | undefined {
+    return this.state.instanceProfiles?.[profileArn];
+  }
+
+  /**
+   * The local IAM found that the caller of the RunInstances with this client token may not use
+   * these KMS keys: that launch is accepted and ends pending ▶ terminated (Client.InternalError).
+   */
+  denyKmsForLaunch(clientToken: string, keyArns: string[]): void {
+    const denied = this.state.kmsDenied ?? {};
+    denied[clientToken] = [...new Set([...(denied[clientToken] ?? []), ...keyArns])];
+    this.state.kmsDenied = denied;
+  }
+
   /** Does the account still have this snapshot (not deleted)? */
   hasSnapshot(snapshotId: string): boolean {
     return this.state.snapshots[snapshotId] !== undefined;

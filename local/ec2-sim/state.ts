@@ -134,7 +134,8 @@ export interface VolumeRecord {
 
 /** The latest lifecycle request: the state is `kind`'s transient state until `at + durationMs`, then final. */
 export interface InstancePhase {
-  kind: 'start' | 'stop' | 'terminate';
+  /** `launch-failed`: pending, then terminated without ever running (EC2 ended the launch: `stateReason`). */
+  kind: 'start' | 'stop' | 'terminate' | 'launch-failed';
   at: number;
   durationMs: number;
 }
@@ -168,6 +169,10 @@ export interface InstanceRecord {
   bootMode?: string;
   /** Why the operating system does not come up (instance status check impaired), e.g. a legacy-bios image on a UEFI-only type. */
   bootFailure?: string;
+  /** The instance profile it was launched with (RunInstances IamInstanceProfile.Arn). */
+  iamInstanceProfileArn?: string;
+  /** EC2's StateReason when EC2 itself ended the instance (a `launch-failed` phase). */
+  stateReason?: { code: string; message: string };
 }
 
 export interface ClientTokenRecord {
@@ -187,6 +192,16 @@ export interface Ec2SimState {
   volumes: Record<string, VolumeRecord>;
   instances: Record<string, InstanceRecord>;
   clientTokens: Record<string, ClientTokenRecord>;
+  /**
+   * IAM stand-in: the instance profiles of the account, profile ARN ▶ the ARN of its role.
+   * RunInstances refuses a profile not listed here, as EC2 refuses one IAM does not know.
+   */
+  instanceProfiles?: Record<string, string>;
+  /**
+   * KMS stand-in: keys the caller of a RunInstances (by client token) could not use, as the local
+   * IAM found them (the runtime's deferred KMS denials); that launch ends pending ▶ terminated.
+   */
+  kmsDenied?: Record<string, string[]>;
 }
 
 export function emptyState(): Ec2SimState {

@@ -232,6 +232,9 @@ export interface LaunchSpec {
   /** Architecture, platform, boot mode and boot failure from the image (platforms.ts). */
   platform?: LaunchPlatform;
   launchedAt?: number;
+  iamInstanceProfileArn?: string;
+  /** EC2 ends the launch: pending for the boot time, then terminated with this state reason. */
+  launchFailure?: { code: string; message: string };
 }
 
 export function launchInstance(ctx: SimContext, spec: LaunchSpec): InstanceRecord {
@@ -274,10 +277,12 @@ export function launchInstance(ctx: SimContext, spec: LaunchSpec): InstanceRecor
     metadata: { ...spec.metadata },
     rootDeviceName: spec.rootDeviceName,
     volumeIds,
-    phase: spec.phase ?? { kind: 'start', at: launchedAt, durationMs: ctx.faults.bootMs(ctx.settings.bootMs, identity) },
+    phase: spec.phase ?? { kind: spec.launchFailure ? 'launch-failed' : 'start', at: launchedAt, durationMs: ctx.faults.bootMs(ctx.settings.bootMs, identity) },
     statusCheckMs: ctx.faults.statusCheckMs(ctx.settings.statusCheckMs),
     tags: { ...spec.tags },
     ...(spec.platform ? platformFields(spec.platform) : {}),
+    ...(spec.iamInstanceProfileArn ? { iamInstanceProfileArn: spec.iamInstanceProfileArn } : {}),
+    ...(spec.launchFailure ? { stateReason: { ...spec.launchFailure } } : {}),
   };
   ctx.state.instances[instanceId] = instance;
   return instance;

@@ -22,6 +22,7 @@ import { applyFilters, type FilterFields, ID_KINDS, paginate, selectByIds, tagsF
 import type { ImageDeviceRecord, ImageRecord, InstancePhase, InstanceRecord, SimContext, SubnetRecord } from '../state.ts';
 import { instanceStatusView, instanceView } from '../views.ts';
 import { findOne, freeAddresses, launchInstance, lookups } from '../world.ts';
+import { parseCidr, usableOffsets } from '../cidr.ts';
 import { launchPlatform } from '../platforms.ts';
 import type { Output } from './types.ts';
 
@@ -132,6 +133,76 @@ function resolveDevices(ctx: SimContext, image: ImageRecord, mappings: BlockDevi
   });
 }
 
+/**
+ * IamInstanceProfile (Arn or Name) must name a profile IAM knows (the account's profiles,
+ * state.instanceProfiles); EC2 answers an unknown one with InvalidParameterValue "Value (…) for
+ * parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile ARN" (.name: "…
+ * Invalid IAM Instance Profile name"). Whether the caller may pass the profile's role
+ * (iam:PassRole) is the local IAM's check, before this one.
+ */
+function instanceProfileOf(ctx: SimContext, input: RunInstancesCommandInput): string | undefined {
+  const spec = input.IamInstanceProfile;
+  if (spec === undefined) return undefined;
+  const profiles = ctx.state.instanceProfiles ?? {};
+  if (spec.Arn !== undefined) {
+    if (spec.Name !== undefined) throw ec2Error('InvalidParameterCombination', 'The parameter iamInstanceProfile.name cannot be used with the parameter iamInstanceProfile.arn');
+    if (!(spec.Arn in profiles)) throw ec2Error('InvalidParameterValue', `Value (${spec.Arn}) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile ARN`);
+    return spec.Arn;
+  }
+  const byName = Object.keys(profiles).find((arn) => arn.slice(arn.lastIndexOf('/') + 1) === spec.Name);
+  if (spec.Name === undefined || byName === undefined) throw ec2Error('InvalidParameterValue', `Value (${spec.Name ?? ''}) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name`);
+  return byName;
+}
+
+/**
+ * A volume under a KMS key the caller cannot use does not fail the call: EC2 accepts the launch
+ * and the instance goes pending ▶ terminated with StateReason Client.InternalError "Client.
+ * InternalError: Client error on launch" (AWS knowledge centre, "kms-iam-ec2-permission" and
+ * "encrypted-volumes-stops-immediately": the caller lacks kms:CreateGrant/Decrypt on the key, or
+ * the key is disabled). Unusable: the `unusableKmsKeys` fault, or the local IAM's deferred KMS
+ * denial for this request (state.kmsDenied by client token).
+ */
+function kmsLaunchFailure(ctx: SimContext, devices: ImageDeviceRecord[], token: string | undefined): { code: string; message: string } | undefined {
+  const keys = devices.filter((d) => d.encrypted && d.kmsKeyId).map((d) => d.kmsKeyId!);
+  const denied = token !== undefined && (ctx.state.kmsDenied?.[token]?.length ?? 0) > 0;
+  if (!denied && !keys.some((k) => ctx.faults.kmsKeyUnusable(k))) return undefined;
+  return { code: 'Client.InternalError', message: 'Client.InternalError: Client error on launch' };
+}
+
+/**
+ * UserData is base64 (the SDK does not encode it) and at most 16 KB raw, before encoding (EC2
+ * User Guide, "Run commands when you launch an EC2 instance with user data input").
+ */
+function validateUserData(userData: string | undefined): void {
+  if (userData === undefined) return;
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(userData) || userData.length % 4 !== 0) throw ec2Error('InvalidParameterValue', 'Invalid BASE64 encoding of user data.');
+  const bytes = Buffer.from(userData, 'base64').length;
+  if (bytes > 16 * 1024) throw ec2Error('InvalidParameterValue', `User data is limited to 16384 bytes (got ${bytes})`);
+}
+
+/**
+ * PrivateIpAddress: one instance only, inside the subnet's CIDR block and not one of the five
+ * addresses AWS reserves in every subnet, and free: EC2 answers InvalidIPAddress.InUse "Address
+ * … is in use." when another (non-terminated) instance holds it.
+ */
+function requestedAddress(ctx: SimContext, subnet: SubnetRecord, ip: string, maxCount: number): string {
+  if (maxCount > 1) throw ec2Error('InvalidParameterCombination', 'PrivateIpAddress can only be used when launching a single instance (MaxCount 1)');
+  const cidr = parseCidr(subnet.cidrBlock);
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
+  const octets = m?.slice(1).map(Number) ?? [];
+  if (m === null || octets.some((o) => o > 255)) throw invalidParameter('PrivateIpAddress', `'${ip}' is not an IPv4 address`);
+  const value = octets.reduce((acc, o) => acc * 256 + o, 0);
+  const offset = value - cidr.base;
+  const { first, last } = usableOffsets(cidr);
+  if (offset < 0 || offset >= cidr.size) throw ec2Error('InvalidParameterValue', `Address ${ip} does not fall within the subnet's address range`);
+  if (offset < first || offset > last) throw ec2Error('InvalidParameterValue', `Address ${ip} is reserved by AWS in subnet ${subnet.subnetId}`);
+  const now = ctx.clock.now();
+  if (Object.values(ctx.state.instances).some((i) => i.subnetId === subnet.subnetId && i.privateIpAddress === ip && instanceLive(i, now))) {
+    throw ec2Error('InvalidIPAddress.InUse', `Address ${ip} is in use.`);
+  }
+  return ip;
+}
+
 function metadataOptions(input: RunInstancesCommandInput): InstanceRecord['metadata'] {
   const m = input.MetadataOptions;
   return {
@@ -184,7 +255,10 @@ export function runInstances(ctx: SimContext, input: RunInstancesCommandInput): 
   if (allowed < minCount) {
     throw ec2Error('InstanceLimitExceeded', `You have requested more instances (${minCount}) than your current instance limit of ${ctx.settings.maxInstances} allows`);
   }
-  const addresses = freeAddresses(ctx, subnet, allowed);
+  const profileArn = instanceProfileOf(ctx, input);
+  const launchFailure = kmsLaunchFailure(ctx, devices, token);
+  validateUserData(input.UserData);
+  const addresses = input.PrivateIpAddress !== undefined ? [requestedAddress(ctx, subnet, input.PrivateIpAddress, maxCount)] : freeAddresses(ctx, subnet, allowed);
   if (addresses.length < minCount) {
     throw ec2Error('InsufficientFreeAddressesInSubnet', `There are not enough free addresses in subnet '${subnet.subnetId}' to satisfy the requested number of instances.`);
   }
@@ -207,6 +281,8 @@ export function runInstances(ctx: SimContext, input: RunInstancesCommandInput): 
       tags,
       volumeTags,
       platform,
+      ...(profileArn ? { iamInstanceProfileArn: profileArn } : {}),
+      ...(launchFailure ? { launchFailure } : {}),
     }),
   );
   if (token !== undefined) ctx.state.clientTokens[token] = { fingerprint, reservationId };
