@@ -14,6 +14,8 @@ import { hexId, replicationHistory } from './replication-history.ts';
  */
 export interface SeedOptions {
   nowMs: number;
+  /** The role every instance profile of the inventory holds (default the local stage's listed role). */
+  instanceRoleArn?: string;
   days?: number;
   /** Machines whose newest points are infected (ransomware already spreading), minutes back. */
   infectedForMinutes?: Record<string, number>;
@@ -24,6 +26,9 @@ export interface SeedOptions {
    */
   hiddenThreats?: Record<string, number>;
 }
+
+/** The role the demo's instance profiles hold: the one the local stage lists (runtime.ts LOCAL_INSTANCE_ROLE). */
+export const DEMO_INSTANCE_ROLE = 'arn:aws:iam::000000000000:role/cleanpoint-demo-workload';
 
 /** What the scan of a hidden-infected demo point finds. */
 export const DEMO_HIDDEN_THREAT = { name: 'Ransom:Linux/Cleanpoint.Demo', path: '/var/lib/app/.cache/locker.elf' };
@@ -46,6 +51,13 @@ export async function seedDemoEstate(inventory: Inventory, sim: Ec2Simulator, ca
         seenGroups.add(sg);
         sim.seedSecurityGroup({ groupId: sg, vpcId, groupName: `${group.name}-${kind}-${sg.slice(-4)}`, tags: { 'cleanpoint:network': kind } });
       }
+    }
+  }
+  // IAM stand-in: every instance profile the inventory names exists, holding the local workload
+  // role (the one the local stage lists in instanceRoleArns), so the launch role may pass it.
+  for (const group of inventory.groups) {
+    for (const arn of [group.testInstanceProfileArn, ...group.machines.map((m) => m.instanceProfileArn)]) {
+      if (arn && sim.instanceProfileRole(arn) === undefined) sim.seedInstanceProfile(arn, options.instanceRoleArn ?? DEMO_INSTANCE_ROLE);
     }
   }
   let points = 0;

@@ -149,6 +149,14 @@ export interface LocalRuntime {
 export const LOCAL_STAGE = 'local';
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
+/**
+ * The deploy-time lists of the local stage (serverless.yml params launchKmsKeyArns and
+ * instanceRoleArns): a customer-managed key and a workload role of the local account, so the
+ * launch role's statements for them exist locally as on a deployment that lists them.
+ */
+export const LOCAL_CUSTOMER_KMS_KEY = `arn:aws:kms:us-east-1:000000000000:key/c0ffee00-0000-4000-8000-00000000c0de`;
+export const LOCAL_INSTANCE_ROLE = 'arn:aws:iam::000000000000:role/cleanpoint-demo-workload';
+export const LOCAL_DEPLOY_PARAMS: Readonly<Record<string, string>> = { launchKmsKeyArns: LOCAL_CUSTOMER_KMS_KEY, instanceRoleArns: LOCAL_INSTANCE_ROLE };
 
 /**
  * What serverless.yml resolves to for the local stage (the secrets' parameter names, which the
@@ -198,6 +206,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const target: DeployTarget = {
     stage: LOCAL_STAGE, region: LOCAL_REGION, account: LOCAL_ACCOUNT,
     params: {
+      ...LOCAL_DEPLOY_PARAMS,
       notifyEmailFrom: LOCAL_ENV.NOTIFY_EMAIL_FROM, publicBaseUrl: options.publicBaseUrl,
       ...(options.policyFile ? { policySource: `ssm:/cleanpoint/${LOCAL_STAGE}/policy` } : {}),
     },
@@ -279,7 +288,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   attachEc2Simulator(clients.ec2, sim);
   const iamEnabled = (options.iam ?? 'on') === 'on';
   const iam = iamEnabled ? new IamEnforcer({
-    view: { region: LOCAL_REGION, account: LOCAL_ACCOUNT, ec2: (id) => sim.iamFacts(id) },
+    view: { region: LOCAL_REGION, account: LOCAL_ACCOUNT, ec2: (id) => sim.iamFacts(id), instanceProfileRole: (arn) => sim.instanceProfileRole(arn) },
+    // EC2 accepts a launch whose volumes' key the caller may not use, then ends it (pending ▶ terminated).
+    onLaunchKmsDenied: (input, keyArn) => { if (typeof input['ClientToken'] === 'string') sim.denyKmsForLaunch(input['ClientToken'], [keyArn]); },
     onDenied: (d) => logger.error('IAM denied a call the function\'s role does not allow (serverless.yml iamRoleStatements)', {
       function: d.functionName, action: d.action, resource: d.resource, reason: d.reason,
       missingStatement: d.missingStatement, requestContext: d.requestContext,

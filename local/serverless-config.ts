@@ -357,6 +357,8 @@ class Resolver {
     }
     const iff = value['Fn::If'];
     if (Array.isArray(iff)) return this.resolve(this.condition(String(iff[0])) ? iff[1] : iff[2]);
+    const split = value['Fn::Split'];
+    if (Array.isArray(split)) return String(this.resolve(split[1])).split(String(split[0]));
     const join = value['Fn::Join'];
     if (Array.isArray(join)) return (join[1] as Json[]).map((x) => String(this.resolve(x))).join(String(join[0]));
     throw new Error(`cannot resolve ${JSON.stringify(value)}`);

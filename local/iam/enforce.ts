@@ -39,6 +39,11 @@ export interface IamEnforcementOptions {
   readonly view: AccountView;
   /** Called for every refusal (the runtime logs it). */
   readonly onDenied?: (denial: IamDenial) => void;
+  /**
+   * A RunInstances whose volumes' KMS key the caller may not use: the call goes on and the
+   * launch must end as EC2 ends it (the runtime marks it in the simulator by client token).
+   */
+  readonly onLaunchKmsDenied?: (input: Record<string, unknown>, keyArn: string) => void;
 }
 
 /** What a refusal says, for the log: who, what, on what, and the statement that is missing. */
@@ -137,7 +142,16 @@ export class IamEnforcer {
 
   /** Throws AWS's refusal when `role` may not make the call. */
   async check(service: ServiceName, command: string, input: Record<string, unknown>, role: FunctionRole): Promise<void> {
-    for (const request of requestsFor(service, command, input, this.options.view)) await this.authorizeOne(service, request, role);
+    for (const request of requestsFor(service, command, input, this.options.view)) {
+      if (request.deferred !== 'launch-fails') { await this.authorizeOne(service, request, role); continue; }
+      // Recorded as a refusal (unexpected unless provoked), but the call itself is not refused.
+      try {
+        await this.authorizeOne(service, request, role);
+      } catch (e) {
+        if ((e as Error).name !== 'UnauthorizedOperation' && (e as Error).name !== 'AccessDeniedException') throw e;
+        for (const r of request.resources) this.options.onLaunchKmsDenied?.(input, r.arn);
+      }
+    }
   }
 
   /** Authorizes a permission the runtime itself exercises for a function (Lambda's failure destination). */

@@ -37,6 +37,12 @@ export interface PermissionRequest {
   readonly resources: readonly NamedResource[];
   /** Keys true of the whole request. */
   readonly context?: Readonly<Record<string, ContextValue>>;
+  /**
+   * `launch-fails`: a refusal does not fail the call. EC2 accepts a RunInstances whose volumes'
+   * KMS key the caller may not use, and the instance then goes pending ▶ terminated with
+   * Client.InternalError (the local runtime tells the simulator: IamEnforcementOptions.onLaunchKmsDenied).
+   */
+  readonly deferred?: 'launch-fails';
 }
 
 /** What the authorizer can read about the account (on AWS, IAM reads it from the services). */
@@ -45,6 +51,8 @@ export interface AccountView {
   readonly account: string;
   /** An EC2 resource by id: its tags, an image's snapshots, an instance's volumes, a snapshot's key. */
   ec2(id: string): { tags: Readonly<Record<string, string>>; snapshotIds?: readonly string[]; volumeIds?: readonly string[]; kmsKeyId?: string; encrypted?: boolean } | undefined;
+  /** The role ARN an instance profile holds (IAM's view), undefined for a profile IAM does not know. */
+  instanceProfileRole?(profileArn: string): string | undefined;
 }
 
 export class UnmappedCommandError extends Error {
@@ -147,7 +155,14 @@ const ec2: Mapper = (op, input, view) => {
         ...(subnet ? [existing('subnet', subnet)] : []),
         ...(input['KeyName'] ? [{ arn: arn('key-pair', str(input['KeyName'])), type: 'key-pair' }] : []),
       ];
-      return [{ action: 'ec2:RunInstances', resources }, ...tagOnCreate(), ...ebsEncryption(input, image?.snapshotIds ?? [], view)];
+      // An instance profile: the caller must be allowed to pass its role to EC2 (iam:PassRole on the
+      // role ARN, not the profile's; iam:PassedToService ec2.amazonaws.com). A profile IAM does not
+      // know is EC2's refusal (InvalidParameterValue), after this.
+      const profileArn = str(((input['IamInstanceProfile'] ?? {}) as Input)['Arn']);
+      const role = profileArn ? view.instanceProfileRole?.(profileArn) : undefined;
+      const passRole: PermissionRequest[] = role ? [{ action: 'iam:PassRole', resources: [{ arn: role, type: 'role' }], context: { 'iam:PassedToService': EC2_PRINCIPAL } }] : [];
+      const keys = ebsEncryption(input, image?.snapshotIds ?? [], view).map((r) => ({ ...r, deferred: 'launch-fails' as const }));
+      return [{ action: 'ec2:RunInstances', resources }, ...tagOnCreate(), ...passRole, ...keys];
     }
     case 'RegisterImage': {
       const snapshots = list(input['BlockDeviceMappings']).flatMap((d) => {
@@ -298,6 +313,9 @@ const kms: Mapper = (op, input, view) => {
     default: return undefined;
   }
 };
+
+/** EC2's service principal, to which RunInstances passes an instance profile's role. */
+export const EC2_PRINCIPAL = 'ec2.amazonaws.com';
 
 /** GuardDuty's malware protection service principal, to which StartMalwareScan passes the scanner role. */
 export const MALWARE_PROTECTION_PRINCIPAL = 'malware-protection.guardduty.amazonaws.com';

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { actionMatches } from '../../local/iam/evaluate.ts';
-import { LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_STAGE } from '../../local/runtime.ts';
+import { LOCAL_ACCOUNT, LOCAL_DEPLOY_PARAMS, LOCAL_REGION, LOCAL_STAGE } from '../../local/runtime.ts';
 import { functionRoleStatements, loadServerlessDefinition } from '../../local/serverless-config.ts';
 
 /**
@@ -36,9 +36,8 @@ const NOT_EXERCISED_LOCALLY: Record<string, string> = {
   'decide-slack-action|states:SendTaskFailure': 'a rejection clicked in Slack (the suite approves through Slack and rejects through the web page)',
   'review-run|dynamodb:GetItem': 'not reached by the local suite (unit tests only): to exercise in the local runtime or remove — issue 14 follow-up',
   'launch-machine|dynamodb:UpdateItem': 'not reached by the local suite (unit tests only): to exercise in the local runtime or remove — issue 14 follow-up',
-  'launch-machine|kms:Encrypt': 'EBS encryption through EC2 needs no kms:Encrypt (EBS User Guide lists CreateGrant, Decrypt, DescribeKey, GenerateDataKeyWithoutPlaintext, ReEncrypt): to remove with issue 16\'s per-key statements',
-  'launch-machine|kms:ReEncryptFrom': 'a snapshot encrypted under another key than the new volume\'s; the demo estate uses one key (issue 16, customer-managed keys)',
-  'launch-machine|kms:ReEncryptTo': 'a snapshot encrypted under another key than the new volume\'s; the demo estate uses one key (issue 16, customer-managed keys)',
+  'launch-machine|kms:ReEncryptFrom': 'needs a point whose snapshots are encrypted under another key than the new volumes\' (EBS re-encrypts then); the demo estate\'s snapshots are unencrypted (test/integration/customer-keys.test.ts launches under a customer key, without re-encryption)',
+  'launch-machine|kms:ReEncryptTo': 'needs a point whose snapshots are encrypted under another key than the new volumes\' (EBS re-encrypts then); the demo estate\'s snapshots are unencrypted',
   'cleanup-test-machines|dynamodb:GetItem': 'not reached by the local suite (unit tests only): to exercise in the local runtime or remove — issue 14 follow-up',
   'cleanup-test-machines|dynamodb:UpdateItem': 'not reached by the local suite (unit tests only): to exercise in the local runtime or remove — issue 14 follow-up',
   'notify|dynamodb:Query': 'not reached by the local suite (unit tests only): to exercise in the local runtime or remove — issue 14 follow-up',
@@ -64,7 +63,8 @@ const asList = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v
 describe('least privilege: every permission of every role is used by the suite', () => {
   const files = usageFiles();
   const def = loadServerlessDefinition();
-  const target = { stage: LOCAL_STAGE, region: LOCAL_REGION, account: LOCAL_ACCOUNT };
+  // The roles as the local runtime deploys them: with the local stage's key and role lists.
+  const target = { stage: LOCAL_STAGE, region: LOCAL_REGION, account: LOCAL_ACCOUNT, params: { ...LOCAL_DEPLOY_PARAMS } };
 
   it('has the usage of the whole suite to judge (run `npm test`, not this file alone)', () => {
     expect(files.length, 'usage files from the suite (test/setup.ts writes one per runtime test file)').toBeGreaterThan(10);

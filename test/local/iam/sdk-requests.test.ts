@@ -111,6 +111,19 @@ describe('sdk-requests: what each SDK call asks IAM, against the service authori
     expect(kms.every((k) => k.context?.['kms:ViaService'] === 'ec2.us-east-1.amazonaws.com')).toBe(true);
   });
 
+  it('RunInstances with an instance profile also asks iam:PassRole on the profile\'s ROLE, passed to EC2; the volumes\' key requests fail the launch, not the call', () => {
+    const profileView: AccountView = { ...view, instanceProfileRole: (arn) => (arn.endsWith('/web') ? 'arn:aws:iam::111122223333:role/web-workload' : undefined) };
+    const input = { ...CASES.find((c) => c[1] === 'RunInstancesCommand')![2], IamInstanceProfile: { Arn: 'arn:aws:iam::111122223333:instance-profile/web' } };
+    const requests = requestsFor('ec2', 'RunInstancesCommand', input, profileView);
+    expect(requests.find((r) => r.action === 'iam:PassRole')).toEqual({
+      action: 'iam:PassRole', resources: [{ arn: 'arn:aws:iam::111122223333:role/web-workload', type: 'role' }], context: { 'iam:PassedToService': 'ec2.amazonaws.com' },
+    });
+    expect(requests.filter((r) => r.action.startsWith('kms:')).every((r) => r.deferred === 'launch-fails')).toBe(true);
+    // A profile IAM does not know: no PassRole to ask; EC2 itself refuses the ARN.
+    const unknown = requestsFor('ec2', 'RunInstancesCommand', { ...input, IamInstanceProfile: { Arn: 'arn:aws:iam::111122223333:instance-profile/gone' } }, profileView);
+    expect(unknown.some((r) => r.action === 'iam:PassRole')).toBe(false);
+  });
+
   it('passes the scanner role to GuardDuty with iam:PassedToService', () => {
     const requests = requestsFor('guardduty', 'StartMalwareScanCommand', { ScanConfiguration: { Role: 'arn:aws:iam::111122223333:role/scanner' } }, view);
     expect(requests[1]).toMatchObject({ action: 'iam:PassRole', context: { 'iam:PassedToService': 'malware-protection.guardduty.amazonaws.com' } });
