@@ -122,6 +122,8 @@ export interface SeedInstanceOptions {
   volumes?: Array<{ size: number; deviceName?: string; encrypted?: boolean; kmsKeyId?: string; volumeType?: string; tags?: Tags }>;
   /** Default 'running' with status checks already ok. */
   state?: 'running' | 'stopped';
+  /** Default: long enough ago to be running with checks ok. `now` = just launched, still booting (a DRS recovery instance). */
+  launchedAt?: number;
   httpTokens?: 'optional' | 'required';
   /** Default x86_64 Linux/UNIX, boot mode of the type. */
   architecture?: 'x86_64' | 'arm64';
@@ -351,7 +353,7 @@ export class Ec2Simulator {
     const [privateIpAddress] = freeAddresses(this.ctx, subnet, 1);
     if (privateIpAddress === undefined) throw new Error(`seedInstance: subnet ${subnet.subnetId} is full`);
     const now = this.clock.now();
-    const launchedAt = now - this.settings.bootMs - this.settings.statusCheckMs;
+    const launchedAt = options.launchedAt ?? now - this.settings.bootMs - this.settings.statusCheckMs;
     const volumes = options.volumes ?? [{ size: 8 }];
     return launchInstance(this.ctx, {
       instanceId: options.instanceId,
