@@ -156,7 +156,15 @@ export const LOCAL_ACCOUNT = '000000000000';
  */
 export const LOCAL_CUSTOMER_KMS_KEY = `arn:aws:kms:us-east-1:000000000000:key/c0ffee00-0000-4000-8000-00000000c0de`;
 export const LOCAL_INSTANCE_ROLE = 'arn:aws:iam::000000000000:role/cleanpoint-demo-workload';
-export const LOCAL_DEPLOY_PARAMS: Readonly<Record<string, string>> = { launchKmsKeyArns: LOCAL_CUSTOMER_KMS_KEY, instanceRoleArns: LOCAL_INSTANCE_ROLE };
+/**
+ * The example inventory's `kmsKeyId: alias/cleanpoint-recovery`: the local IAM takes an alias as
+ * naming a key of the same id (sdk-requests.ts kmsKey), so the key behind it is listed as on AWS
+ * one lists the ARN of the key an alias points to.
+ */
+export const LOCAL_EXAMPLE_INVENTORY_KEY = `arn:aws:kms:us-east-1:000000000000:key/cleanpoint-recovery`;
+export const LOCAL_DEPLOY_PARAMS: Readonly<Record<string, string>> = {
+  launchKmsKeyArns: `${LOCAL_CUSTOMER_KMS_KEY},${LOCAL_EXAMPLE_INVENTORY_KEY}`, instanceRoleArns: LOCAL_INSTANCE_ROLE,
+};
 
 /**
  * What serverless.yml resolves to for the local stage (the secrets' parameter names, which the
