@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Incident } from '../../domain/incidents/index.ts';
 import { DEFAULT_POLICY } from '../../domain/findings/index.ts';
 import type { RecoveryPoint } from '../../domain/recovery-points/index.ts';
@@ -118,8 +120,19 @@ describe('select-recovery-points handler (wrapped: its composition over the memo
   let stores: ReturnType<typeof memoryAdapters>;
   let handler: WrappedHandler<Module>;
   const points = () => pointsFor(index, 'payments');
+  const ec2 = mockClient(EC2Client);
+  /** EC2 knows every snapshot of the catalogue except `deleted` (one unknown id fails the whole call, as on AWS). */
+  const ec2Knows = (deleted: Set<string>) => ec2.on(DescribeSnapshotsCommand).callsFake((input: { SnapshotIds?: string[] }) => {
+    const ids = input.SnapshotIds ?? [];
+    const gone = ids.find((id) => deleted.has(id));
+    if (gone) throw Object.assign(new Error(`The snapshot '${gone}' does not exist.`), { name: 'InvalidSnapshot.NotFound', Code: 'InvalidSnapshot.NotFound', $metadata: { httpStatusCode: 400 } });
+    return { Snapshots: ids.map((SnapshotId) => ({ SnapshotId, State: 'completed', StartTime: new Date(NOW) })) };
+  });
+  afterEach(() => ec2.reset());
+  afterAll(() => ec2.restore());
 
   beforeEach(async () => {
+    ec2Knows(new Set());
     // The catalogue holds each machine's points (the memory catalogue answers newest first, as the DynamoDB one: contract-tested).
     stores = memoryAdapters(points());
     await stores.incidents.createIncident(incident);
@@ -139,5 +152,30 @@ describe('select-recovery-points handler (wrapped: its composition over the memo
     for (const machineId of ['payments-db', 'payments-api', 'payments-web']) expect(reads).toContainEqual([machineId, '2024-05-01T08:30:00.000Z']);
     expect(await stores.runs.getProposal(incident.incidentId)).toMatchObject({ incidentId: incident.incidentId, cutoff: '2024-05-01T08:30:00.000Z' });
     expect(await auditTypesOf(stores.audit, incident.incidentId)).toEqual(['points.selected']);
+  });
+
+  it('falls back to the next eligible point when EC2 no longer has a chosen point\'s snapshot: marked expired, audited from/to/why', async () => {
+    // Prepare: the point the selection would choose for payments-db lost its first snapshot in EC2
+    const first = await handler({ incidentId: incident.incidentId }, lambdaContext());
+    expect(first).toMatchObject({ machineCount: 3 });
+    const proposal = (await stores.runs.getProposal(incident.incidentId))!;
+    const db = proposal.selection.machines.find((m) => m.machineId === 'payments-db')!;
+    const lost = db.snapshots[0]!.snapshotId;
+    ec2.reset();
+    ec2Knows(new Set([lost]));
+
+    // Act
+    await handler({ incidentId: incident.incidentId }, lambdaContext());
+
+    // Assess: the older alternative is chosen, the lost point is expired and the hop audited
+    const again = (await stores.runs.getProposal(incident.incidentId))!;
+    const chosen = again.selection.machines.find((m) => m.machineId === 'payments-db')!;
+    expect(chosen.pointId).toBe(db.alternatives[0]!.pointId);
+    expect((await stores.adapters.catalog!.getPoint('payments-db', db.pointId))?.status).toBe('expired');
+    const entries = await stores.audit.list(incident.incidentId);
+    expect(entries.filter((e) => e.type === 'point.fallback').map((e) => e.data)).toEqual([
+      { machineId: 'payments-db', from: db.pointId, to: chosen.pointId, why: `snapshot(s) ${lost} no longer exists` },
+    ]);
+    expect((await stores.audit.list('catalog:payments-db')).map((e) => e.type)).toEqual(['point.expired']);
   });
 });
