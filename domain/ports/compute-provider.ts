@@ -1,6 +1,6 @@
 import type { InstanceView } from '../inventory/index.ts';
 import type { SnapshotRef } from '../recovery-points/model.ts';
-import type { MachineFacts } from '../recovery-points/machine-facts.ts';
+import type { MachineFacts } from '../recovery-points/model.ts';
 
 export interface LaunchRequest {
   imageId: string;

@@ -1,4 +1,4 @@
-import { instanceTypeArchitecture } from '../../domain/recovery-points/machine-facts.ts';
+import { instanceTypeArchitecture } from '../../domain/recovery-points/model.ts';
 import { ec2Error } from './errors.ts';
 import type { ImageRecord, InstanceRecord, PlatformLineage } from './state.ts';
 

@@ -113,7 +113,10 @@ describe('cleanpoint inventory diff', () => {
 
   it('shows the changes and exits 0, also when something weakens', async () => {
     const r = await run(['diff', oldFile, weaker]);
-    expect(r).toMatchObject({ code: 0, err: '' });
+    expect(r.code).toBe(0);
+    // The demo inventory written out in full is over a Standard SSM parameter's 4 KB: that is a
+    // note on stderr, not a problem; nothing else may be said there.
+    expect(r.err.split('\n').filter((line) => line && !line.startsWith('note: '))).toEqual([]);
     expect(r.out).toContain('!~ the RPO objective of group payments is relaxed from 60 to 240 minutes');
   });
 

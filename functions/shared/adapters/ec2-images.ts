@@ -1,7 +1,7 @@
 import { DescribeImagesCommand, type EC2Client, type Image, RegisterImageCommand, type Tag, type TagSpecification } from '@aws-sdk/client-ec2';
 import type { ImageDirectory, RegisterImageInput } from '../../../domain/ports/index.ts';
 import type { SnapshotRef } from '../../../domain/recovery-points/index.ts';
-import { needsLicensedBase, platformLabel } from '../../../domain/recovery-points/machine-facts.ts';
+import { needsLicensedBase, platformLabel } from '../../../domain/recovery-points/model.ts';
 import { ConflictError, ValidationError } from '../../../domain/shared/index.ts';
 import { ec2ErrorCode, mapEc2Error } from './ec2-compute.ts';
 
