@@ -25,7 +25,6 @@ const NOT_EXERCISED_LOCALLY: Record<string, string> = {
   // with aws-sdk-client-mock; a local-runtime test that reaches it removes the line).
   'record-recovery-point|*': 'EBS/DRS snapshot events are not yet delivered through the local runtime (the demo estate seeds the catalogue directly); issue 16 adds the runtime test with machine facts',
   'assess-finding|dynamodb:DeleteItem': 'releaseGroup when two incidents race for a group and one folds into the other (domain/findings/intake.ts)',
-  'select-recovery-points|dynamodb:GetItem': 'not reached by the local suite (unit tests only): to exercise in the local runtime or remove — issue 14 follow-up',
   'select-recovery-points|dynamodb:UpdateItem': 'not reached by the local suite (unit tests only): to exercise in the local runtime or remove — issue 14 follow-up',
   'start-point-scans|guardduty:GetMalwareScan': 'start-point-scans shares its statement list with check-point-scans (YAML anchor *pointScanStatements) and never polls: to split',
   'start-point-scans|dynamodb:GetItem': 'shared statement list with check-point-scans (re-selection after a threat): to split',
