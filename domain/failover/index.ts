@@ -2,3 +2,4 @@ export * from './model.ts';
 export * from './failback.ts';
 export * from './failover.ts';
 export * from './launch-one.ts';
+export * from './platform.ts';

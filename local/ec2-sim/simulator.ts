@@ -104,6 +104,8 @@ export interface SeedImageOptions {
   architecture?: string;
   tags?: Tags;
   bootMode?: 'legacy-bios' | 'uefi' | 'uefi-preferred';
+  /** Default /dev/xvda (Windows AMIs use /dev/sda1). */
+  rootDeviceName?: string;
   /** A Windows AMI (an own or base image of a Windows machine). */
   platform?: 'windows';
   /** Billing code, e.g. RunInstances:0010 (RHEL); default Linux/UNIX. */
@@ -322,7 +324,7 @@ export class Ec2Simulator {
     const devices = options.snapshotIds.map((snapshotId, i) => {
       const snap = findOne(snapshotId, ID_KINDS.snapshot, (id) => this.state.snapshots[id]);
       return {
-        deviceName: i === 0 ? '/dev/xvda' : DATA_DEVICE_NAMES[i - 1]!,
+        deviceName: i === 0 ? (options.rootDeviceName ?? '/dev/xvda') : DATA_DEVICE_NAMES[i - 1]!,
         snapshotId,
         volumeSize: snap.volumeSize,
         volumeType: 'gp3',
@@ -336,7 +338,7 @@ export class Ec2Simulator {
       imageId: options.imageId,
       name: options.name,
       architecture: options.architecture ?? 'x86_64',
-      rootDeviceName: '/dev/xvda',
+      rootDeviceName: options.rootDeviceName ?? '/dev/xvda',
       virtualizationType: 'hvm',
       enaSupport: true,
       blockDeviceMappings: devices,
