@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ConflictError, isIsoTimestamp, minutesBetween, NoEligibleRecoveryPointError, NotFoundError, SafetyViolationError, toIso, ValidationError, type Clock } from '../shared/index.ts';
-import { toRunPlan, withPlatformBlockers, type RunPlan } from '../failover/index.ts';
+import { toRunPlan, type RunPlan } from '../failover/index.ts';
 import { peopleInRole, TAG, type Group, type InventoryIndex } from '../inventory/index.ts';
 import { OPEN_STATUSES, type Incident } from '../incidents/model.ts';
 import { buildFailoverPlan, type Run, type RunMachine } from '../failover/model.ts';
@@ -152,10 +152,9 @@ export function startDrill(deps: StartDrillDeps) {
     if (open) throw new ConflictError(`group ${group.name} is part of open incident ${open.incidentId} (${open.status}): no drill while it lasts`);
 
     const cutoff = drill.cutoff ?? await cutoffFor(deps, group, spec, Date.parse(drill.startedAt));
-    // Machines no available path can restore (platform.ts) are blockers: the drill fails before launching anything.
-    const selection = withPlatformBlockers(deps.index)(await selectRecoveryPoints({ catalog: deps.catalog })({
+    const selection = await selectRecoveryPoints({ catalog: deps.catalog })({
       groups: [{ group: group.name, cutoff, machines: group.machines.map((m) => m.id) }], evidenceAt: drill.startedAt, alternatives: 0,
-    }));
+    });
     const plan = buildFailoverPlan(deps.policy, deps.index)({ mode: 'test', selection });
     const machines: DrillMachine[] = selection.machines.map((m) => ({
       machineId: m.machineId, wave: deps.index.machineById.get(m.machineId)!.machine.wave, pointId: m.pointId, capturedAt: m.capturedAt, pointAgeMinutes: m.lossMinutes,
@@ -170,7 +169,6 @@ export function startDrill(deps: StartDrillDeps) {
     const lossByMachine = new Map(selection.machines.map((m) => [m.machineId, m.lossMinutes]));
     await deps.runs.createRun(run, plan.machines.map((m): RunMachine => ({
       runId: run.runId, machineId: m.machineId, group: m.group, wave: m.wave, mode: 'test', pointId: m.pointId, capturedAt: m.capturedAt,
-      ...(m.machine ? { machine: m.machine } : {}), ...(m.restore ? { restore: m.restore } : {}),
       lossMinutes: lossByMachine.get(m.machineId) ?? 0, snapshots: m.snapshots, instanceType: m.instanceType, fallbackInstanceTypes: m.fallbackInstanceTypes, network: m.network,
       launch: m.launch,
     })));

@@ -10,7 +10,6 @@ import type {
   ApprovalStore, AuditLog, ComputeProvider, IncidentStore, RecoveryPointCatalog, RecoveryPointLookup, RecoveryPointWriter, RunStore, SnapshotDirectory,
 } from '../ports/index.ts';
 import type { Run, RunKind, RunMachine } from './run.ts';
-import { defaultInstanceType } from './platform.ts';
 import { launchOne, type LaunchItem } from './launch-one.ts';
 import type { Pacer } from './pacing.ts';
 
@@ -72,7 +71,6 @@ export function planIncidentRun(deps: {
     const machines: RunMachine[] = plan.machines.map((m) => ({
       runId: incident.incidentId, machineId: m.machineId, group: m.group, wave: m.wave, mode,
       pointId: m.pointId, capturedAt: m.capturedAt, lossMinutes: chosen.get(m.machineId)?.lossMinutes ?? 0,
-      ...(m.machine ? { machine: m.machine } : {}), ...(m.restore ? { restore: m.restore } : {}),
       snapshots: m.snapshots, instanceType: m.instanceType, fallbackInstanceTypes: m.fallbackInstanceTypes, network: m.network,
       ...(m.launch ? { launch: m.launch } : {}),
     }));
@@ -116,7 +114,6 @@ async function replan(deps: { runs: RunStore; audit: AuditLog }, run: Run, plann
     const why = approval.supersedes ? `re-proposed: ${approval.supersedes.reason}` : 'a later approval chose another point';
     await deps.runs.updateMachine(run.runId, m.machineId, {
       pointId: m.pointId, capturedAt: m.capturedAt, lossMinutes: m.lossMinutes, snapshots: m.snapshots, network: m.network,
-      machine: m.machine, restore: m.restore, restoredVolumes: undefined,
       decidedAt: lastDecisionAt(approval),
       replaced: [...(cur.replaced ?? []), { pointId: cur.pointId, capturedAt: cur.capturedAt, instanceId: cur.instanceId ?? null, at: now, why: why.slice(0, 300) }],
       imageId: undefined, instanceId: undefined, instanceTypeUsed: undefined, launchedAt: undefined, readyAt: undefined, failedAt: undefined, error: undefined,
@@ -215,15 +212,11 @@ export function launchMachine(deps: LaunchDeps) {
       if (!out.ok) throw out.error;
       return out.value;
     };
-    // Root swap (Windows, billing-coded Linux): launch the base image of the platform, no image of ours.
-    const { imageId } = m.restore?.path === 'root-swap'
-      ? { imageId: m.restore.baseImageId }
-      : await withRetry(() => deps.compute.registerImage({
-        name: imageNameFor(m.runId, m.machineId, m.pointId),
-        snapshots: m.snapshots, tags, ...(m.machine ? { machine: m.machine } : {}),
-      }));
-    // No type in the inventory: the default of the machine's architecture (an arm64 machine needs a Graviton type).
-    const types = [m.instanceType ?? (m.machine ? defaultInstanceType(m.machine) : deps.defaultInstanceType ?? 't3.medium'), ...m.fallbackInstanceTypes];
+    const { imageId } = await withRetry(() => deps.compute.registerImage({
+      name: imageNameFor(m.runId, m.machineId, m.pointId),
+      snapshots: m.snapshots, tags,
+    }));
+    const types = [m.instanceType ?? deps.defaultInstanceType ?? 't3.medium', ...m.fallbackInstanceTypes];
     // A machine re-planned onto another point is a new launch: a new idempotency key.
     const key = m.replaced?.length ? `${m.runId}/${m.machineId}/${m.replaced.length}` : `${m.runId}/${m.machineId}`;
     // Registering the image, waiting for a RunInstances token and backing off from throttling all
@@ -255,7 +248,6 @@ export function launchMachine(deps: LaunchDeps) {
     throttled += outcome.throttled;
     if (outcome.ok) {
       const { instanceId, instanceType } = outcome;
-      if (m.restore?.path === 'root-swap') await restoreDisksOf(deps, m, instanceId, tags, withRetry);
       const launchedAt = toIso(outcome.launchedAt);
       await deps.runs.updateMachine(m.runId, m.machineId, { imageId, instanceId, instanceTypeUsed: instanceType, launchedAt, throttledRetries: throttled, ...(privateIpNotPreserved ? { privateIpNotPreserved } : {}) });
       await deps.audit.append(m.runId, {
@@ -294,42 +286,6 @@ export function launchOptions(m: Pick<RunMachine, 'launch'>, deploymentKmsKeyId:
     ...(m.launch?.privateIpAddress ? { privateIpAddress: m.launch.privateIpAddress } : {}),
     ...(m.launch?.userData !== undefined ? { userData: m.launch.userData } : {}),
   };
-}
-
-/** How long one launch-machine invocation works on a root swap before handing back to the workflow's retry. */
-export const ROOT_SWAP_BUDGET_MS = 80_000;
-const ROOT_SWAP_POLL_MS = 5_000;
-
-/**
- * The root swap of a Windows or billing-coded machine (platform.ts): step the instance launched
- * from the base image through stop, volume replacement at the original devices, start. Recorded
- * (restoredVolumes, machine.disks-restored). Not finished within the budget: TransientError, so
- * the workflow retries the task; the launch's idempotency token returns the same instance and
- * the steps go on from what EC2 says.
- */
-async function restoreDisksOf(
-  deps: LaunchDeps, m: RunMachine, instanceId: string, tags: Record<string, string>, withRetry: <T>(call: () => Promise<T>) => Promise<T>,
-): Promise<void> {
-  if (m.restore?.path !== 'root-swap') return;
-  const restore = deps.compute.restoreDisks?.bind(deps.compute);
-  if (!restore) throw new LaunchFailedError(`${m.machineId}: this compute backend cannot restore disks onto a base image (root swap)`);
-  const deadline = deps.clock.now() + ROOT_SWAP_BUDGET_MS;
-  for (;;) {
-    const progress = await withRetry(() => restore({
-      instanceId, snapshots: m.snapshots, rootDeviceName: m.restore!.path === 'root-swap' ? m.restore!.rootDeviceName : '', tags,
-      ...(deps.kmsKeyId ? { kmsKeyId: deps.kmsKeyId } : {}),
-    }));
-    if (progress.done) {
-      await deps.runs.updateMachine(m.runId, m.machineId, { restoredVolumes: progress.volumes });
-      await deps.audit.append(m.runId, {
-        type: 'machine.disks-restored', actor: 'cleanpoint', at: toIso(deps.clock.now()),
-        data: { machineId: m.machineId, instanceId, baseImageId: m.restore.baseImageId, volumes: progress.volumes },
-      });
-      return;
-    }
-    if (deps.clock.now() >= deadline) throw new TransientError(`${m.machineId} (${instanceId}): root swap still in progress (${progress.step}); the workflow will retry`);
-    await deps.clock.sleep(ROOT_SWAP_POLL_MS);
-  }
 }
 
 /**

@@ -2,4 +2,3 @@ export * from './model.ts';
 export * from './failback.ts';
 export * from './failover.ts';
 export * from './launch-one.ts';
-export * from './platform.ts';

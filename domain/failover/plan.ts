@@ -2,8 +2,6 @@ import type { Assessment, Mode, Policy } from '../findings/model.ts';
 import { isIsoTimestamp, toIso, ValidationError } from '../shared/index.ts';
 import type { Group, InventoryIndex, Machine, Network } from '../inventory/index.ts';
 import { selectRecoveryPoints, type RecoveryPointCatalog, type Selection } from '../recovery-points/model.ts';
-import type { MachineFacts } from '../recovery-points/machine-facts.ts';
-import { plannedPlatform, withPlatformBlockers, type RestorePlan } from './platform.ts';
 import type { LaunchSettings } from './run.ts';
 
 /** One machine's launch instructions. */
@@ -14,10 +12,6 @@ export interface PlannedMachine {
   pointId: string;
   capturedAt: string;
   snapshots: Selection['machines'][number]['snapshots'];
-  /** The source machine as captured with the point (absent: an older point). */
-  machine?: MachineFacts;
-  /** How it is restored (platform.ts); absent only on plans stored before it existed (register-image). */
-  restore?: RestorePlan;
   instanceType: string | null;
   fallbackInstanceTypes: string[];
   network: Network | null;
@@ -94,7 +88,6 @@ export function buildFailoverPlan(policy: Policy, index: InventoryIndex) {
       machines.push({
         machineId: chosen.machineId, group: entry.group.name, wave: entry.machine.wave,
         pointId: chosen.pointId, capturedAt: chosen.capturedAt, snapshots: chosen.snapshots,
-        ...plannedPlatform(chosen, entry.machine, problems),
         instanceType: entry.machine.instanceType ?? null, fallbackInstanceTypes: entry.machine.fallbackInstanceTypes,
         network, launch: launchSettingsFor(entry, index.inventory.kmsKeyId, mode, chosen.machine?.privateIpAddress),
       });
@@ -170,8 +163,7 @@ export function proposeFailover(deps: { policy: Policy; index: InventoryIndex; c
         machines: group.machines.filter((m) => scope === 'groups' || touched.has(m.id)).map((m) => m.id),
       };
     });
-    // Machines no available path can restore (platform.ts) are blockers before anyone approves.
-    const selection = withPlatformBlockers(deps.index)(await select({ groups, evidenceAt: assessment.evidenceAt, ...(options.alternatives !== undefined ? { alternatives: options.alternatives } : {}) }));
+    const selection = await select({ groups, evidenceAt: assessment.evidenceAt, ...(options.alternatives !== undefined ? { alternatives: options.alternatives } : {}) });
     return { assessment, cutoff, selection, plan: plan({ mode: assessment.mode ?? 'test', selection }) };
   };
 }

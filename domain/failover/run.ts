@@ -1,6 +1,4 @@
 import type { SnapshotRef } from '../recovery-points/model.ts';
-import type { MachineFacts } from '../recovery-points/machine-facts.ts';
-import type { RestorePlan } from './platform.ts';
 
 export type RunKind = 'incident' | 'drill' | 'failback';
 
@@ -43,12 +41,6 @@ export interface RunMachine {
   capturedAt: string;
   lossMinutes: number;
   snapshots: SnapshotRef[];
-  /** The source machine as captured with the point (architecture, boot mode, platform, devices). */
-  machine?: MachineFacts;
-  /** register-image (absent: the same) or root-swap onto a base image (platform.ts). */
-  restore?: RestorePlan;
-  /** Root-swap: the volumes created from the point's snapshots, by device (so a retry reuses them). */
-  restoredVolumes?: { deviceName: string; volumeId: string }[];
   instanceType: string | null;
   fallbackInstanceTypes: string[];
   network: { subnetId: string; securityGroupIds: string[] } | null;

@@ -28,34 +28,10 @@ export interface RegisterImageInput {
   machine?: MachineFacts;
 }
 
-/** A root swap (domain/failover/platform.ts): the point's disks into an instance launched from a base image. */
-export interface RestoreDisksInput {
-  instanceId: string;
-  /** Each at its original device name; the root device's among them. */
-  snapshots: SnapshotRef[];
-  rootDeviceName: string;
-  /** The run's tags, put on every volume created. */
-  tags: Record<string, string>;
-  kmsKeyId?: string;
-}
-export interface RestoreDisksProgress {
-  /** The instance was started with every device restored. */
-  done: boolean;
-  /** What it is doing now (for the log and the timeline). */
-  step: string;
-  volumes: { deviceName: string; volumeId: string }[];
-}
-
 /** Launch machines from recovery points (EC2 snapshots first; DRS as a second backend). */
 export interface ComputeProvider {
   /** Register (or find, by name) an image from a point's snapshots. */
   registerImage(input: RegisterImageInput): Promise<{ imageId: string }>;
-  /**
-   * One step of a root swap (stop, replace the volumes at the original devices by ones created
-   * from the point's snapshots, start). Idempotent: call again until `done`. Optional: a backend
-   * that cannot (and the test doubles of other paths) leaves it out; a root-swap plan then fails clearly.
-   */
-  restoreDisks?(input: RestoreDisksInput): Promise<RestoreDisksProgress>;
   /** Throws ThrottledError / InsufficientCapacityError / TransientError for the launcher to handle. */
   runInstance(request: LaunchRequest): Promise<{ instanceId: string }>;
   describeInstances(instanceIds: string[]): Promise<InstanceView[]>;

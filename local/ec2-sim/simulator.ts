@@ -104,8 +104,6 @@ export interface SeedImageOptions {
   architecture?: string;
   tags?: Tags;
   bootMode?: 'legacy-bios' | 'uefi' | 'uefi-preferred';
-  /** Default /dev/xvda (Windows AMIs use /dev/sda1). */
-  rootDeviceName?: string;
   /** A Windows AMI (an own or base image of a Windows machine). */
   platform?: 'windows';
   /** Billing code, e.g. RunInstances:0010 (RHEL); default Linux/UNIX. */
@@ -324,7 +322,7 @@ export class Ec2Simulator {
     const devices = options.snapshotIds.map((snapshotId, i) => {
       const snap = findOne(snapshotId, ID_KINDS.snapshot, (id) => this.state.snapshots[id]);
       return {
-        deviceName: i === 0 ? (options.rootDeviceName ?? '/dev/xvda') : DATA_DEVICE_NAMES[i - 1]!,
+        deviceName: i === 0 ? '/dev/xvda' : DATA_DEVICE_NAMES[i - 1]!,
         snapshotId,
         volumeSize: snap.volumeSize,
         volumeType: 'gp3',
@@ -338,7 +336,7 @@ export class Ec2Simulator {
       imageId: options.imageId,
       name: options.name,
       architecture: options.architecture ?? 'x86_64',
-      rootDeviceName: options.rootDeviceName ?? '/dev/xvda',
+      rootDeviceName: '/dev/xvda',
       virtualizationType: 'hvm',
       enaSupport: true,
       blockDeviceMappings: devices,

@@ -127,8 +127,6 @@ export interface VolumeRecord {
   volumeType: string;
   availabilityZone: string;
   createdAt: number;
-  /** CreateVolume: `creating` this long after createdAt (absent: available at once). */
-  creatingMs?: number;
   attachment?: { instanceId: string; deviceName: string; deleteOnTermination: boolean };
   tags: Tags;
   lineage?: PlatformLineage;

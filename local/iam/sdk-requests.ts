@@ -9,8 +9,6 @@
  *                    with encrypted volumes   also the EBS-encryption KMS actions on the key, through EC2
  *   ec2:RegisterImage with TagSpecifications  also ec2:CreateTags (ec2:CreateAction = RegisterImage)
  *   ec2:CreateSnapshots with TagSpecifications also ec2:CreateTags (ec2:CreateAction = CreateSnapshots)
- *   ec2:CreateVolume with TagSpecifications   also ec2:CreateTags (ec2:CreateAction = CreateVolume)
- *                    encrypted with a key     also the EBS-encryption KMS actions on the key, through EC2
  *   guardduty:StartMalwareScan with a role     also iam:PassRole (iam:PassedToService = GuardDuty's malware protection)
  *
  * A command this module does not know is refused by `requestsFor` (UnmappedCommandError): the
@@ -179,21 +177,6 @@ const ec2: Mapper = (op, input, view) => {
       return [{ action: 'ec2:DeregisterImage', resources: [existing('image', str(input['ImageId']))] }];
     case 'DeleteSnapshot':
       return [{ action: 'ec2:DeleteSnapshot', resources: [existing('snapshot', str(input['SnapshotId']))] }];
-    case 'CreateVolume': {
-      // The volume (tag on create), the snapshot it is created from, and the key it is encrypted with.
-      const snapshotId = str(input['SnapshotId']);
-      const resources = [created('volume'), ...(snapshotId ? [existing('snapshot', snapshotId)] : [])];
-      const encryption = { BlockDeviceMappings: [{ Ebs: { Encrypted: input['Encrypted'], KmsKeyId: input['KmsKeyId'] } }] };
-      return [{ action: 'ec2:CreateVolume', resources }, ...tagOnCreate(), ...ebsEncryption(encryption, snapshotId ? [snapshotId] : [], view)];
-    }
-    case 'AttachVolume': case 'DetachVolume': {
-      const instanceId = str(input['InstanceId']);
-      return [{ action: `ec2:${op}`, resources: [existing('volume', str(input['VolumeId'])), ...(instanceId ? [existing('instance', instanceId)] : [])] }];
-    }
-    case 'DeleteVolume':
-      return [{ action: 'ec2:DeleteVolume', resources: [existing('volume', str(input['VolumeId']))] }];
-    case 'ModifyInstanceAttribute':
-      return [{ action: 'ec2:ModifyInstanceAttribute', resources: [existing('instance', str(input['InstanceId']))] }];
     case 'CreateSnapshots': {
       const spec = (input['InstanceSpecification'] ?? {}) as Input;
       const instanceId = str(spec['InstanceId']);

@@ -15,11 +15,10 @@ import {
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import { InsufficientCapacityError, ThrottledError, TransientError, ValidationError } from '../../../domain/shared/index.ts';
-import type { ComputeProvider, LaunchRequest, RegisterImageInput, RestoreDisksInput, RestoreDisksProgress } from '../../../domain/ports/index.ts';
+import type { ComputeProvider, LaunchRequest, RegisterImageInput } from '../../../domain/ports/index.ts';
 import type { InstanceState, InstanceView } from '../../../domain/inventory/index.ts';
 import type { SnapshotRef } from '../../../domain/recovery-points/index.ts';
 import { Ec2ImageRegistry } from './ec2-images.ts';
-import { Ec2VolumeRestorer } from './ec2-volumes.ts';
 
 /**
  * How an EC2 error code maps onto the domain's retry vocabulary. The client is built with
@@ -150,24 +149,17 @@ function toView(instance: Instance, status: InstanceStatus | undefined): Instanc
  */
 export class Ec2ComputeProvider implements ComputeProvider {
   private readonly images: Ec2ImageRegistry;
-  private readonly volumes: Ec2VolumeRestorer;
   private readonly kmsKeyId: string | undefined;
 
   /** `client` is the module-scope EC2Client (`maxAttempts: 1`): retries are this adapter's callers' job. */
   constructor(private readonly client: EC2Client, options: { kmsKeyId?: string | undefined } = {}) {
     this.kmsKeyId = options.kmsKeyId || undefined;
     this.images = new Ec2ImageRegistry(client);
-    this.volumes = new Ec2VolumeRestorer(client);
   }
 
   /** Registration lives in ec2-images.ts (Ec2ImageRegistry); this provider delegates. */
   registerImage(input: RegisterImageInput): Promise<{ imageId: string }> {
     return this.images.registerImage(input);
-  }
-
-  /** The root swap's steps live in ec2-volumes.ts (Ec2VolumeRestorer). */
-  restoreDisks(input: RestoreDisksInput): Promise<RestoreDisksProgress> {
-    return this.volumes.restoreDisks(input);
   }
 
   async runInstance(request: LaunchRequest): Promise<{ instanceId: string }> {

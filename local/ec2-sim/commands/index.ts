@@ -17,7 +17,6 @@ import {
 } from './network.ts';
 import { createSnapshot, createSnapshots, deleteSnapshot, describeSnapshots } from './snapshots.ts';
 import { createTags, deleteTags } from './tags.ts';
-import { attachVolume, createVolume, deleteVolume, describeVolumes, detachVolume, modifyInstanceAttribute } from './volumes.ts';
 import type { CommandHandler } from './types.ts';
 
 /** Every EC2 action the simulator implements, by action name (the SDK command name minus `Command`). */
@@ -43,12 +42,6 @@ export const COMMANDS = {
   DescribeSecurityGroups: describeSecurityGroups,
   DescribeRouteTables: describeRouteTables,
   DescribeAccountAttributes: describeAccountAttributes,
-  CreateVolume: createVolume,
-  DescribeVolumes: describeVolumes,
-  AttachVolume: attachVolume,
-  DetachVolume: detachVolume,
-  DeleteVolume: deleteVolume,
-  ModifyInstanceAttribute: modifyInstanceAttribute,
 } satisfies Record<string, CommandHandler<never>>;
 
 export type SupportedCommand = keyof typeof COMMANDS;

@@ -393,18 +393,10 @@ export function stopInstances(ctx: SimContext, input: StopInstancesCommandInput)
   };
 }
 
-/** Is a volume attached at the instance's root device (volumes.ts detaches and attaches them)? */
-function hasRootVolume(ctx: SimContext, i: InstanceRecord): boolean {
-  return i.volumeIds.some((id) => ctx.state.volumes[id]?.attachment?.deviceName === i.rootDeviceName);
-}
-
 export function startInstances(ctx: SimContext, input: StartInstancesCommandInput): Output<StartInstancesCommandOutput> {
   return {
     StartingInstances: transition(ctx, input.InstanceIds, 'started', (i, state, now) => {
-      if (state === 'stopped') {
-        if (!hasRootVolume(ctx, i)) throw ec2Error('IncorrectInstanceState', `The instance '${i.instanceId}' does not have a volume attached at root (${i.rootDeviceName})`);
-        return { kind: 'start', at: now, durationMs: ctx.faults.bootMs(ctx.settings.bootMs, i) };
-      }
+      if (state === 'stopped') return { kind: 'start', at: now, durationMs: ctx.faults.bootMs(ctx.settings.bootMs, i) };
       return state === 'pending' || state === 'running' ? undefined : 'invalid';
     }),
   };

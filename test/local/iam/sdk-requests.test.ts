@@ -48,11 +48,6 @@ const CASES: [ServiceName, string, Record<string, unknown>][] = [
   ['ec2', 'DeregisterImageCommand', { ImageId: 'ami-0123456789abcdef0' }],
   ['ec2', 'DeleteSnapshotCommand', { SnapshotId: 'snap-0bbbbbbbbbbbbbbbb' }],
   ['ec2', 'CreateSnapshotsCommand', { InstanceSpecification: { InstanceId: 'i-0123456789abcdef0' }, TagSpecifications: tagged('snapshot') }],
-  ['ec2', 'CreateVolumeCommand', { SnapshotId: 'snap-0aaaaaaaaaaaaaaaa', AvailabilityZone: 'us-east-1a', Encrypted: true, KmsKeyId: '99999999-8888-7777-6666-555555555555', TagSpecifications: tagged('volume') }],
-  ['ec2', 'DescribeVolumesCommand', {}],
-  ...['AttachVolume', 'DetachVolume'].map((op) => ['ec2', `${op}Command`, { VolumeId: 'vol-0123456789abcdef0', InstanceId: 'i-0123456789abcdef0', Device: '/dev/sda1' }] as [ServiceName, string, Record<string, unknown>]),
-  ['ec2', 'DeleteVolumeCommand', { VolumeId: 'vol-0123456789abcdef0' }],
-  ['ec2', 'ModifyInstanceAttributeCommand', { InstanceId: 'i-0123456789abcdef0', BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { DeleteOnTermination: true } }] }],
   ['states', 'StartExecutionCommand', { stateMachineArn: 'arn:aws:states:us-east-1:111122223333:stateMachine:cleanpoint-local-failover' }],
   ...['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat'].map((op) => ['states', `${op}Command`, { taskToken: 't' }] as [ServiceName, string, Record<string, unknown>]),
   ...['DescribeExecution', 'StopExecution', 'RedriveExecution', 'GetExecutionHistory'].map(
@@ -127,30 +122,6 @@ describe('sdk-requests: what each SDK call asks IAM, against the service authori
     // A profile IAM does not know: no PassRole to ask; EC2 itself refuses the ARN.
     const unknown = requestsFor('ec2', 'RunInstancesCommand', { ...input, IamInstanceProfile: { Arn: 'arn:aws:iam::111122223333:instance-profile/gone' } }, profileView);
     expect(unknown.some((r) => r.action === 'iam:PassRole')).toBe(false);
-  });
-
-  it('asks CreateVolume on the new volume and its snapshot, tag on create, and the EBS-encryption KMS actions through EC2 (ReEncrypt from the snapshot\'s other key)', () => {
-    // Act
-    const asked = requestsFor('ec2', 'CreateVolumeCommand', {
-      SnapshotId: 'snap-0aaaaaaaaaaaaaaaa', AvailabilityZone: 'us-east-1a', Encrypted: true, KmsKeyId: '99999999-8888-7777-6666-555555555555', TagSpecifications: tagged('volume'),
-    }, view);
-
-    // Assert
-    expect(asked[0]).toMatchObject({ action: 'ec2:CreateVolume', resources: [
-      { type: 'volume', arn: 'arn:aws:ec2:us-east-1:111122223333:volume/*', context: { 'aws:RequestTag/cleanpoint:run': 'r1' } },
-      { type: 'snapshot', arn: 'arn:aws:ec2:us-east-1::snapshot/snap-0aaaaaaaaaaaaaaaa' },
-    ] });
-    expect(asked.map((r) => r.action)).toEqual(expect.arrayContaining(['ec2:CreateTags', 'kms:CreateGrant', 'kms:Decrypt', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom', 'kms:ReEncryptTo']));
-    expect(asked.find((r) => r.action === 'ec2:CreateTags')?.context).toEqual({ 'ec2:CreateAction': 'CreateVolume' });
-  });
-
-  it('asks AttachVolume and DetachVolume on the volume and the instance, with their tags', () => {
-    // Act
-    const [attach] = requestsFor('ec2', 'AttachVolumeCommand', { VolumeId: 'vol-0123456789abcdef0', InstanceId: 'i-0123456789abcdef0', Device: '/dev/sda1' }, view);
-
-    // Assert
-    expect(attach!.resources.map((r) => r.arn)).toEqual(['arn:aws:ec2:us-east-1:111122223333:volume/vol-0123456789abcdef0', 'arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0']);
-    expect(attach!.resources[1]!.context).toEqual({ 'aws:ResourceTag/cleanpoint:mode': 'test' });
   });
 
   it('passes the scanner role to GuardDuty with iam:PassedToService', () => {
